@@ -1,0 +1,81 @@
+/**
+ * The Bus carries topic messages between hub processes and keeps the short history that `sub` with `since` replays.
+ *
+ * Guarantees every implementation passes (see `hub/test/bus/bus-contract.ts`):
+ * - `seq` is per topic, starts at 1, gap-free and totally ordered across every process on the same backend;
+ * - a listener sees every message published (by any process) after its `subscribe()` resolved, once, in `seq` order;
+ * - `history(topic, since)` returns every retained message after `since`, in order, or `reset` when part of that gap
+ *   is no longer retained;
+ * - while the backend is unreachable, `publish()` rejects with {@link BusUnavailableError} and writes nothing.
+ */
+export interface Bus {
+  readonly kind: 'memory' | 'redis';
+  /** Unique per process; used to drop a node's own echoes of unsequenced signals. */
+  readonly nodeId: string;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** False while the backend is unreachable; `/healthz` reports it. */
+  isHealthy(): boolean;
+
+  /**
+   * Assigns the topic's next `seq`, appends the message to the topic's history and fans it out to every process.
+   * `data` is serialised exactly once, here; listeners receive the finished client frame.
+   * @example const m = await bus.publish('event/expo/announcements', { text: 'Doors open' }); // m.seq === 1
+   */
+  publish(topic: string, data: unknown): Promise<BusMessage>;
+  /** Resolves once delivery to `listener` is guaranteed for every later publish. */
+  subscribe(topic: string, listener: BusListener): Promise<void>;
+  unsubscribe(topic: string, listener: BusListener): Promise<void>;
+  /** Messages with `seq > since`, oldest first, or `reset` when the oldest of them is no longer retained. */
+  history(topic: string, since: number): Promise<History>;
+  /** The topic's latest `seq` (0 when nothing was ever published). */
+  head(topic: string): Promise<number>;
+
+  /**
+   * Unsequenced, unretained broadcast to the *other* processes (own echoes dropped): used for Yjs document updates,
+   * which carry their own convergence. Rejects with {@link BusUnavailableError} while the backend is unreachable.
+   */
+  signal(channel: string, payload: Uint8Array): Promise<void>;
+  onSignal(channel: string, listener: SignalListener): Promise<void>;
+  offSignal(channel: string, listener: SignalListener): Promise<void>;
+}
+
+export interface BusMessage {
+  readonly topic: string;
+  readonly seq: number;
+  readonly ts: number;
+  /** The complete hub → client frame, `{"op":"msg","topic":…,"seq":…,"ts":…,"data":…}`, built by {@link msgFrame}. */
+  readonly frame: string;
+}
+
+export type History =
+  | { readonly kind: 'messages'; readonly head: number; readonly messages: readonly BusMessage[] }
+  | { readonly kind: 'reset'; readonly head: number };
+
+export type BusListener = (message: BusMessage) => void;
+export type SignalListener = (payload: Uint8Array, fromNode: string) => void;
+
+/** How much of each topic the bus keeps for replay: at least `messages` entries, and anything younger than `ms`. */
+export interface Retention {
+  readonly messages: number;
+  readonly ms: number;
+  /** Hard cap per topic, whatever the age, so one runaway topic cannot exhaust memory. */
+  readonly maxMessages: number;
+}
+export const defaultRetention: Retention = Object.freeze({ messages: 10_000, ms: 10 * 60_000, maxMessages: 100_000 });
+
+/** Thrown by `publish` and `signal` while the backend is unreachable; mapped to the `unavailable` error code. */
+export class BusUnavailableError extends Error {
+  override readonly name = 'BusUnavailableError';
+  constructor(readonly backend: string, cause?: unknown) {
+    super(`the ${backend} bus is unreachable; nothing was published`, { cause });
+  }
+}
+
+/**
+ * Builds the client frame for a message. `dataJson` is already-serialised JSON.
+ * The Redis implementation builds the very same string inside its Lua script.
+ */
+export function msgFrame(topic: string, seq: number, ts: number, dataJson: string): string {
+  return `{"op":"msg","topic":${JSON.stringify(topic)},"seq":${seq},"ts":${ts},"data":${dataJson}}`;
+}

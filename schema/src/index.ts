@@ -1,0 +1,5 @@
+export * from './claims.ts';
+export * from './topics.ts';
+export * from './frames.ts';
+export * from './commands.ts';
+export * from './rest.ts';

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { Id } from './claims.ts';
+
+/** `POST /api/v1/events` body. Gates must name a zone of the same event. */
+export const CreateEventBody = z
+  .strictObject({
+    id: Id,
+    name: z.string().trim().min(1).max(200),
+    timezone: z.string().min(1).max(64).default('UTC'),
+    zones: z
+      .array(z.strictObject({ id: Id, name: z.string().trim().min(1).max(200), capacity: z.number().int().min(0).max(10_000_000) }))
+      .max(500)
+      .default([]),
+    gates: z.array(z.strictObject({ id: Id, name: z.string().trim().min(1).max(200), zone: Id })).max(500).default([]),
+  })
+  .superRefine((body, ctx) => {
+    const zoneIds = new Set(body.zones.map((z) => z.id));
+    if (zoneIds.size !== body.zones.length) ctx.addIssue({ code: 'custom', path: ['zones'], message: 'zone ids must be unique' });
+    const gateIds = new Set(body.gates.map((g) => g.id));
+    if (gateIds.size !== body.gates.length) ctx.addIssue({ code: 'custom', path: ['gates'], message: 'gate ids must be unique' });
+    body.gates.forEach((g, i) => {
+      if (!zoneIds.has(g.zone)) ctx.addIssue({ code: 'custom', path: ['gates', i, 'zone'], message: `unknown zone "${g.zone}"` });
+    });
+  });
+export type CreateEventBody = z.infer<typeof CreateEventBody>;
+
+/**
+ * One roster row, from JSON or CSV (`code,holder,email,type,zones`); `zones` is a list, or in CSV a `;` or `|` separated string.
+ * An empty zone list means every zone.
+ */
+export const TicketRow = z.strictObject({
+  code: z.string().trim().min(1).max(512),
+  holder: z.string().trim().max(200).default(''),
+  email: z.union([z.literal(''), z.email().max(320)]).default(''),
+  type: z.string().trim().max(64).default('general'),
+  zones: z
+    .union([z.array(Id).max(100), z.string().max(2000)])
+    .default([])
+    .transform((v) => (Array.isArray(v) ? v : v.split(/[;|]/).map((s) => s.trim()).filter(Boolean))),
+});
+export type TicketRow = z.infer<typeof TicketRow>;
+
+/** Answer of `POST /api/v1/events/{e}/tickets`. */
+export const ImportResult = z.object({
+  accepted: z.number().int(),
+  rejected: z.array(z.object({ row: z.number().int(), reason: z.string() })),
+});
+export type ImportResult = z.infer<typeof ImportResult>;
+
+/** REST error body. */
+export const ApiError = z.object({ error: z.string(), message: z.string() });
