@@ -1,15 +1,15 @@
 import { z } from 'zod';
 
-/** Largest text frame a client may send on /ws, in bytes. Larger frames close the socket with 1009. */
-export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const TopicString = z.string().min(1).max(200);
 const CommandId = z.union([z.string().min(1).max(64), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]);
 
 /** client → hub frames on `/ws`. */
-export const SubFrame = z.strictObject({ op: z.literal('sub'), topic: TopicString, since: Seq.optional() });
-export const UnsubFrame = z.strictObject({ op: z.literal('unsub'), topic: TopicString });
+// `id` on sub/unsub is an opshub extension: when present the hub confirms with `{"op":"ok","id","result":{"topic","seq"}}`
+// once the subscription is live (seq = the last message the client has been sent for the topic).
+export const SubFrame = z.strictObject({ op: z.literal('sub'), topic: TopicString, since: Seq.optional(), id: CommandId.optional() });
+export const UnsubFrame = z.strictObject({ op: z.literal('unsub'), topic: TopicString, id: CommandId.optional() });
 export const CmdFrame = z.strictObject({
   op: z.literal('cmd'),
   id: CommandId,

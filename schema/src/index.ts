@@ -3,3 +3,4 @@ export * from './topics.ts';
 export * from './frames.ts';
 export * from './commands.ts';
 export * from './rest.ts';
+export * from './limits.ts';

@@ -38,6 +38,19 @@ export interface Bus {
   signal(channel: string, payload: Uint8Array): Promise<void>;
   onSignal(channel: string, listener: SignalListener): Promise<void>;
   offSignal(channel: string, listener: SignalListener): Promise<void>;
+
+  stats(): BusStats;
+}
+
+/** Counters for `/metrics`. */
+export interface BusStats {
+  published: number;
+  /** messages handed to local listeners */
+  delivered: number;
+  /** gaps in a topic's seq noticed on receipt (e.g. after a reconnect) and filled from history */
+  gapsFilled: number;
+  /** milliseconds between the publisher's `ts` and local receipt, for the last message received */
+  lagMs: number;
 }
 
 export interface BusMessage {

@@ -1,0 +1,232 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { clickhouseDdl } from '../../../schema/clickhouse/index.ts';
+import type { Analytics, AnalyticsEvent, AnalyticsStats } from './analytics.ts';
+import type { AnalyticsClient, AnalyticsClientFactory } from './analytics-client.ts';
+import { AnalyticsClosedError, AnalyticsNotStartedError, AnalyticsStartError } from './errors.ts';
+import { toEventLine } from './event-row.ts';
+import { InsertBatcher, type Batch } from './insert-batcher.ts';
+import { withDeadline } from './with-deadline.ts';
+
+export interface ClickHouseAnalyticsOptions {
+  kind: 'chdb' | 'clickhouse';
+  /** Called once, by `start()`. */
+  client: AnalyticsClientFactory;
+  /** Events held in memory (queued plus in flight) before `record()` drops new ones (default 100,000). */
+  maxQueued?: number;
+  /** Insert as soon as this many events wait (default 5,000). */
+  batchSize?: number;
+  /** Insert whatever waits at this interval (default 1,000 ms). */
+  flushMs?: number;
+  /** First retry delay after a failed insert, doubled per failure (default 100 ms). */
+  retryBaseMs?: number;
+  /** Longest retry delay (default 30,000 ms). Keep it well inside what the table's deduplication window covers. */
+  retryMaxMs?: number;
+  /** How long `close()` may spend storing what is queued and closing the client (default 5,000 ms). */
+  closeTimeoutMs?: number;
+  /** Told about every failed attempt to create the tables or insert a batch, for logging. */
+  onError?(error: unknown, context: { op: 'schema' | 'insert'; events: number; attempts: number }): void;
+}
+
+/**
+ * The insert statement for one batch, its settings in the statement itself.
+ * - `insert_deduplication_token`: the batch's own token, the same on each retry. ClickHouse keeps the tokens of the
+ *   last blocks (`non_replicated_deduplication_window` in the DDL) and skips a block it has seen, so a retry of an insert
+ *   that was stored, or stored in part (one part per partition), stores only what is missing: exactly once. A token
+ *   also stops ClickHouse from taking two batches with identical content for a retry of each other.
+ * - `async_insert = 0`: chDB enables async inserts by default, and a server may too. An async insert is deduplicated
+ *   under other rules and acknowledged before it is in a part; `flush()` promises "stored".
+ *
+ * Why a `SETTINGS` clause and not the client's `clickhouse_settings`: chDB turns those into `SET …;` statements run
+ * before the insert, which makes the engine parse the whole body as a multi-statement script (half the insert rate),
+ * and a `SET` stays on the session afterwards. The clause is one statement, read the same way by a server.
+ * The token is a UUID made by the batcher, so it is safe to place in the SQL text.
+ */
+function insertStatement(token: string): string {
+  return `INSERT INTO events SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0 FORMAT JSONEachRow`;
+}
+
+/**
+ * Settings on every query. 64-bit integers (`count()`, `sum()` of integers) come back as JSON strings, as a
+ * ClickHouse server does by default; chDB's default is numbers, so it is pinned to keep rows identical on both.
+ * (chDB keeps a setting for the rest of its session, which is why nothing per-query such as `readonly` is set here.)
+ */
+const QUERY_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
+
+/**
+ * `Analytics` on ClickHouse through `@clickhouse/client`: chDB in-process (kind `chdb`) or a server (kind `clickhouse`),
+ * with the same code. Events are batched by an {@link InsertBatcher} and inserted as `JSONEachRow`.
+ *
+ * Delivery is exactly once into `events` while the process lives: a failed batch is retried unchanged with the same
+ * deduplication token until stored. Events still queued when `close()` gives up, or dropped because the queue was
+ * full, are lost and counted.
+ *
+ * `start()` rejects when the client cannot be made or the backend refuses the DDL (a bad statement, bad credentials).
+ * A backend that cannot be reached only delays the tables: they are created before the first insert that gets through,
+ * so a hub can boot while its ClickHouse restarts, without losing what it records meanwhile.
+ *
+ * @example
+ * const analytics = new ClickHouseAnalytics({
+ *   kind: 'chdb',
+ *   client: async () => (await import('./chdb-client.ts')).createChdbClient({ path: './data/clickhouse' }),
+ * });
+ * await analytics.start();
+ * analytics.record({ ts: Date.now(), event: 'e1', kind: 'checkin.admitted', zone: 'hall-a', ticket: 'T-1' });
+ * const rows = await analytics.query<{ zone: string; n: string }>(
+ *   'SELECT zone, count() AS n FROM events WHERE event = {event:String} GROUP BY zone', { event: 'e1' });
+ * await analytics.close();
+ */
+export class ClickHouseAnalytics implements Analytics {
+  readonly kind: 'chdb' | 'clickhouse';
+  readonly #makeClient: AnalyticsClientFactory;
+  readonly #closeTimeoutMs: number;
+  readonly #onError: ClickHouseAnalyticsOptions['onError'];
+  readonly #batcher: InsertBatcher<string>;
+  #client: AnalyticsClient | undefined;
+  #schemaReady = false;
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ClickHouseAnalyticsOptions) {
+    this.kind = options.kind;
+    this.#makeClient = options.client;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
+    this.#onError = options.onError;
+    this.#batcher = new InsertBatcher<string>({
+      insert: (batch) => this.#insert(batch),
+      maxQueued: options.maxQueued,
+      batchSize: options.batchSize,
+      flushMs: options.flushMs,
+      retryBaseMs: options.retryBaseMs,
+      retryMaxMs: options.retryMaxMs,
+      onInsertError: (error, batch) =>
+        this.#onError?.(error, { op: this.#schemaReady ? 'insert' : 'schema', events: batch.items.length, attempts: batch.attempts }),
+    });
+  }
+
+  start(): Promise<void> {
+    if (this.#closing) return Promise.reject(new AnalyticsClosedError(this.kind));
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    let client: AnalyticsClient;
+    try {
+      client = await this.#makeClient();
+    } catch (cause) {
+      throw new AnalyticsStartError(this.kind, undefined, { cause });
+    }
+    try {
+      await this.#ensureSchema(client);
+    } catch (error) {
+      if (isRefusal(error)) {
+        await client.close().catch(() => undefined);
+        throw new AnalyticsStartError(this.kind, (error as SchemaError).statement, { cause: (error as SchemaError).cause });
+      }
+      this.#onError?.(error, { op: 'schema', events: 0, attempts: 1 });
+    }
+    if (this.#closing) {
+      await client.close().catch(() => undefined);
+      throw new AnalyticsClosedError(this.kind);
+    }
+    this.#client = client;
+    this.#batcher.start();
+  }
+
+  record(event: AnalyticsEvent): void {
+    try {
+      this.#batcher.push(toEventLine(event));
+    } catch {
+      // toEventLine and push do not throw; this guards the promise that record() never does, whatever `event` is.
+    }
+  }
+
+  flush(): Promise<void> {
+    if (this.#closing) return Promise.reject(new AnalyticsClosedError(this.kind));
+    if (!this.#client) return Promise.reject(new AnalyticsNotStartedError(this.kind));
+    return this.#batcher.flush();
+  }
+
+  /**
+   * Runs one read query; `{name:Type}` placeholders are bound from `params` by the engine, never spliced into the SQL.
+   * 64-bit integers come back as strings: cast in SQL (`toUInt32(count())`) where a number is wanted.
+   */
+  async query<Row = Record<string, unknown>>(sql: string, params: Record<string, unknown> = {}): Promise<Row[]> {
+    const client = this.#usableClient();
+    const result = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: QUERY_SETTINGS });
+    return (await result.json()) as Row[];
+  }
+
+  stats(): AnalyticsStats {
+    return this.#batcher.stats();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const deadline = Date.now() + this.#closeTimeoutMs;
+    if (this.#starting) await withDeadline(this.#starting, this.#closeTimeoutMs);
+    await this.#batcher.close({ deadlineMs: deadline - Date.now(), abandoned: () => new AnalyticsClosedError(this.kind) });
+    const client = this.#client;
+    this.#client = undefined;
+    // An insert may still be in flight against a dead server; closing the client is what ends it, so do not wait past
+    // the deadline for that either.
+    if (client) await withDeadline(client.close(), deadline - Date.now());
+  }
+
+  async #insert(batch: Batch<string>): Promise<void> {
+    const client = this.#client;
+    if (!client) throw new AnalyticsClosedError(this.kind);
+    // flush() promises the backend's own error, so the DDL statement's wrapper comes off here.
+    if (!this.#schemaReady) await this.#ensureSchema(client).catch((error: unknown) => Promise.reject(error instanceof SchemaError ? error.cause : error));
+    const body = Readable.from([batch.items.join('\n')], { objectMode: false });
+    const result = await client.exec({ query: insertStatement(batch.token), values: body });
+    // The answer to an insert is empty, but reading it to the end frees the HTTP socket and surfaces a late error.
+    await finished(result.stream.resume());
+  }
+
+  async #ensureSchema(client: AnalyticsClient): Promise<void> {
+    for (const statement of await clickhouseDdl()) {
+      try {
+        await client.command({ query: statement });
+      } catch (cause) {
+        throw new SchemaError(statement, cause);
+      }
+    }
+    this.#schemaReady = true;
+  }
+
+  #usableClient(): AnalyticsClient {
+    if (this.#closing) throw new AnalyticsClosedError(this.kind);
+    if (!this.#client) throw new AnalyticsNotStartedError(this.kind);
+    return this.#client;
+  }
+}
+
+/** A DDL statement that failed, carrying the backend's error as `cause`. */
+class SchemaError extends Error {
+  override readonly name = 'SchemaError';
+  constructor(
+    readonly statement: string,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/**
+ * True when the backend answered and said no (a ClickHouse error with a code: bad SQL, bad credentials, unknown
+ * database), as opposed to not answering (refused connection, timeout, DNS), which is worth waiting out.
+ */
+function isRefusal(error: unknown): boolean {
+  const cause = error instanceof SchemaError ? error.cause : error;
+  // Structural rather than `instanceof ClickHouseError`: chDB's connection may build it from its own copy of the
+  // client package. Network errors carry a string `code` too (`ECONNREFUSED`), but never a numeric one with a `type`.
+  if (!(cause instanceof Error)) return false;
+  const { code, type } = cause as Error & { code?: unknown; type?: unknown };
+  return typeof code === 'string' && /^\d+$/.test(code) && typeof type === 'string';
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { resolve } from 'node:path';
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalUrl = (protocols: string[]) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .url({ message: 'expected a URL' })
+      .refine((u) => URL.canParse(u) && protocols.includes(new URL(u).protocol), { message: `expected a ${protocols.join(' or ')} URL` })
+      .optional(),
+  );
+const optionalString = z.preprocess(blankToUndefined, z.string().min(1).optional());
+
+const Env = z
+  .object({
+    PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(8080)),
+    HOST: z.preprocess(blankToUndefined, z.string().min(1).default('0.0.0.0')),
+    PUBLIC_URL: optionalUrl(['http:', 'https:']),
+    DATA_DIR: z.preprocess(blankToUndefined, z.string().min(1).default('./data')),
+    DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+    REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+    CLICKHOUSE_URL: optionalUrl(['http:', 'https:']),
+    HUB_JWT_SECRET: z.preprocess(blankToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+    HUB_JWKS_URL: optionalUrl(['http:', 'https:']),
+    HUB_JWT_ISSUER: optionalString,
+    HUB_JWT_AUDIENCE: optionalString,
+    STRIPE_SECRET_KEY: optionalString,
+    STRIPE_WEBHOOK_SECRET: optionalString,
+    VAPID_PUBLIC_KEY: optionalString,
+    VAPID_PRIVATE_KEY: optionalString,
+    VAPID_SUBJECT: optionalString,
+    LOG_LEVEL: z.preprocess(
+      blankToUndefined,
+      z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    ),
+  })
+  .superRefine((env, ctx) => {
+    const jwks = [env.HUB_JWKS_URL, env.HUB_JWT_ISSUER, env.HUB_JWT_AUDIENCE];
+    if (jwks.some(Boolean) && !jwks.every(Boolean)) {
+      for (const name of ['HUB_JWKS_URL', 'HUB_JWT_ISSUER', 'HUB_JWT_AUDIENCE'] as const) {
+        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when any of HUB_JWKS_URL, HUB_JWT_ISSUER, HUB_JWT_AUDIENCE is set' });
+      }
+    }
+    if (env.HUB_JWKS_URL && env.HUB_JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['HUB_JWT_SECRET'], message: 'set either HUB_JWT_SECRET or HUB_JWKS_URL, not both' });
+    }
+  });
+
+/** The hub's whole configuration, parsed once at start and frozen. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Where people reach the hub (`PUBLIC_URL`); the printed sign-in link uses http://localhost:PORT when unset. */
+  readonly publicUrl: string | undefined;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly clickhouseUrl: string | undefined;
+  readonly auth:
+    | { readonly kind: 'hs256'; readonly secret: string | undefined }
+    | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  readonly stripe: { readonly secretKey: string | undefined; readonly webhookSecret: string | undefined };
+  readonly vapid: { readonly publicKey: string | undefined; readonly privateKey: string | undefined; readonly subject: string | undefined };
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}
+
+/** A configuration value that cannot be used; the message names each variable and what is wrong with it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { variable: string; message: string }[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/**
+ * Parses the hub's configuration from the environment.
+ * @example const config = loadConfig(process.env); // throws ConfigError naming e.g. "PORT: expected a number"
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(environment)'), message: issue.message })),
+    );
+  }
+  const e = parsed.data;
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    dataDir: resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    clickhouseUrl: e.CLICKHOUSE_URL,
+    auth: e.HUB_JWKS_URL
+      ? { kind: 'jwks', jwksUrl: e.HUB_JWKS_URL, issuer: e.HUB_JWT_ISSUER!, audience: e.HUB_JWT_AUDIENCE! }
+      : { kind: 'hs256', secret: e.HUB_JWT_SECRET },
+    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
+    vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
+    logLevel: e.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Bus } from './bus/bus.ts';
+import type { Analytics } from './analytics/analytics.ts';
+
+/**
+ * The hub's Prometheus metrics, on a registry of its own so several hubs can live in one process (tests, bench).
+ * Counters on the hot path are plain `inc()` calls; gauges that mirror backend state are read at scrape time.
+ */
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'opshub_ws_connections', help: 'Open WebSocket connections', labelNames: ['endpoint'], registers: [this.registry] });
+  readonly framesIn = new Counter({ name: 'opshub_ws_frames_in_total', help: 'Frames received from clients', registers: [this.registry] });
+  readonly framesOut = new Counter({ name: 'opshub_ws_frames_out_total', help: 'Frames sent to clients (a topic publish counts once per subscriber)', registers: [this.registry] });
+  readonly publishToDeliver = new Histogram({
+    name: 'opshub_publish_deliver_seconds',
+    help: 'Time from a publish (message ts) to handing the frame to local subscribers',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly rejectedFrames = new Counter({ name: 'opshub_ws_frames_rejected_total', help: 'Client frames answered with err', labelNames: ['code'], registers: [this.registry] });
+  readonly slowConsumers = new Counter({ name: 'opshub_ws_slow_consumer_disconnects_total', help: 'Sockets closed because their backpressure passed the bound', registers: [this.registry] });
+  readonly closes = new Counter({ name: 'opshub_ws_closes_total', help: 'Closed sockets by close code', labelNames: ['code'], registers: [this.registry] });
+  readonly httpRequests = new Counter({ name: 'opshub_http_requests_total', help: 'REST requests by status', labelNames: ['status'], registers: [this.registry] });
+  readonly yjsDocsOpen = new Gauge({ name: 'opshub_yjs_docs_open', help: 'Yjs documents held in memory', registers: [this.registry] });
+
+  constructor(sources: { bus: Bus; analytics: Analytics }) {
+    const { bus, analytics } = sources;
+    collectDefaultMetrics({ register: this.registry, prefix: 'opshub_' });
+    new Gauge({ name: 'opshub_bus_healthy', help: '1 when the bus backend answers', registers: [this.registry], collect() { this.set(bus.isHealthy() ? 1 : 0); } });
+    new Gauge({ name: 'opshub_bus_lag_seconds', help: 'Publisher ts to local receipt, last message', registers: [this.registry], collect() { this.set(bus.stats().lagMs / 1000); } });
+    new Gauge({ name: 'opshub_bus_gaps_filled', help: 'Seq gaps noticed on receipt and filled from history', registers: [this.registry], collect() { this.set(bus.stats().gapsFilled); } });
+    new Gauge({ name: 'opshub_analytics_queue_depth', help: 'Analytics events waiting to be inserted', registers: [this.registry], collect() { this.set(analytics.stats().queued); } });
+    new Gauge({ name: 'opshub_analytics_dropped', help: 'Analytics events dropped because the queue was full', registers: [this.registry], collect() { this.set(analytics.stats().dropped); } });
+    new Gauge({ name: 'opshub_analytics_insert_failures', help: 'Failed analytics inserts (each retried)', registers: [this.registry], collect() { this.set(analytics.stats().failures); } });
+  }
+
+  /** Prometheus text exposition. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,25 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import { Id } from '@opshub/schema';
+import type { TokenVerifier } from '../auth/token-verifier.ts';
+import { ClientError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { listAnnouncements } from '../store/repos/announcements-repo.ts';
+import type { Store } from '../store/store.ts';
+import { route } from '../transport/http-route.ts';
+import { authenticate, requireAccess } from './authenticate.ts';
+
+/** `GET /api/v1/events/{e}/announcements?limit=N`: the latest announcements, newest first (any role of the event). */
+export function registerAnnouncementRoutes(
+  app: TemplatedApp,
+  deps: { store: Store; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
+): void {
+  route(app, 'get', '/api/v1/events/:e/announcements', deps, async (req) => {
+    const claims = await authenticate(deps.verifier, req);
+    const event = req.params[0] ?? '';
+    if (!Id.safeParse(event).success) throw new ClientError('invalid', `"${event}" is not a valid event id`);
+    requireAccess(claims, event);
+    const limit = Math.min(Math.max(Number(req.query.get('limit') ?? 50) || 50, 1), 500);
+    const rows = await listAnnouncements(deps.store.db, event, limit);
+    return { status: 200, body: rows };
+  });
+}

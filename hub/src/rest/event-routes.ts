@@ -1,0 +1,86 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import { CreateEventBody, Id } from '@opshub/schema';
+import type { TokenVerifier } from '../auth/token-verifier.ts';
+import { ClientError, describeZodError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { appendAudit } from '../store/repos/audit-log.ts';
+import { createEvent, getEvent } from '../store/repos/events-repo.ts';
+import { importTickets, parseTicketCsv } from '../store/repos/tickets-repo.ts';
+import type { Store } from '../store/store.ts';
+import { jsonBody, route, type Request } from '../transport/http-route.ts';
+import { authenticate, requireAccess } from './authenticate.ts';
+
+/** A roster of 100,000 tickets as CSV is ~10 MB; leave room. */
+const ROSTER_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Events and rosters, as the contract names them:
+ * `POST /api/v1/events`, `GET /api/v1/events/{e}`, `POST /api/v1/events/{e}/tickets` (JSON array or CSV).
+ */
+export function registerEventRoutes(
+  app: TemplatedApp,
+  deps: { store: Store; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
+): void {
+  const { store, verifier } = deps;
+  const options = { log: deps.log, onStatus: deps.onStatus };
+
+  route(app, 'post', '/api/v1/events', options, async (req) => {
+    const claims = await authenticate(verifier, req);
+    const parsed = CreateEventBody.safeParse(await jsonBody(req));
+    if (!parsed.success) throw new ClientError('invalid', describeZodError(parsed.error));
+    requireAccess(claims, parsed.data.id, ['admin', 'staff']);
+    const event = await store.db.transaction().execute(async (trx) => {
+      await createEvent(trx, parsed.data);
+      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'event.create', event: parsed.data.id, target: parsed.data.id, after: parsed.data });
+      return getEvent(trx, parsed.data.id);
+    });
+    return { status: 201, body: event };
+  });
+
+  route(app, 'get', '/api/v1/events/:e', options, async (req) => {
+    const claims = await authenticate(verifier, req);
+    const id = eventParam(req);
+    requireAccess(claims, id);
+    const event = await getEvent(store.db, id);
+    if (!event) throw new ClientError('not_found', `event "${id}" not found`);
+    return { status: 200, body: event };
+  });
+
+  route(app, 'post', '/api/v1/events/:e/tickets', { ...options, bodyLimit: ROSTER_LIMIT }, async (req) => {
+    const claims = await authenticate(verifier, req);
+    const id = eventParam(req);
+    requireAccess(claims, id, ['admin', 'staff']);
+    const rows = await rosterRows(req);
+    if (!(await getEvent(store.db, id))) throw new ClientError('not_found', `event "${id}" not found`);
+    const result = await importTickets(store.db, id, rows);
+    await appendAudit(store.db, {
+      actor: claims.sub,
+      role: claims.role,
+      action: 'tickets.import',
+      event: id,
+      target: id,
+      after: { accepted: result.accepted, rejected: result.rejected.length },
+    });
+    return { status: 200, body: result };
+  });
+}
+
+function eventParam(req: Request): string {
+  const id = req.params[0] ?? '';
+  if (!Id.safeParse(id).success) throw new ClientError('invalid', `"${id}" is not a valid event id`);
+  return id;
+}
+
+/** The roster as rows: a JSON array, or CSV with a `code,holder,email,type,zones` header. */
+async function rosterRows(req: Request): Promise<unknown[]> {
+  const type = req.header('content-type').split(';')[0]!.trim().toLowerCase();
+  if (type === 'text/csv' || type === 'application/csv') {
+    return parseTicketCsv((await req.body()).toString('utf8'));
+  }
+  if (type !== '' && type !== 'application/json') {
+    throw new ClientError('invalid', `send the roster as application/json (an array) or text/csv, not ${type}`, 415);
+  }
+  const body = await jsonBody(req);
+  if (!Array.isArray(body)) throw new ClientError('invalid', 'expected a JSON array of tickets');
+  return body;
+}

@@ -1,0 +1,27 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Analytics } from '../analytics/analytics.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import type { HubMetrics } from '../metrics.ts';
+import type { Store } from '../store/store.ts';
+import { route } from '../transport/http-route.ts';
+
+/**
+ * `GET /healthz` (200 when every backend answers, 503 with the same body otherwise) and `GET /metrics`.
+ * The body always names the backends in use, as the contract says.
+ */
+export function registerOpsRoutes(app: TemplatedApp, deps: { bus: Bus; store: Store; analytics: Analytics; metrics: HubMetrics; log: Logger }): void {
+  const { bus, store, analytics, metrics, log } = deps;
+  route(app, 'get', '/healthz', { log }, () => {
+    const busOk = bus.isHealthy();
+    return {
+      status: busOk ? 200 : 503,
+      body: { ok: busOk, bus: bus.kind, store: store.kind, analytics: analytics.kind, ...(busOk ? {} : { problems: [`${bus.kind} bus unreachable`] }) },
+    };
+  });
+  route(app, 'get', '/metrics', { log }, async () => ({
+    status: 200,
+    body: await metrics.scrape(),
+    contentType: metrics.registry.contentType,
+  }));
+}

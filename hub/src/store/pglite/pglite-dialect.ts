@@ -1,0 +1,125 @@
+import type { PGlite } from '@electric-sql/pglite';
+import {
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import { KyselyPGlite } from 'kysely-pglite';
+
+/**
+ * A kysely dialect for one PGlite instance, built on kysely-pglite's driver with three repairs:
+ * - **one connection at a time.** kysely-pglite hands every caller a "connection" onto the same PGlite session, so a
+ *   query from one caller could run inside another caller's open transaction, or be rolled back by it. Here a
+ *   connection is exclusive from acquire to release, like a pool of one;
+ * - **affected-row counts.** kysely reads `numAffectedRows`, PGlite reports `affectedRows`;
+ * - **the hub's kysely.** kysely-pglite brings its own older kysely copy; adapter, compiler and introspector come from
+ *   the hub's, so migration locking and SQL generation match the kysely that built the query.
+ *
+ * @example const db = new Kysely<Database>({ dialect: pgliteDialect(await PGlite.create()) });
+ */
+export function pgliteDialect(pglite: PGlite): Dialect {
+  // kysely-pglite types its driver against its own kysely copy; the shapes are the same.
+  const driver = new KyselyPGlite(pglite).dialect.createDriver() as unknown as Driver;
+  return {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new ExclusiveDriver(driver),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  };
+}
+
+class ExclusiveDriver implements Driver {
+  /** Settles when the connection handed out last is released. */
+  #tail: Promise<void> = Promise.resolve();
+  readonly #release = new WeakMap<DatabaseConnection, () => void>();
+
+  constructor(private readonly inner: Driver) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.#tail;
+    this.#tail = previous.then(() => released);
+    await previous;
+    try {
+      const connection = new CountingConnection(await this.inner.acquireConnection());
+      this.#release.set(connection, release);
+      return connection;
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.inner.releaseConnection(unwrap(connection));
+    } finally {
+      this.#release.get(connection)?.();
+      this.#release.delete(connection);
+    }
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await this.inner.beginTransaction(unwrap(connection), settings);
+    // kysely-pglite ignores the settings; `set transaction` right after `begin` applies them.
+    const modes = [settings.isolationLevel && `isolation level ${settings.isolationLevel}`, settings.accessMode].filter(Boolean);
+    if (modes.length > 0) await connection.executeQuery(CompiledQuery.raw(`set transaction ${modes.join(' ')}`));
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.commitTransaction(unwrap(connection));
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.rollbackTransaction(unwrap(connection));
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdent(name)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdent(name)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdent(name)}`));
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+class CountingConnection implements DatabaseConnection {
+  constructor(readonly inner: DatabaseConnection) {}
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    // PGlite's own result shape, whatever kysely-pglite's types say
+    const result = (await this.inner.executeQuery(query)) as unknown as { rows: R[]; affectedRows?: number };
+    return { rows: result.rows, numAffectedRows: BigInt(result.affectedRows ?? 0) };
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery(query, chunkSize);
+  }
+}
+
+function unwrap(connection: DatabaseConnection): DatabaseConnection {
+  return connection instanceof CountingConnection ? connection.inner : connection;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,76 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely } from 'kysely';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Database } from '@opshub/schema/db';
+import { migrateToLatest } from '../migrate.ts';
+import type { Store } from '../store.ts';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
+import { pgliteDialect } from './pglite-dialect.ts';
+
+export interface PgliteStoreOptions {
+  /** The hub's DATA_DIR: the database lives in `<dataDir>/pg`, the lock in `<dataDir>/pg.lock`. Omit for in-memory. */
+  readonly dataDir?: string | undefined;
+}
+
+/**
+ * The embedded Store: PostgreSQL compiled to wasm (PGlite) inside the hub process, nothing to install.
+ *
+ * With a `dataDir`, the folder is owned by one process at a time (see {@link lockDataDir}); without one the database
+ * lives in memory and vanishes on `close()` (tests).
+ *
+ * @example
+ * const store = new PgliteStore({ dataDir: './data' });
+ * await store.start(); // throws DataDirLockedError if another hub runs on ./data
+ * await store.db.selectFrom('events').selectAll().execute();
+ * await store.close();
+ */
+export class PgliteStore implements Store {
+  readonly kind = 'pglite';
+  readonly #dataDir: string | undefined;
+  #db: Kysely<Database> | undefined;
+  #lock: DataDirLock | undefined;
+
+  constructor(options: PgliteStoreOptions = {}) {
+    this.#dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
+  }
+
+  get db(): Kysely<Database> {
+    if (!this.#db) throw new Error('PgliteStore is not started: call start() first');
+    return this.#db;
+  }
+
+  async start(): Promise<void> {
+    if (this.#db) return;
+    try {
+      const pglite = await this.#open();
+      this.#db = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
+      await migrateToLatest(this.#db);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const db = this.#db;
+    const lock = this.#lock;
+    this.#db = undefined;
+    this.#lock = undefined;
+    try {
+      await db?.destroy(); // closes PGlite, which flushes to disk
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  async #open(): Promise<PGlite> {
+    if (this.#dataDir === undefined) return PGlite.create();
+    this.#lock = await lockDataDir(this.#dataDir, 'pg.lock');
+    const pgDir = join(this.#dataDir, 'pg');
+    // Holding our lock means no other process has this database open, so a postmaster.pid is a leftover of a process
+    // that died (kill -9, power loss); PGlite would otherwise hang on the next open.
+    await rm(join(pgDir, 'postmaster.pid'), { force: true });
+    return PGlite.create(pgDir);
+  }
+}

@@ -1,0 +1,86 @@
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from '@opshub/schema/db';
+import { migrateToLatest } from '../migrate.ts';
+import type { Store } from '../store.ts';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/database` (the hub's DATABASE_URL). */
+  readonly url: string;
+  /**
+   * Keep every table in this schema (created if missing) instead of the connection's default (`public`), by setting
+   * `search_path` on each connection. Tests use a fresh schema per run.
+   */
+  readonly schema?: string | undefined;
+  /** Pool size per hub process (default 10). */
+  readonly maxConnections?: number | undefined;
+  /**
+   * Told about errors on idle pooled connections (a PostgreSQL restart, a dropped network). The pool replaces the
+   * connection by itself; without a listener node-postgres would crash the process.
+   */
+  readonly onIdleError?: ((error: Error) => void) | undefined;
+}
+
+/**
+ * The distributed Store: PostgreSQL through node-postgres, shared by every hub process.
+ *
+ * @example
+ * const store = new PostgresStore({ url: process.env.DATABASE_URL! });
+ * await store.start(); // connects and migrates
+ * await store.close();
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly #options: PostgresStoreOptions;
+  #db: Kysely<Database> | undefined;
+
+  constructor(options: PostgresStoreOptions) {
+    this.#options = options;
+  }
+
+  get db(): Kysely<Database> {
+    if (!this.#db) throw new Error('PostgresStore is not started: call start() first');
+    return this.#db;
+  }
+
+  async start(): Promise<void> {
+    if (this.#db) return;
+    const { url, schema, maxConnections = 10, onIdleError = () => {} } = this.#options;
+    const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+    pool.on('error', onIdleError);
+    const searchPath = schema === undefined ? undefined : CompiledQuery.raw(`set search_path to ${quoteIdent(schema)}`);
+    this.#db = new Kysely<Database>({
+      dialect: new PostgresDialect({
+        pool,
+        // Once per physical connection, before kysely uses it for anything.
+        onCreateConnection: searchPath ? async (connection) => void (await connection.executeQuery(searchPath)) : undefined,
+      }),
+    });
+    try {
+      if (schema !== undefined) await createSchema(this.#db, schema);
+      await migrateToLatest(this.#db, { schema });
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    await db?.destroy(); // ends the pool
+  }
+}
+
+async function createSchema(db: Kysely<Database>, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (error) {
+    // `if not exists` still races with a concurrent creator on PostgreSQL (unique violation on pg_namespace)
+    if ((error as { code?: string }).code !== '23505') throw error;
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,167 @@
+import { sql, type Kysely } from 'kysely';
+import type { ZodError } from 'zod';
+import { TicketRow, type ImportResult } from '@opshub/schema';
+import type { Database, NewTicket, TicketRecord, TicketStatus } from '@opshub/schema/db';
+import { NotFoundError } from '../errors.ts';
+
+// The roster's CSV form is read next door; exported here too because callers think of it as part of the ticket import.
+export { parseTicketCsv } from './parse-ticket-csv.ts';
+
+/** A roster entry as the hub uses it. */
+export interface Ticket {
+  event: string;
+  code: string;
+  holder: string;
+  email: string;
+  type: string;
+  /** zone ids the ticket admits to; empty means every zone */
+  zones: string[];
+  status: TicketStatus;
+  orderCode: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ImportOptions {
+  /** Rows per multi-row upsert statement (default 500: ~3,000 bind parameters, well under PostgreSQL's 65,535). */
+  readonly batchSize?: number;
+}
+
+/**
+ * Imports a roster for `event`, idempotent by ticket code, in multi-row upserts of `batchSize` rows.
+ *
+ * Each row is validated with `TicketRow`; a row is rejected (and the rest still imported) when it is invalid, names a
+ * zone the event does not have, or repeats the code of an earlier accepted row of the same upload.
+ * `row` in a rejection is the 1-based position among the data rows (array index + 1; for CSV see `parseTicketCsv`).
+ *
+ * A code that already exists is updated in place (holder, email, type, zones), never duplicated. Its status is left
+ * alone: a revoked ticket stays revoked when an old roster is uploaded again; revocation is undone only deliberately,
+ * never as a side effect of a bulk upload. `updated_at` moves only when a field actually changed.
+ *
+ * @throws {NotFoundError} when the event does not exist
+ * @example
+ * await importTickets(db, 'expo', [{ code: 'A1', holder: 'Ana', zones: ['hall'] }, { code: '' }]);
+ * // { accepted: 1, rejected: [{ row: 2, reason: 'code: Too small: expected string to have >=1 characters' }] }
+ */
+export async function importTickets(
+  db: Kysely<Database>,
+  event: string,
+  rows: readonly unknown[],
+  { batchSize = 500 }: ImportOptions = {},
+): Promise<ImportResult> {
+  const zones = await eventZones(db, event);
+  const rejected: ImportResult['rejected'] = [];
+  const firstRowOf = new Map<string, number>();
+  const accepted: NewTicket[] = [];
+  rows.forEach((input, index) => {
+    const row = index + 1;
+    const reject = (reason: string): void => void rejected.push({ row, reason });
+    const parsed = TicketRow.safeParse(input);
+    if (!parsed.success) return reject(describeIssues(parsed.error));
+    const ticket = parsed.data;
+    const unknown = ticket.zones.filter((z) => !zones.has(z));
+    if (unknown.length > 0) return reject(`unknown zone${unknown.length > 1 ? 's' : ''} ${unknown.map((z) => `"${z}"`).join(', ')} for event "${event}"`);
+    const first = firstRowOf.get(ticket.code);
+    if (first !== undefined) return reject(`duplicate code "${ticket.code}" (first in row ${first})`);
+    firstRowOf.set(ticket.code, row);
+    accepted.push({ event_id: event, code: ticket.code, holder: ticket.holder, email: ticket.email, type: ticket.type, zones: [...new Set(ticket.zones)] });
+  });
+  // Each batch is one statement, atomic on its own, and commits on its own: one transaction around 100,000 rows would
+  // hold PGlite's single connection for seconds while gates wait to record check-ins. A failed import is simply
+  // retried (it is idempotent); pass a transaction as `db` to make it all-or-nothing.
+  for (let i = 0; i < accepted.length; i += batchSize) await upsert(db, accepted.slice(i, i + batchSize));
+  return { accepted: accepted.length, rejected };
+}
+
+async function upsert(db: Kysely<Database>, tickets: NewTicket[]): Promise<void> {
+  await db
+    .insertInto('tickets')
+    .values(tickets)
+    .onConflict((oc) =>
+      oc
+        .columns(['event_id', 'code'])
+        .doUpdateSet((eb) => ({
+          holder: eb.ref('excluded.holder'),
+          email: eb.ref('excluded.email'),
+          type: eb.ref('excluded.type'),
+          zones: eb.ref('excluded.zones'),
+          updated_at: sql<Date>`now()`,
+        }))
+        // unchanged rows are not rewritten: no dead tuples, and updated_at keeps meaning "last changed"
+        .where(sql<boolean>`(tickets.holder, tickets.email, tickets.type, tickets.zones) is distinct from (excluded.holder, excluded.email, excluded.type, excluded.zones)`),
+    )
+    .execute();
+}
+
+async function eventZones(db: Kysely<Database>, event: string): Promise<Set<string>> {
+  const found = await db.selectFrom('events').select('id').where('id', '=', event).executeTakeFirst();
+  if (!found) throw new NotFoundError('event', event);
+  const zones = await db.selectFrom('zones').select('id').where('event_id', '=', event).execute();
+  return new Set(zones.map((z) => z.id));
+}
+
+/** `path: message` per issue, e.g. `email: Invalid email address; zones.0: Too small: ...`. */
+function describeIssues(error: ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+/**
+ * Marks a ticket revoked; gates then answer `revoked` for it. Revoking twice is harmless.
+ * @throws {NotFoundError} when the event has no ticket with this code
+ * @example const ticket = await revokeTicket(db, 'expo', 'A1'); // ticket.status === 'revoked'
+ */
+export async function revokeTicket(db: Kysely<Database>, event: string, code: string): Promise<Ticket> {
+  const row = await db
+    .updateTable('tickets')
+    .set({ status: 'revoked', updated_at: sql<Date>`now()` })
+    .where('event_id', '=', event)
+    .where('code', '=', code)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('ticket', code);
+  return toTicket(row);
+}
+
+/**
+ * One ticket, or null.
+ * @example const ticket = await getTicket(db, 'expo', 'A1');
+ */
+export async function getTicket(db: Kysely<Database>, event: string, code: string): Promise<Ticket | null> {
+  const row = await db.selectFrom('tickets').selectAll().where('event_id', '=', event).where('code', '=', code).executeTakeFirst();
+  return row ? toTicket(row) : null;
+}
+
+/**
+ * A page of the event's roster in code order (byte order), starting after code `after`.
+ * @example
+ * let page = await listTickets(db, 'expo', { limit: 1000 });
+ * while (page.length > 0) { ...; page = await listTickets(db, 'expo', { after: page.at(-1)!.code, limit: 1000 }); }
+ */
+export async function listTickets(
+  db: Kysely<Database>,
+  event: string,
+  { after, limit }: { after?: string | undefined; limit: number },
+): Promise<Ticket[]> {
+  let query = db.selectFrom('tickets').selectAll().where('event_id', '=', event);
+  if (after !== undefined) query = query.where('code', '>', after);
+  const rows = await query.orderBy('code').limit(limit).execute();
+  return rows.map(toTicket);
+}
+
+function toTicket(row: TicketRecord): Ticket {
+  return {
+    event: row.event_id,
+    code: row.code,
+    holder: row.holder,
+    email: row.email,
+    type: row.type,
+    zones: row.zones,
+    status: row.status,
+    orderCode: row.order_code,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,127 @@
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { ClientError, toErrorReply } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/** What a handler sees of a request: copied out of uWS's stack-allocated `req` before anything async happens. */
+export interface Request {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly params: readonly string[];
+  header(name: string): string;
+  /** The whole body, at most `limit` bytes (413 beyond). */
+  body(): Promise<Buffer>;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  /** `application/json` unless said otherwise; a string body is sent as is */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: Request) => Promise<Reply> | Reply;
+
+const HEADERS_KEPT = ['authorization', 'content-type', 'accept'];
+const statusText: Record<number, string> = {
+  200: '200 OK', 201: '201 Created', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized',
+  403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed', 409: '409 Conflict', 413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+};
+
+/**
+ * Registers an HTTP route on a uWS app with the house rules: copy the request before any await, register
+ * `onAborted`, read the body with a size limit, cork the late write, and map errors to `{"error","message"}`.
+ * @example route(app, 'get', '/api/v1/events/:e', log, async (req) => ({ status: 200, body: await getEvent(req.params[0]) }))
+ */
+export function route(
+  app: TemplatedApp,
+  method: 'get' | 'post' | 'put' | 'del' | 'patch' | 'any',
+  pattern: string,
+  options: { log: Logger; bodyLimit?: number; onStatus?: (status: number) => void },
+  handler: Handler,
+): void {
+  const paramCount = (pattern.match(/:/g) ?? []).length;
+  app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
+    const request = copyRequest(res, req, paramCount, options.bodyLimit ?? 1024 * 1024);
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+      request.abort();
+    });
+    const send = (reply: Reply) => {
+      if (aborted) return;
+      options.onStatus?.(reply.status);
+      const isText = typeof reply.body === 'string' || Buffer.isBuffer(reply.body);
+      const payload = reply.status === 204 ? '' : isText ? (reply.body as string | Buffer) : JSON.stringify(reply.body);
+      res.cork(() => {
+        res.writeStatus(statusText[reply.status] ?? String(reply.status));
+        res.writeHeader('content-type', reply.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json'));
+        for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+        res.end(payload);
+      });
+    };
+    Promise.resolve()
+      .then(() => handler(request))
+      .then(send, (error: unknown) => {
+        const reply = toErrorReply(error);
+        if (reply.internal) options.log.error({ err: error, path: request.path }, 'request failed');
+        send({ status: reply.status, body: { error: reply.code, message: reply.message } });
+      });
+  });
+}
+
+function copyRequest(res: HttpResponse, req: HttpRequest, paramCount: number, limit: number): Request & { abort(): void } {
+  const method = req.getMethod();
+  const path = req.getUrl();
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const params = Array.from({ length: paramCount }, (_, i) => decodeURIComponent(req.getParameter(i) ?? ''));
+  const headers = new Map(HEADERS_KEPT.map((h) => [h, req.getHeader(h)]));
+  // The body must be listened for now: uWS drops data that arrives while no onData handler is set.
+  let body: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+  let fail: (e: Error) => void = () => {};
+  if (method !== 'get' && method !== 'head' && method !== 'delete') {
+    body = new Promise<Buffer>((resolve, reject) => {
+      fail = reject;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.onData((chunk, isLast) => {
+        size += chunk.byteLength;
+        if (size > limit) {
+          reject(new PayloadTooLarge(limit));
+          return;
+        }
+        // uWS neuters the chunk after this callback: copy it.
+        chunks.push(Buffer.from(chunk.slice(0)));
+        if (isLast) resolve(Buffer.concat(chunks));
+      });
+    });
+    body.catch(() => {});
+  }
+  return {
+    method,
+    path,
+    query,
+    params,
+    header: (name) => headers.get(name) ?? '',
+    body: () => body,
+    abort: () => fail(new Error('request aborted')),
+  };
+}
+
+class PayloadTooLarge extends ClientError {
+  constructor(limit: number) {
+    super('invalid', `request body larger than ${limit} bytes`, 413);
+  }
+}
+
+/** Parses a JSON body; a syntax error is the client's (`invalid`). */
+export async function jsonBody(req: Request): Promise<unknown> {
+  const raw = await req.body();
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ClientError('invalid', 'request body is not valid JSON');
+  }
+}

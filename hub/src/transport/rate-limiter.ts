@@ -1,0 +1,26 @@
+/**
+ * A token bucket per connection: `burst` frames at once, refilled at `perSecond`.
+ * Plain numbers on the connection object, no timers: refilled lazily when a frame arrives.
+ */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    now = performance.now(),
+  ) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+
+  /** Takes one token; false when the bucket is empty. */
+  take(now = performance.now()): boolean {
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.perSecond);
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}

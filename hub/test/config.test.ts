@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('chooses the embedded defaults on an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.dataDir).toMatch(/\/data$/);
+    expect(config.databaseUrl ?? config.redisUrl ?? config.clickhouseUrl).toBeUndefined();
+    expect(config.auth).toEqual({ kind: 'hs256', secret: undefined });
+    expect(Object.isFrozen(config) && Object.isFrozen(config.auth)).toBe(true);
+  });
+
+  it('treats blank values as unset', () => {
+    expect(loadConfig({ PORT: '', REDIS_URL: '  ' }).redisUrl).toBeUndefined();
+  });
+
+  it('reads the distributed backends', () => {
+    const config = loadConfig({ PORT: '9000', DATABASE_URL: 'postgres://u@db:5432/x', REDIS_URL: 'redis://r:6379', CLICKHOUSE_URL: 'http://ch:8123' });
+    expect([config.port, config.databaseUrl, config.redisUrl, config.clickhouseUrl]).toEqual([9000, 'postgres://u@db:5432/x', 'redis://r:6379', 'http://ch:8123']);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'http://r:6379' }, 'REDIS_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ HUB_JWT_SECRET: 'short' }, 'HUB_JWT_SECRET'],
+    [{ HUB_JWKS_URL: 'https://idp/jwks' }, 'HUB_JWT_ISSUER'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('rejects %j naming %s', (env, variable) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.variable)).toContain(variable);
+    expect((error as ConfigError).message).toContain(`${variable}:`);
+  });
+
+  it('takes a complete JWKS configuration', () => {
+    const config = loadConfig({ HUB_JWKS_URL: 'https://idp.example/jwks', HUB_JWT_ISSUER: 'https://idp.example/', HUB_JWT_AUDIENCE: 'opshub' });
+    expect(config.auth).toEqual({ kind: 'jwks', jwksUrl: 'https://idp.example/jwks', issuer: 'https://idp.example/', audience: 'opshub' });
+  });
+});

@@ -1,0 +1,14 @@
+import { foundation } from './0001-foundation.ts';
+import type { SqlMigration } from './sql-migration.ts';
+
+export type { SqlMigration } from './sql-migration.ts';
+
+/**
+ * Every migration, keyed by name; names sort in the order they run. Append new ones, never edit or rename one
+ * that has shipped: databases remember migrations by name.
+ *
+ * @example import { migrations } from '@opshub/schema/migrations/index';
+ */
+export const migrations: Readonly<Record<string, SqlMigration>> = {
+  '0001-foundation': foundation,
+};
