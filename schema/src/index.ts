@@ -4,3 +4,4 @@ export * from './frames.ts';
 export * from './commands.ts';
 export * from './rest.ts';
 export * from './limits.ts';
+export * from './messages.ts';
