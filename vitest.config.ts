@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Each test file runs in its own process: chDB and PGlite hold per-process engines, and servers bind port 0.
 export default defineConfig({
   test: {
-    include: ['{schema,replica,hub,edge-agent,loadtest}/test/**/*.test.ts'],
+    include: ['{schema,replica,hub,edge-agent,loadtest,console,demo}/test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

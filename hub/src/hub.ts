@@ -7,11 +7,22 @@ import type { Logger } from './log.ts';
 import { HubMetrics } from './metrics.ts';
 import { loadNativeUws } from './native-uws.ts';
 import { registerAnnouncementRoutes } from './rest/announcement-routes.ts';
+import { registerEngagementRoutes } from './rest/engagement-routes.ts';
+import { registerConsoleAssets } from './rest/console-assets.ts';
 import { registerEventRoutes } from './rest/event-routes.ts';
+import { registerGateRoutes } from './rest/gate-routes.ts';
+import { ReplicaHost } from './replicas/replica-host.ts';
+import { capacityStream } from './streams/capacity/capacity-stream.ts';
+import { checkinsStream } from './streams/checkins.ts';
+import { gatesStream } from './streams/gates.ts';
+import { YjsEndpoint } from './transport/yjs-endpoint.ts';
 import { registerOpsRoutes } from './rest/ops-routes.ts';
-import { registerRootPage } from './rest/root-page.ts';
 import type { Store } from './store/store.ts';
 import { announcementsStream } from './streams/announcements.ts';
+import { chatStream } from './streams/chat/chat-stream.ts';
+import { EventWordFilters } from './streams/chat/event-word-filters.ts';
+import { pollsStream } from './streams/polls/polls-stream.ts';
+import { qaStream } from './streams/qa/qa-stream.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
 import { defaultWsLimits, WsEndpoint, type WsLimits } from './transport/ws-endpoint.ts';
 
@@ -42,6 +53,13 @@ export class Hub {
   readonly metrics: HubMetrics;
   readonly #app: TemplatedApp;
   readonly #ws: WsEndpoint;
+  readonly #yjs: YjsEndpoint;
+  readonly #replicas: ReplicaHost;
+  readonly #checkins: ReturnType<typeof checkinsStream>;
+  readonly #capacity: ReturnType<typeof capacityStream>;
+  readonly #gates: ReturnType<typeof gatesStream>;
+  /** engagement streams with coalesced publishes to drain at shutdown */
+  readonly #engagement: readonly { close(): Promise<void> }[];
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #closing: Promise<void> | undefined;
@@ -53,8 +71,22 @@ export class Hub {
     this.metrics = new HubMetrics({ bus, analytics });
     this.#app = uws.App();
 
+    // The gates: replicas of each event's gate doc, served on /yjs, deriving check-ins, capacity and presence.
+    this.#replicas = new ReplicaHost({ store, bus, log: log.child({ module: 'replicas' }), onOpenDocs: (n) => this.metrics.yjsDocsOpen.set(n) });
+    this.#capacity = capacityStream({ store, bus, analytics, replicas: this.#replicas, log: log.child({ module: 'capacity' }) });
+    this.#checkins = checkinsStream({ store, bus, analytics, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
+    this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }) });
+    this.#replicas.listen(this.#checkins.listener);
+    this.#replicas.listen(this.#gates.listener);
+
     const announcements = announcementsStream({ bus, store, analytics });
-    const router = new CommandRouter({ ...announcements.commands });
+    // Polls, Q&A and chat share one cache of compiled word filters (chat's list also screens questions and word clouds).
+    const filters = new EventWordFilters();
+    const polls = pollsStream({ bus, store, analytics, filters, log: log.child({ module: 'polls' }) });
+    const qa = qaStream({ bus, store, analytics, filters, log: log.child({ module: 'qa' }) });
+    const chat = chatStream({ bus, store, analytics, filters });
+    this.#engagement = [polls, qa];
+    const router = new CommandRouter({ ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands });
     const relay = new TopicRelay(bus, this.#app, {
       delivered: (subscribers, lagMs) => {
         this.metrics.framesOut.inc(subscribers);
@@ -70,15 +102,26 @@ export class Hub {
       limits: { ...defaultWsLimits, ...options.wsLimits },
     });
     this.#ws.attach(this.#app);
+
+    this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }) });
+    this.#yjs.attach(this.#app);
     const onStatus = (status: number) => this.metrics.httpRequests.inc({ status: String(status) });
     registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log });
-    registerEventRoutes(this.#app, { store, verifier, log, onStatus });
+    registerEventRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
+    registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
     registerAnnouncementRoutes(this.#app, { store, verifier, log, onStatus });
-    registerRootPage(this.#app, { log });
+    registerEngagementRoutes(this.#app, { store, bus, verifier, log, onStatus });
+    // Last: the console's `GET /*` only answers what no route above claimed.
+    registerConsoleAssets(this.#app, { log, onStatus });
   }
 
   get port(): number {
     return this.#port;
+  }
+
+  /** true when every scan this hub has seen has had its side effects derived (tests) */
+  get checkinsIdle(): boolean {
+    return this.#checkins.idle();
   }
 
   get connections(): number {
@@ -92,14 +135,25 @@ export class Hub {
     await bus.start();
     await analytics.start();
     const uws = loadNativeUws();
-    this.#listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-      this.#app.listen(this.options.host ?? '0.0.0.0', this.options.port, (socket) =>
-        socket ? resolve(socket) : reject(new Error(`cannot listen on ${this.options.host ?? '0.0.0.0'}:${this.options.port}`)),
-      );
-    });
+    this.#listenSocket = await this.#listen();
     this.#port = uws.us_socket_local_port(this.#listenSocket as never);
     this.options.log.info({ port: this.#port, bus: bus.kind, store: store.kind, analytics: analytics.kind }, 'hub listening');
     return { port: this.#port };
+  }
+
+  /**
+   * Listens, retrying for a few seconds when the port is still held: a hub restarted in place finds its port in
+   * TIME_WAIT, or briefly taken by a reconnecting gate's outgoing socket.
+   */
+  async #listen(): Promise<us_listen_socket> {
+    const host = this.options.host ?? '0.0.0.0';
+    const deadline = Date.now() + (this.options.port === 0 ? 0 : 10_000);
+    for (;;) {
+      const socket = await new Promise<us_listen_socket | false>((resolve) => this.#app.listen(host, this.options.port, resolve));
+      if (socket) return socket;
+      if (Date.now() >= deadline) throw new Error(`cannot listen on ${host}:${this.options.port}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   /** Idempotent, ordered shutdown. */
@@ -114,6 +168,15 @@ export class Hub {
     if (this.#listenSocket) uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
     this.#ws.closeAll();
+    this.#yjs.closeAll();
+    // Doc updates that entered through this hub are written before the Store closes; derived side effects that did
+    // not finish are re-derived from the stored scans when the doc next loads.
+    await this.#replicas.close().catch((err: unknown) => this.options.log.error({ err }, 'replicas did not close cleanly'));
+    this.#checkins.close();
+    this.#capacity.close();
+    this.#gates.close();
+    // Live poll results and upvote counts still owed go out while the bus and Store are open.
+    await Promise.all(this.#engagement.map((s) => s.close().catch((err: unknown) => this.options.log.error({ err }, 'engagement did not drain cleanly'))));
     await analytics.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics did not close cleanly'));
     await bus.close().catch((err: unknown) => this.options.log.error({ err }, 'bus did not close cleanly'));
     await store.close().catch((err: unknown) => this.options.log.error({ err }, 'store did not close cleanly'));

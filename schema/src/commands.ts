@@ -1,8 +1,16 @@
 import type { z } from 'zod';
 import { announcementCommands } from './commands/announcements.ts';
+import { opsCommands } from './commands/ops.ts';
+import { pollCommands } from './commands/polls.ts';
+import { qaCommands } from './commands/qa.ts';
+import { chatCommands } from './commands/chat.ts';
 
 export type { CommandSpec } from './commands/command-spec.ts';
 export * from './commands/announcements.ts';
+export * from './commands/ops.ts';
+export * from './commands/polls.ts';
+export * from './commands/qa.ts';
+export * from './commands/chat.ts';
 
 /**
  * Every `cmd` the hub accepts on `/ws`, merged from one file per stream in `commands/`.
@@ -11,6 +19,10 @@ export * from './commands/announcements.ts';
  */
 export const commands = {
   ...announcementCommands,
+  ...opsCommands,
+  ...pollCommands,
+  ...qaCommands,
+  ...chatCommands,
 } as const;
 
 export type CommandName = keyof typeof commands;

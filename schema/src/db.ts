@@ -10,6 +10,7 @@
  * const rows = await (db as Kysely<Database>).selectFrom('zones').selectAll().where('event_id', '=', 'expo').execute();
  */
 import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable } from 'kysely';
+import type { EngagementTables } from './db-engagement.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -73,6 +74,8 @@ export interface CheckinsTable {
   verdict: ScanVerdict;
   duplicate: Generated<boolean>;
   recorded_at: CreatedAt;
+  /** The zone the scanning gate opens into, copied at insert so history survives gate edits. */
+  zone_id: Generated<string>;
 }
 
 export type AnnouncementLevel = 'info' | 'warning' | 'emergency';
@@ -99,7 +102,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database {
+export interface Database extends EngagementTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;
@@ -107,6 +110,66 @@ export interface Database {
   checkins: CheckinsTable;
   announcements: AnnouncementsTable;
   audit_log: AuditLogTable;
+  yjs_updates: YjsUpdatesTable;
+  yjs_snapshots: YjsSnapshotsTable;
+  event_keys: EventKeysTable;
+  alerts: AlertsTable;
+  zone_adjustments: ZoneAdjustmentsTable;
+  zone_thresholds: ZoneThresholdsTable;
+}
+
+/** A staff correction of a zone's counter: published occupancy = what the scans say + delta (`0004-capacity`). */
+export interface ZoneAdjustmentsTable {
+  event_id: string;
+  zone_id: string;
+  delta: number;
+  updated_at: CreatedAt;
+}
+
+/** Whether a zone's threshold is armed (its next upward crossing alerts). */
+export interface ZoneThresholdsTable {
+  event_id: string;
+  zone_id: string;
+  percent: number;
+  armed: Generated<boolean>;
+}
+
+/** One Yjs update that entered a doc through this hub (`0003-gates`). */
+export interface YjsUpdatesTable {
+  id: GeneratedAlways<string>;
+  doc: string;
+  update: Uint8Array;
+  created_at: CreatedAt;
+}
+
+/** A doc's compacted state: every update with id <= `upto` merged. */
+export interface YjsSnapshotsTable {
+  doc: string;
+  state: Uint8Array;
+  /** bigint as text, as both drivers return it */
+  upto: ColumnType<string, string | number, string | number>;
+  updated_at: CreatedAt;
+}
+
+/** The event's Ed25519 key pair for signed, offline-valid tickets (JWKs). */
+export interface EventKeysTable {
+  event_id: string;
+  public_jwk: JsonColumn;
+  private_jwk: JsonColumn;
+  created_at: CreatedAt;
+}
+
+export interface AlertsTable {
+  id: string;
+  event_id: string;
+  kind: 'capacity' | 'duplicate_admission' | 'gate_offline';
+  severity: 'info' | 'warning' | 'critical';
+  title: string;
+  detail: JsonColumn;
+  created_at: CreatedAt;
+  acked_by: string | null;
+  acked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  withdrawn_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export type EventRow = Selectable<EventsTable>;

@@ -8,7 +8,15 @@ const CommandId = z.union([z.string().min(1).max(64), z.number().int().min(0).ma
 /** client → hub frames on `/ws`. */
 // `id` on sub/unsub is an opshub extension: when present the hub confirms with `{"op":"ok","id","result":{"topic","seq"}}`
 // once the subscription is live (seq = the last message the client has been sent for the topic).
-export const SubFrame = z.strictObject({ op: z.literal('sub'), topic: TopicString, since: Seq.optional(), id: CommandId.optional() });
+// `epoch` (also an extension) is the one the hub reported with the seqs the client holds: under another epoch the
+// seqs mean something else (the hub's history was lost), and the client gets `reset` instead of a wrong replay.
+export const SubFrame = z.strictObject({
+  op: z.literal('sub'),
+  topic: TopicString,
+  since: Seq.optional(),
+  epoch: z.string().min(1).max(64).optional(),
+  id: CommandId.optional(),
+});
 export const UnsubFrame = z.strictObject({ op: z.literal('unsub'), topic: TopicString, id: CommandId.optional() });
 export const CmdFrame = z.strictObject({
   op: z.literal('cmd'),

@@ -5,3 +5,4 @@ export * from './commands.ts';
 export * from './rest.ts';
 export * from './limits.ts';
 export * from './messages.ts';
+export * from './engagement.ts';

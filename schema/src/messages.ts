@@ -70,5 +70,7 @@ export const AlertMessage = z.object({
   /** kind-specific facts: for `duplicate_admission` both gates and times; for `capacity` the zone and level */
   detail: z.record(z.string(), z.unknown()),
   ack: z.object({ by: z.string(), at: z.number() }).optional(),
+  /** set when later facts showed the alert was not what it seemed (e.g. a late `out` scan between two admissions) */
+  withdrawn: z.object({ at: z.number(), reason: z.string() }).optional(),
 });
 export type AlertMessage = z.infer<typeof AlertMessage>;

@@ -25,13 +25,15 @@ A missing, forged or expired token gets HTTP 401 before the upgrade. Every frame
 
 | op | fields | meaning |
 |---|---|---|
-| \`sub\` | \`topic\`, \`since\`?, \`id\`? | subscribe; with \`since\` (the last \`seq\` you saw) the hub first replays every later message in order, then continues live, nothing twice |
+| \`sub\` | \`topic\`, \`since\`?, \`epoch\`?, \`id\`? | subscribe; with \`since\` (the last \`seq\` you saw) the hub first replays every later message in order, then continues live, nothing twice |
 | \`unsub\` | \`topic\`, \`id\`? | unsubscribe |
 | \`cmd\` | \`id\`, \`name\`, \`args\` | run a command; answered by \`ok\` or \`err\` with the same \`id\` |
 | \`ping\` | | answered by \`pong\` |
 
-\`id\` on \`sub\`/\`unsub\` is an opshub extension: when present, the hub answers \`{"op":"ok","id":ID,"result":{"topic":T,"seq":N}}\`
-once the subscription is live, where \`N\` is the last \`seq\` sent to you for the topic.
+\`id\` on \`sub\`/\`unsub\` is an opshub extension: when present, the hub answers \`{"op":"ok","id":ID,"result":{"topic":T,"seq":N,"epoch":E}}\`
+once the subscription is live, where \`N\` is the last \`seq\` sent to you for the topic. \`epoch\` names the hub's
+sequence space: seqs restart at 1 only under a new epoch (an in-process bus restarted, Redis data lost). Send it back
+with \`since\` when you resume: under another epoch you get \`reset\` rather than a replay of unrelated messages.
 
 ${schema(ClientFrame)}
 

@@ -29,6 +29,29 @@ export const subscribeRules: Readonly<Record<TopicKind, Readonly<Record<Role, Ru
 /** Who may send which command. The event a command acts on (its `event` argument) must be in the token too. */
 export const commandRules: Readonly<Record<CommandName, Readonly<Record<Role, Rule>>>> = {
   'announce.send': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'alert.ack': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'capacity.correct': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  // Engagement (issue 5): the audience votes, asks, upvotes and chats; moderators, staff and admins run the room.
+  'poll.vote':       { admin: 'no', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },
+  'qa.ask':          { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },
+  'qa.upvote':       { admin: 'no', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },
+  'chat.send':       { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },
+  'poll.create':     { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'poll.open':       { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'poll.close':      { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'poll.settings':   { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'qa.approve':      { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'qa.reject':       { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'qa.edit':         { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'qa.pin':          { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'qa.answer':       { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'qa.settings':     { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'chat.delete':     { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'chat.approve':    { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'chat.mute':       { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'chat.unmute':     { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'chat.words':      { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'chat.settings':   { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
 };
 
 /**

@@ -16,6 +16,11 @@ export interface Bus {
   close(): Promise<void>;
   /** False while the backend is unreachable; `/healthz` reports it. */
   isHealthy(): boolean;
+  /**
+   * Names this sequence space (after `start()`): seqs restart at 1 only under a new epoch (an in-process bus after a
+   * restart, a Redis whose data was lost). A client that resumes with a `since` from another epoch gets `reset`.
+   */
+  epoch(): string;
 
   /**
    * Assigns the topic's next `seq`, appends the message to the topic's history and fans it out to every process.

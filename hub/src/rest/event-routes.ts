@@ -3,6 +3,7 @@ import { CreateEventBody, Id } from '@opshub/schema';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { ClientError, describeZodError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { ReplicaHost } from '../replicas/replica-host.ts';
 import { appendAudit } from '../store/repos/audit-log.ts';
 import { createEvent, getEvent } from '../store/repos/events-repo.ts';
 import { importTickets, parseTicketCsv } from '../store/repos/tickets-repo.ts';
@@ -19,9 +20,9 @@ const ROSTER_LIMIT = 64 * 1024 * 1024;
  */
 export function registerEventRoutes(
   app: TemplatedApp,
-  deps: { store: Store; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
+  deps: { store: Store; verifier: TokenVerifier; log: Logger; replicas: ReplicaHost; onStatus?: (status: number) => void },
 ): void {
-  const { store, verifier } = deps;
+  const { store, verifier, replicas } = deps;
   const options = { log: deps.log, onStatus: deps.onStatus };
 
   route(app, 'post', '/api/v1/events', options, async (req) => {
@@ -61,6 +62,8 @@ export function registerEventRoutes(
       target: id,
       after: { accepted: result.accepted, rejected: result.rejected.length },
     });
+    // The roster reaches every connected gate replica before we answer; a failure heals when the doc next loads.
+    if (result.accepted > 0) await replicas.projectRoster(id).catch((err: unknown) => deps.log.error({ err, event: id }, 'roster projection failed'));
     return { status: 200, body: result };
   });
 }
@@ -77,9 +80,7 @@ async function rosterRows(req: Request): Promise<unknown[]> {
   if (type === 'text/csv' || type === 'application/csv') {
     return parseTicketCsv((await req.body()).toString('utf8'));
   }
-  if (type !== '' && type !== 'application/json') {
-    throw new ClientError('invalid', `send the roster as application/json (an array) or text/csv, not ${type}`, 415);
-  }
+  // Anything else is read as JSON: clients that forget the header (fetch sends text/plain) still work.
   const body = await jsonBody(req);
   if (!Array.isArray(body)) throw new ClientError('invalid', 'expected a JSON array of tickets');
   return body;

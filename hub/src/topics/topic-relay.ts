@@ -67,6 +67,11 @@ export class TopicRelay {
     relayed.ready.then(() => this.bus.unsubscribe(topic, relayed.listener)).catch(() => {});
   }
 
+  /** The bus's epoch: seqs are comparable only within one. */
+  epoch(): string {
+    return this.bus.epoch();
+  }
+
   /** The last seq relayed for an acquired topic. */
   head(topic: string): number {
     return this.#topics.get(topic)?.lastSeq ?? 0;

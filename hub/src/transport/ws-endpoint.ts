@@ -175,7 +175,7 @@ export class WsEndpoint {
       case 'ping':
         return void this.#send(ws, pongFrame);
       case 'sub':
-        return void this.#subscribe(ws, conn, frame.topic, frame.since, frame.id);
+        return void this.#subscribe(ws, conn, frame.topic, frame.since, frame.id, frame.epoch);
       case 'unsub':
         return this.#unsubscribe(ws, conn, frame.topic, frame.id);
       case 'cmd':
@@ -183,7 +183,7 @@ export class WsEndpoint {
     }
   }
 
-  async #subscribe(ws: Ws, conn: Connection, name: string, since: number | undefined, id: string | number | undefined): Promise<void> {
+  async #subscribe(ws: Ws, conn: Connection, name: string, since: number | undefined, id: string | number | undefined, epoch?: string): Promise<void> {
     const topic = parseTopic(name);
     if (!topic) return this.#reject(ws, id, 'invalid', `unknown topic "${name}"`);
     if (!canSubscribe(conn.claims, topic)) {
@@ -213,7 +213,8 @@ export class WsEndpoint {
     }
     let catchUp: Awaited<ReturnType<TopicRelay['catchUp']>> | undefined;
     try {
-      if (since !== undefined) catchUp = await relay.catchUp(name, since);
+      if (since !== undefined && epoch !== undefined && epoch !== relay.epoch()) catchUp = { kind: 'reset', head: relay.head(name) };
+      else if (since !== undefined) catchUp = await relay.catchUp(name, since);
     } catch (error) {
       if (current()) {
         conn.topics.delete(name);
@@ -233,7 +234,7 @@ export class WsEndpoint {
       else if (catchUp) for (const frame of catchUp.frames) if (!this.#send(ws, frame)) return;
       if (!conn.open) return;
       ws.subscribe(name);
-      if (id !== undefined) ws.send(okFrame(id, { topic: name, seq: catchUp?.head ?? relay.head(name) }));
+      if (id !== undefined) ws.send(okFrame(id, { topic: name, seq: catchUp?.head ?? relay.head(name), epoch: relay.epoch() }));
     });
   }
 
@@ -265,6 +266,9 @@ export class WsEndpoint {
     conn.topics.clear();
     this.deps.metrics.connections.dec({ endpoint: 'ws' });
     this.deps.metrics.closes.inc({ code: String(code) });
+    // uWS itself cuts a socket that passes the hard bound (1006) when it fills faster than the sweep runs: it was a
+    // slow consumer all the same.
+    if (code === 1006 && conn.sweepsOverBound > 0) this.deps.metrics.slowConsumers.inc();
   }
 
   /** Closes sockets whose unread bytes stayed above the bound for two sweeps: one slow client never holds the rest back. */
@@ -275,6 +279,7 @@ export class WsEndpoint {
       if (ws.getBufferedAmount() <= bound) {
         conn.sweepsOverBound = 0;
       } else if (++conn.sweepsOverBound >= 2) {
+        conn.sweepsOverBound = 0; // counted here, not again by the close handler
         this.deps.metrics.slowConsumers.inc();
         this.deps.log.warn({ connection: conn.id, sub: conn.claims.sub, buffered: ws.getBufferedAmount() }, 'slow consumer disconnected');
         ws.end(CloseCode.slowConsumer, 'slow consumer');

@@ -46,6 +46,14 @@ export function busContract(name: string, createBus: (input: BusFactoryInput) =>
 
     const topic = (label = 'alerts') => `event/${randomUUID().slice(0, 8)}/${label}`;
 
+    it('names an epoch after start, shared by every node on one backend and new for a new backend', async () => {
+      const shared = backend();
+      const [a, b] = [await shared.node(), await shared.node()];
+      expect(a.epoch()).toMatch(/.+/);
+      expect(b.epoch()).toBe(a.epoch());
+      expect((await backend().node()).epoch()).not.toBe(a.epoch());
+    });
+
     it('numbers each topic from 1, gap-free, and reports the head', async () => {
       const bus = await backend().node();
       const t = topic();

@@ -48,15 +48,17 @@ describeWithService('REDIS_URL', 'RedisBus', (url) => {
   );
 
   describe('RedisBus on a real server', () => {
-    it('keeps a topic in hash-tagged keys: a permanent counter and expiring history', async () => {
+    it('keeps a topic in hash-tagged keys: a permanent counter and epoch, and expiring history', async () => {
       const keyPrefix = `${runPrefix}${randomUUID()}:`;
       const bus = open({ keyPrefix });
       await bus.start();
       const topic = 'event/e1/alerts';
       await bus.publish(topic, { a: 1 });
       const keys = (await admin.keys(`${keyPrefix}*`)).sort();
-      expect(keys).toEqual([`${keyPrefix}{${topic}}:log`, `${keyPrefix}{${topic}}:seq`, `${keyPrefix}{${topic}}:ts`]);
+      expect(keys).toEqual([`${keyPrefix}epoch`, `${keyPrefix}{${topic}}:log`, `${keyPrefix}{${topic}}:seq`, `${keyPrefix}{${topic}}:ts`]);
+      // The counter and the epoch that names its sequence space never expire.
       expect(await admin.ttl(`${keyPrefix}{${topic}}:seq`)).toBe(-1);
+      expect(await admin.ttl(`${keyPrefix}epoch`)).toBe(-1);
       for (const key of [`${keyPrefix}{${topic}}:log`, `${keyPrefix}{${topic}}:ts`]) {
         const ttl = await admin.ttl(key);
         expect(ttl).toBeGreaterThan(86_000);

@@ -6,7 +6,8 @@ import { TestClient } from '../support/ws-client.ts';
 
 let t: TestHub;
 beforeAll(async () => {
-  t = await startTestHub({ wsLimits: { slowConsumerBytes: 256 * 1024, sweepMs: 100 } });
+  // A hard bound far above the soft one, so the sweep (not uWS's own cut) decides, however fast loopback fills it.
+  t = await startTestHub({ wsLimits: { slowConsumerBytes: 256 * 1024, sweepMs: 100, maxBackpressureBytes: 512 * 1024 * 1024 } });
 });
 afterAll(() => t?.close());
 

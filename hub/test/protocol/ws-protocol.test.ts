@@ -153,6 +153,21 @@ describe('resume with since', () => {
     await client.close();
   });
 
+  it('names its epoch, and answers reset to a since from another epoch instead of replaying unrelated messages', async () => {
+    const client = await TestClient.connect(t.wsUrl, await staff());
+    const ok = await client.subscribe(topic);
+    const { epoch, seq } = ok.result as { epoch: string; seq: number };
+    expect(epoch).toBe(t.backends.bus.epoch());
+    await client.close();
+    const again = await TestClient.connect(t.wsUrl, await staff());
+    again.send({ op: 'sub', topic, since: seq - 5, epoch });
+    await again.next((f) => f.op === 'msg' && f.seq === seq);
+    expect(again.frames.some((f) => f.op === 'reset')).toBe(false);
+    again.send({ op: 'sub', topic, since: seq - 5, epoch: 'an-epoch-before-a-restart' });
+    expect(await again.next((f) => f.op === 'reset')).toEqual({ op: 'reset', topic, seq });
+    await again.close();
+  });
+
   it('answers reset for a since ahead of the topic', async () => {
     const client = await TestClient.connect(t.wsUrl, await staff());
     const head = await t.backends.bus.head(topic);

@@ -1,3 +1,4 @@
+import { migrations } from '@opshub/schema/migrations/index';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,7 +53,7 @@ describeWithService('DATABASE_URL', 'Store on PostgreSQL', (url) => {
       try {
         await Promise.all(stores.map((s) => s.start()));
         const applied = await stores[0]!.db.selectFrom('kysely_migration' as never).select('name' as never).execute();
-        expect(applied).toEqual([{ name: '0001-foundation' }]);
+        expect(applied).toEqual(Object.keys(migrations).sort().map((name) => ({ name })));
       } finally {
         await Promise.all(stores.map((s) => s.close()));
         const client = new pg.Client({ connectionString: url });

@@ -1,4 +1,7 @@
 import { foundation } from './0001-foundation.ts';
+import { engagement } from './0002-engagement.ts';
+import { gates } from './0003-gates.ts';
+import { capacity } from './0004-capacity.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -11,4 +14,7 @@ export type { SqlMigration } from './sql-migration.ts';
  */
 export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0001-foundation': foundation,
+  '0002-engagement': engagement,
+  '0003-gates': gates,
+  '0004-capacity': capacity,
 };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Bus,
   type BusListener,
@@ -39,6 +40,8 @@ export interface MemoryBusOptions {
 export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
   readonly nodeId: string;
+  /** An in-process bus forgets everything when the process ends: every instance is a new epoch. */
+  readonly #epoch = randomUUID();
   readonly #topics = new Map<string, MemoryTopic>();
   readonly #retention: Retention;
   readonly #log: BusLog;
@@ -50,6 +53,10 @@ export class MemoryBus implements Bus {
     assertRetention(this.#retention);
     this.nodeId = options.nodeId ?? newNodeId();
     this.#log = options.log ?? consoleBusLog;
+  }
+
+  epoch(): string {
+    return this.#epoch;
   }
 
   async start(): Promise<void> {

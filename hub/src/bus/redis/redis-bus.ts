@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   type Bus,
@@ -82,6 +83,7 @@ export class RedisBus implements Bus {
   readonly #maxMessages: string;
   readonly #ttlSeconds: string;
   #starting: Promise<void> | undefined;
+  #epoch = '';
   #closing: Promise<void> | undefined;
 
   constructor(options: RedisBusOptions) {
@@ -129,6 +131,10 @@ export class RedisBus implements Bus {
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;
+  }
+
+  epoch(): string {
+    return this.#epoch;
   }
 
   isHealthy(): boolean {
@@ -238,6 +244,10 @@ export class RedisBus implements Bus {
     const results = await Promise.allSettled([this.#cmd.connect(), this.#sub.connect()]);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw new BusUnavailableError('redis', failed.reason);
+    // Shared by every hub on this Redis: the first to start names the epoch, the others read it.
+    const key = `${this.#keys.prefix}epoch`;
+    await this.#cmd.set(key, randomUUID(), 'NX');
+    this.#epoch = (await this.#cmd.get(key)) ?? '';
   }
 
   async #shutdown(): Promise<void> {

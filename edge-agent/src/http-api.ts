@@ -1,0 +1,133 @@
+/**
+ * The agent's local HTTP API (contract: POST /scan, GET /status, GET /lookup, GET / the gate screen).
+ * Bodies and queries are validated with zod; bad input is answered `400 {"error":"invalid","message"}`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { Direction } from '@opshub/replica';
+import type { GateDesk } from './gate-desk.ts';
+import type { TicketSearch } from './ticket-search.ts';
+import { LogWriteError } from './update-log.ts';
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+export const ScanBody = z.strictObject({
+  code: z.string().trim().min(1, 'code is empty').max(4096),
+  dir: Direction.default('in'),
+});
+
+export const LookupQuery = z.object({
+  q: z.string().trim().min(1, 'q is empty').max(200),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export interface AgentStatus {
+  online: boolean;
+  peers: number;
+  pending: number;
+  /** Last moment the replica was known in step with the hub (ms since the epoch); 0 = never. */
+  lastSync: number;
+  tickets: number;
+  scans: number;
+  event: string;
+  gate: string;
+  device: string;
+  zone: string | null;
+  hub: string;
+  inside: number;
+  duplicates: number;
+}
+
+export interface HttpApiOptions {
+  desk: GateDesk;
+  search: TicketSearch;
+  status: () => AgentStatus;
+  /** Tells whether a ticket is inside, for lookup results. */
+  inside: (code: string) => boolean;
+  screen: string;
+  /** Serve the API to other machines too (default: loopback only; the mesh endpoint is always open). */
+  lanApi: boolean;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A node:http request listener for the local API.
+ * @example http.createServer(createHttpApi({ desk, search, status, inside, screen, lanApi: false }));
+ */
+export function createHttpApi(options: HttpApiOptions): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    void route(options, request, response).catch((error: unknown) => {
+      if (error instanceof HttpError) return sendJson(response, error.status, { error: error.code, message: error.message });
+      // The scan could not be made durable: not acknowledged, the gate screen asks to scan again.
+      if (error instanceof LogWriteError) return sendJson(response, 503, { error: 'unavailable', message: error.message });
+      sendJson(response, 500, { error: 'internal', message: error instanceof Error ? error.message : String(error) });
+    });
+  };
+}
+
+async function route(options: HttpApiOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (!options.lanApi && !isLoopback(request.socket.remoteAddress)) throw new HttpError(403, 'forbidden', 'the gate API answers this machine only (start with --lan-api to open it)');
+  const url = new URL(request.url ?? '/', 'http://agent');
+  const route = `${request.method} ${url.pathname}`;
+  switch (route) {
+    case 'POST /scan': {
+      const body = ScanBody.safeParse(await readJson(request));
+      if (!body.success) throw invalid(body.error);
+      return sendJson(response, 200, await options.desk.scan(body.data.code, body.data.dir));
+    }
+    case 'GET /status':
+      return sendJson(response, 200, options.status());
+    case 'GET /lookup': {
+      const query = LookupQuery.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success) throw invalid(query.error);
+      const results = options.search.find(query.data.q, query.data.limit).map(({ code, ticket }) => ({ code, ...ticket, inside: options.inside(code) }));
+      return sendJson(response, 200, { results });
+    }
+    case 'GET /':
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(options.screen);
+      return;
+    default:
+      if (['/scan', '/status', '/lookup', '/'].includes(url.pathname)) throw new HttpError(405, 'invalid', `${request.method} is not allowed on ${url.pathname}`);
+      throw new HttpError(404, 'not_found', `no route ${url.pathname}`);
+  }
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'invalid', `body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new HttpError(400, 'invalid', 'body is not JSON');
+  }
+}
+
+function invalid(error: z.ZodError): HttpError {
+  return new HttpError(400, 'invalid', error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) return void response.end();
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  response.end(text);
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || (address?.startsWith('127.') ?? false);
+}

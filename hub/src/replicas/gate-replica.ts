@@ -1,0 +1,95 @@
+import * as Y from 'yjs';
+import { Awareness } from 'y-protocols/awareness';
+import { AdmissionTimeline, gateDocTypes, readMeta, readScans, type EventMeta, type TimelineChange } from '@opshub/replica';
+import type { ZoneOccupancy } from '@opshub/schema';
+import { levelOf } from '../streams/capacity/threshold-rules.ts';
+
+/**
+ * One event's gate doc as a hub holds it: the Yjs doc and awareness, the admission timeline derived from its scans,
+ * and occupancy per zone. Pure state: loading, persistence and transport live in the replica host.
+ */
+export class GateReplica {
+  readonly doc = new Y.Doc();
+  readonly awareness = new Awareness(this.doc);
+  /** gates' zones come from the doc's meta, so a scan into another room is a move, not a duplicate */
+  readonly timeline = new AdmissionTimeline((gate) => this.zoneOfGate(gate) || undefined);
+  /** scan ids in the doc: a gate may not reuse one */
+  readonly scanIds = new Set<string>();
+  /** the id of the last stored update this replica has applied (anti-entropy resumes after it) */
+  lastUpdateId = '0';
+  /** sockets holding the replica open */
+  refs = 0;
+  readonly #zoneOfInside = new Map<string, string>();
+  readonly #insideByZone = new Map<string, number>();
+  #meta: EventMeta | undefined;
+  #gateZones: Map<string, string> | undefined;
+
+  constructor(
+    readonly event: string,
+    readonly docName: string,
+  ) {
+    // The hub is not a participant: it must not publish a presence of its own.
+    this.awareness.setLocalState(null);
+    // Meta is read once and cached until it changes (zone lookups run per scan).
+    gateDocTypes(this.doc).meta.observe(() => {
+      this.#meta = undefined;
+      this.#gateZones = undefined;
+    });
+  }
+
+  get meta(): EventMeta | undefined {
+    this.#meta ??= readMeta(this.doc);
+    return this.#meta;
+  }
+
+  /** The zone a gate opens into ('' when the gate is unknown). */
+  zoneOfGate(gate: string): string {
+    this.#gateZones ??= new Map((this.meta?.gates ?? []).map((g) => [g.id, g.zone]));
+    return this.#gateZones.get(gate) ?? '';
+  }
+
+  /** Feeds every scan of the doc to the timeline (once, after loading). */
+  indexAll(): TimelineChange {
+    const scans = readScans(this.doc);
+    for (const scan of scans) this.scanIds.add(scan.scanId);
+    return this.#track(this.timeline.addMany(scans));
+  }
+
+  /** Feeds newly arrived scans to the timeline and occupancy. */
+  index(scans: readonly { scanId: string; code: string }[] & Parameters<AdmissionTimeline['addMany']>[0]): TimelineChange {
+    for (const scan of scans) this.scanIds.add(scan.scanId);
+    return this.#track(this.timeline.addMany(scans));
+  }
+
+  /** Occupancy of every zone of the event, with the 80/90/100 % level. */
+  occupancy(): ZoneOccupancy[] {
+    return (this.meta?.zones ?? []).map((zone) => {
+      const inside = this.#insideByZone.get(zone.id) ?? 0;
+      const ratio = zone.capacity > 0 ? inside / zone.capacity : 0;
+      return { zone: zone.id, name: zone.name, capacity: zone.capacity, inside, ratio, level: levelOf(ratio) };
+    });
+  }
+
+  /** Moves each touched ticket to the zone its current stay was admitted into (or out of every zone). */
+  #track(change: TimelineChange): TimelineChange {
+    for (const code of change.codes) {
+      const state = this.timeline.state(code);
+      const zone = state?.inside && state.entry ? this.zoneOfGate(state.entry.gate) : undefined;
+      const before = this.#zoneOfInside.get(code);
+      if (before === zone) continue;
+      if (before !== undefined) this.#insideByZone.set(before, (this.#insideByZone.get(before) ?? 1) - 1);
+      if (zone !== undefined) {
+        this.#insideByZone.set(zone, (this.#insideByZone.get(zone) ?? 0) + 1);
+        this.#zoneOfInside.set(code, zone);
+      } else {
+        this.#zoneOfInside.delete(code);
+      }
+    }
+    return change;
+  }
+
+  destroy(): void {
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+}

@@ -1,0 +1,303 @@
+import * as Y from 'yjs';
+import { encodeAwarenessUpdate, applyAwarenessUpdate } from 'y-protocols/awareness';
+import { gateDocName, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
+import type { Bus } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import { NotFoundError } from '../store/errors.ts';
+import { eventKeys } from '../store/repos/event-keys-repo.ts';
+import { getEvent } from '../store/repos/events-repo.ts';
+import { listTickets } from '../store/repos/tickets-repo.ts';
+import { appendDocUpdates, compactDoc, loadDoc } from '../store/repos/yjs-repo.ts';
+import type { Store } from '../store/store.ts';
+import { GateReplica } from './gate-replica.ts';
+import { isLocalEntry, Origin } from './origins.ts';
+
+/** What the transport and the streams hear from the host. Every hook is optional. */
+export interface ReplicaListener {
+  /** a doc update to fan out to this hub's sockets (except `origin`, when it is one) */
+  docUpdate?(replica: GateReplica, update: Uint8Array, origin: unknown): void;
+  /** an awareness update to fan out, and which client ids it changed */
+  awarenessUpdate?(replica: GateReplica, update: Uint8Array, changed: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void;
+  /** scans that entered the doc, by any path */
+  scans?(replica: GateReplica, batch: ScanBatch, change: TimelineChange): void;
+  /** the replica finished loading: `change` holds everything derived from the stored scans (for reconciliation) */
+  loaded?(replica: GateReplica, change: TimelineChange): void;
+}
+
+export interface ReplicaHostOptions {
+  /** how long a replica nobody holds stays in memory (ms) */
+  readonly idleUnloadMs: number;
+  /** how often stored updates from other hubs are pulled in (ms); the bus is the fast path, this is the safety net */
+  readonly antiEntropyMs: number;
+  /** updates batched into one insert for at most this long (ms) */
+  readonly persistDelayMs: number;
+  /** compact a doc's update log once this many updates were appended through this hub */
+  readonly compactAfter: number;
+}
+
+export const defaultReplicaHostOptions: ReplicaHostOptions = Object.freeze({ idleUnloadMs: 30_000, antiEntropyMs: 2_000, persistDelayMs: 20, compactAfter: 500 });
+
+const SIGNAL_DOC = 0;
+const SIGNAL_AWARENESS = 1;
+const ROSTER_PAGE = 5_000;
+
+interface Held {
+  replica: Promise<GateReplica>;
+  loaded?: GateReplica;
+  unloadTimer?: NodeJS.Timeout;
+  pending: Uint8Array[];
+  flushTimer?: NodeJS.Timeout;
+  flushing?: Promise<void>;
+  appendedSinceCompaction: number;
+  cleanup: (() => void)[];
+}
+
+/**
+ * Holds the gate docs this hub serves: loads each from the Store before anyone syncs with it (never served empty),
+ * persists what enters through this hub (batched; compacted into snapshots), exchanges updates with the other hubs
+ * over bus signals, pulls stored updates as a safety net, projects the roster and meta from the Store, and unloads
+ * a doc nobody holds.
+ * @example const replica = await host.acquire('expo'); …; host.release('expo');
+ */
+export class ReplicaHost {
+  readonly #held = new Map<string, Held>();
+  readonly #listeners: ReplicaListener[] = [];
+  readonly #antiEntropy: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(
+    private readonly deps: { store: Store; bus: Bus; log: Logger; onOpenDocs?: (n: number) => void },
+    private readonly options: ReplicaHostOptions = defaultReplicaHostOptions,
+  ) {
+    this.#antiEntropy = setInterval(() => void this.#pullAll(), options.antiEntropyMs);
+    this.#antiEntropy.unref();
+  }
+
+  listen(listener: ReplicaListener): void {
+    this.#listeners.push(listener);
+  }
+
+  get openDocs(): number {
+    return this.#held.size;
+  }
+
+  /** The replica of `event`, loaded if needed; hold it until {@link release}. Rejects with NotFoundError for an unknown event. */
+  async acquire(event: string): Promise<GateReplica> {
+    if (this.#closed) throw new Error('replica host is closed');
+    let held = this.#held.get(event);
+    if (!held) {
+      held = { replica: Promise.resolve(undefined as never), pending: [], appendedSinceCompaction: 0, cleanup: [] };
+      const entry = held;
+      entry.replica = this.#load(event, entry);
+      this.#held.set(event, entry);
+      this.deps.onOpenDocs?.(this.#held.size);
+      entry.replica.catch(() => {
+        if (this.#held.get(event) === entry) this.#held.delete(event);
+        this.deps.onOpenDocs?.(this.#held.size);
+      });
+    }
+    clearTimeout(held.unloadTimer);
+    const replica = await held.replica;
+    replica.refs++;
+    return replica;
+  }
+
+  release(event: string): void {
+    const held = this.#held.get(event);
+    const replica = held?.loaded;
+    if (!held || !replica) return;
+    if (--replica.refs > 0) return;
+    held.unloadTimer = setTimeout(() => void this.#unload(event, held), this.options.idleUnloadMs);
+    held.unloadTimer.unref();
+  }
+
+  /**
+   * Brings the roster in the doc up to date with the Store (tickets imported, issued or revoked), loading the doc
+   * for the moment if no socket holds it. Tickets equal to the doc's are skipped, so this is cheap to repeat.
+   */
+  async projectRoster(event: string): Promise<number> {
+    const replica = await this.acquire(event);
+    try {
+      return await this.#writeRoster(replica);
+    } finally {
+      this.release(event);
+    }
+  }
+
+  /** Writes everything queued, then drops every replica. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#antiEntropy);
+    await Promise.all([...this.#held.entries()].map(([event, held]) => this.#unload(event, held, true)));
+  }
+
+  async #load(event: string, held: Held): Promise<GateReplica> {
+    const { store, bus, log } = this.deps;
+    const details = await getEvent(store.db, event);
+    if (!details) throw new NotFoundError('event', event);
+    const replica = new GateReplica(event, gateDocName(event));
+    const stored = await loadDoc(store.db, replica.docName);
+    Y.transact(
+      replica.doc,
+      () => {
+        if (stored.snapshot) Y.applyUpdate(replica.doc, stored.snapshot, Origin.store);
+        for (const { update } of stored.updates) Y.applyUpdate(replica.doc, update, Origin.store);
+      },
+      Origin.store,
+    );
+    replica.lastUpdateId = stored.lastId;
+
+    // From here on every change is seen: persisted and sent to other hubs when it entered through this hub.
+    const onUpdate = (update: Uint8Array, origin: unknown) => {
+      if (isLocalEntry(origin)) {
+        held.pending.push(update);
+        this.#scheduleFlush(replica, held);
+        bus.signal(`yjs/${replica.docName}`, withKind(SIGNAL_DOC, update)).catch(() => {
+          // The other hubs will find the update in the Store on their next anti-entropy pull.
+        });
+      }
+      for (const l of this.#listeners) l.docUpdate?.(replica, update, origin);
+    };
+    replica.doc.on('update', onUpdate);
+    held.cleanup.push(() => replica.doc.off('update', onUpdate));
+
+    const onAwareness = (changed: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      const clients = [...changed.added, ...changed.updated, ...changed.removed];
+      if (clients.length === 0) return;
+      const update = encodeAwarenessUpdate(replica.awareness, clients);
+      if (isLocalEntry(origin) && origin !== Origin.hub) {
+        bus.signal(`yjs/${replica.docName}`, withKind(SIGNAL_AWARENESS, update)).catch(() => {});
+      }
+      for (const l of this.#listeners) l.awarenessUpdate?.(replica, update, changed, origin);
+    };
+    replica.awareness.on('update', onAwareness);
+    held.cleanup.push(() => replica.awareness.off('update', onAwareness));
+
+    const onSignal = (payload: Uint8Array) => {
+      const body = payload.subarray(1);
+      try {
+        if (payload[0] === SIGNAL_DOC) Y.applyUpdate(replica.doc, body, Origin.bus);
+        else if (payload[0] === SIGNAL_AWARENESS) applyAwarenessUpdate(replica.awareness, body, Origin.bus);
+      } catch (err) {
+        log.warn({ err, doc: replica.docName }, 'ignored a malformed update from another hub');
+      }
+    };
+    await bus.onSignal(`yjs/${replica.docName}`, onSignal);
+    held.cleanup.push(() => void bus.offSignal(`yjs/${replica.docName}`, onSignal).catch(() => {}));
+
+    // Meta and roster come from the Store, the system of record, every time the doc loads.
+    const keys = await eventKeys(store.db, event);
+    writeMeta(replica.doc, { event, name: details.name, timezone: details.timezone, zones: details.zones, gates: details.gates, publicKey: keys.publicJwk }, Origin.hub);
+    await this.#writeRoster(replica);
+
+    const initial = replica.indexAll();
+    const stopScans = observeScans(replica.doc, (batch) => {
+      const change = replica.index(batch.entries.map((e) => e.scan));
+      for (const l of this.#listeners) l.scans?.(replica, batch, change);
+    });
+    held.cleanup.push(stopScans);
+    held.loaded = replica;
+    for (const l of this.#listeners) l.loaded?.(replica, initial);
+    log.info({ doc: replica.docName, scans: replica.scanIds.size }, 'replica loaded');
+    return replica;
+  }
+
+  async #writeRoster(replica: GateReplica): Promise<number> {
+    let written = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await listTickets(this.deps.store.db, replica.event, { after, limit: ROSTER_PAGE });
+      if (page.length === 0) break;
+      written += putTickets(
+        replica.doc,
+        page.map((t) => [t.code, toReplicaTicket(t)] as const),
+        Origin.hub,
+      );
+      after = page.at(-1)!.code;
+      if (page.length < ROSTER_PAGE) break;
+    }
+    return written;
+  }
+
+  #scheduleFlush(replica: GateReplica, held: Held): void {
+    if (held.flushTimer) return;
+    held.flushTimer = setTimeout(() => {
+      held.flushTimer = undefined;
+      void this.#flush(replica, held);
+    }, this.options.persistDelayMs);
+  }
+
+  /** Appends queued updates as one merged row; on failure they stay queued and are retried. */
+  async #flush(replica: GateReplica, held: Held): Promise<void> {
+    if (held.flushing) return held.flushing;
+    if (held.pending.length === 0) return;
+    const batch = held.pending.splice(0);
+    held.flushing = (async () => {
+      try {
+        await appendDocUpdates(this.deps.store.db, replica.docName, [Y.mergeUpdates(batch)]);
+        held.appendedSinceCompaction += batch.length;
+        if (held.appendedSinceCompaction >= this.options.compactAfter) {
+          held.appendedSinceCompaction = 0;
+          compactDoc(this.deps.store.db, replica.docName).catch((err: unknown) => this.deps.log.warn({ err, doc: replica.docName }, 'compaction failed'));
+        }
+      } catch (err) {
+        held.pending.unshift(...batch);
+        this.deps.log.error({ err, doc: replica.docName }, 'persisting doc updates failed; retrying');
+        setTimeout(() => this.#scheduleFlush(replica, held), 500).unref();
+      } finally {
+        held.flushing = undefined;
+      }
+    })();
+    return held.flushing;
+  }
+
+  /** Applies updates other hubs stored since the last pull (the safety net under bus signals). */
+  async #pullAll(): Promise<void> {
+    for (const held of this.#held.values()) {
+      const replica = held.loaded;
+      if (!replica) continue;
+      try {
+        const stored = await loadDoc(this.deps.store.db, replica.docName, replica.lastUpdateId);
+        if (stored.snapshot || stored.updates.length > 0) {
+          Y.transact(
+            replica.doc,
+            () => {
+              if (stored.snapshot) Y.applyUpdate(replica.doc, stored.snapshot, Origin.store);
+              for (const { update } of stored.updates) Y.applyUpdate(replica.doc, update, Origin.store);
+            },
+            Origin.store,
+          );
+        }
+        replica.lastUpdateId = stored.lastId;
+      } catch (err) {
+        this.deps.log.warn({ err, doc: replica.docName }, 'anti-entropy pull failed');
+      }
+    }
+  }
+
+  async #unload(event: string, held: Held, force = false): Promise<void> {
+    const replica = await held.replica.catch(() => undefined);
+    if (!replica) return;
+    if (!force && replica.refs > 0) return;
+    clearTimeout(held.flushTimer);
+    held.flushTimer = undefined;
+    await this.#flush(replica, held);
+    if (held.pending.length > 0) await this.#flush(replica, held);
+    if (!force && replica.refs > 0) return;
+    for (const cleanup of held.cleanup) cleanup();
+    replica.destroy();
+    if (this.#held.get(event) === held) this.#held.delete(event);
+    this.deps.onOpenDocs?.(this.#held.size);
+  }
+}
+
+function withKind(kind: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.byteLength + 1);
+  out[0] = kind;
+  out.set(body, 1);
+  return out;
+}
+
+function toReplicaTicket(t: { holder: string; email: string; type: string; zones: string[]; status: 'valid' | 'revoked'; orderCode: string | null }): Ticket {
+  return { holder: t.holder, email: t.email, type: t.type, zones: t.zones, status: t.status, ...(t.orderCode ? { order: t.orderCode } : {}) };
+}

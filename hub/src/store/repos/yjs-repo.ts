@@ -1,0 +1,91 @@
+import { sql, type Kysely } from 'kysely';
+import * as Y from 'yjs';
+import type { Database } from '@opshub/schema/db';
+
+/** What the Store holds of a Yjs doc: the latest snapshot and the updates appended after it. */
+export interface StoredDoc {
+  /** merged snapshot (empty when the doc was never compacted) */
+  readonly snapshot: Uint8Array | undefined;
+  readonly updates: readonly { id: string; update: Uint8Array }[];
+  /** the highest update id covered by what was read ('0' for a new doc) */
+  readonly lastId: string;
+}
+
+/**
+ * Reads a doc from the Store: its snapshot and every update after it, or only updates after `afterId` (the
+ * snapshot is included again when a compaction has folded in updates the caller has not seen).
+ * @example const { snapshot, updates } = await loadDoc(db, 'event/expo/gate');
+ */
+export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0'): Promise<StoredDoc> {
+  return db.transaction().execute(async (trx) => {
+    const snapshotRow = await trx.selectFrom('yjs_snapshots').select(['state', 'upto']).where('doc', '=', doc).executeTakeFirst();
+    const upto = snapshotRow?.upto ?? '0';
+    const needSnapshot = snapshotRow !== undefined && BigInt(upto) > BigInt(afterId);
+    const from = needSnapshot ? upto : maxId(afterId, upto);
+    const rows = await trx
+      .selectFrom('yjs_updates')
+      .select(['id', 'update'])
+      .where('doc', '=', doc)
+      .where('id', '>', from)
+      .orderBy('id')
+      .execute();
+    const updates = rows.map((r) => ({ id: String(r.id), update: toBytes(r.update) }));
+    return {
+      snapshot: needSnapshot ? toBytes(snapshotRow!.state) : undefined,
+      updates,
+      lastId: updates.at(-1)?.id ?? maxId(afterId, upto),
+    };
+  });
+}
+
+/**
+ * Appends updates that entered the doc through this process. Returns their ids.
+ * @example await appendDocUpdates(db, 'event/expo/gate', [update]);
+ */
+export async function appendDocUpdates(db: Kysely<Database>, doc: string, updates: readonly Uint8Array[]): Promise<string[]> {
+  if (updates.length === 0) return [];
+  const rows = await db
+    .insertInto('yjs_updates')
+    .values(updates.map((update) => ({ doc, update })))
+    .returning('id')
+    .execute();
+  return rows.map((r) => String(r.id));
+}
+
+/** How many updates wait to be folded into the doc's snapshot. */
+export async function countDocUpdates(db: Kysely<Database>, doc: string): Promise<number> {
+  const row = await db.selectFrom('yjs_updates').select((eb) => eb.fn.countAll<string>().as('n')).where('doc', '=', doc).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Folds the snapshot and every stored update into a new snapshot and deletes the folded updates, from what the
+ * Store holds (not from a process's memory, which may lack another hub's latest update). An advisory lock keeps
+ * two hubs from compacting one doc at once, which could otherwise write an older snapshot over a newer one.
+ * @example await compactDoc(db, 'event/expo/gate'); // { folded: 1200, bytes: 4_812_003 }
+ */
+export async function compactDoc(db: Kysely<Database>, doc: string): Promise<{ folded: number; bytes: number }> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${'yjs:' + doc}))`.execute(trx);
+    const stored = await loadDoc(trx, doc);
+    if (stored.updates.length === 0) return { folded: 0, bytes: stored.snapshot?.byteLength ?? 0 };
+    const parts = stored.snapshot ? [stored.snapshot, ...stored.updates.map((u) => u.update)] : stored.updates.map((u) => u.update);
+    const state = Y.mergeUpdates(parts);
+    await trx
+      .insertInto('yjs_snapshots')
+      .values({ doc, state, upto: stored.lastId })
+      .onConflict((oc) => oc.column('doc').doUpdateSet({ state, upto: stored.lastId, updated_at: sql`now()` }))
+      .execute();
+    await trx.deleteFrom('yjs_updates').where('doc', '=', doc).where('id', '<=', stored.lastId).execute();
+    return { folded: stored.updates.length, bytes: state.byteLength };
+  });
+}
+
+function maxId(a: string, b: string): string {
+  return BigInt(a) >= BigInt(b) ? a : b;
+}
+
+/** Both drivers return bytea as a Buffer or Uint8Array; Yjs wants a plain Uint8Array view. */
+function toBytes(value: Uint8Array): Uint8Array {
+  return value instanceof Uint8Array ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(value);
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { topicName, type AlertMessage, type CapacityMessage, type ZoneOccupancy } from '@opshub/schema';
+import type { Analytics } from '../../analytics/analytics.ts';
+import { BusUnavailableError, type Bus } from '../../bus/bus.ts';
+import type { CommandHandler } from '../../commands/command-router.ts';
+import { ClientError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { GateReplica } from '../../replicas/gate-replica.ts';
+import type { ReplicaHost } from '../../replicas/replica-host.ts';
+import { ackAlert, insertAlert } from '../../store/repos/alerts-repo.ts';
+import { appendAudit } from '../../store/repos/audit-log.ts';
+import { disarmThreshold, rearmThreshold, setZoneAdjustment, thresholdStates, zoneAdjustments } from '../../store/repos/capacity-repo.ts';
+import type { Store } from '../../store/store.ts';
+import { levelOf, step, thresholds, type Armed } from './threshold-rules.ts';
+
+/**
+ * Capacity: occupancy per zone (derived from the scans, plus staff corrections) published coalesced on
+ * `event/{e}/capacity`, and one alert per threshold crossing (80/90/100 %, with hysteresis) on `event/{e}/alerts`.
+ * The armed state of each threshold lives in the Store and is flipped atomically, so two hubs evaluating the same
+ * crossing raise one alert between them. Also the control room's `alert.ack` and `capacity.correct` commands.
+ */
+export function capacityStream(deps: { store: Store; bus: Bus; analytics: Analytics; replicas: ReplicaHost; log: Logger }, options = { everyMs: 200 }) {
+  const { store, bus, analytics, replicas, log } = deps;
+  const timers = new Map<string, NodeJS.Timeout>();
+  /** evaluations run one at a time per event, so threshold reads and flips do not interleave within a hub */
+  const running = new Map<string, Promise<void>>();
+
+  /** Occupancy with corrections applied. */
+  async function occupancy(replica: GateReplica): Promise<ZoneOccupancy[]> {
+    const adjustments = await zoneAdjustments(store.db, replica.event);
+    return replica.occupancy().map((zone) => {
+      const inside = Math.max(0, zone.inside + (adjustments.get(zone.zone) ?? 0));
+      const ratio = zone.capacity > 0 ? inside / zone.capacity : 0;
+      return { ...zone, inside, ratio, level: levelOf(ratio) };
+    });
+  }
+
+  async function evaluate(replica: GateReplica): Promise<void> {
+    const zones = await occupancy(replica);
+    const message: CapacityMessage = { at: Date.now(), zones };
+    await bus.publish(topicName({ kind: 'capacity', event: replica.event }), message);
+    const states = await thresholdStates(store.db, replica.event);
+    for (const zone of zones) {
+      const armed = Object.fromEntries(thresholds.map((t) => [t.percent, states.get(`${zone.zone}/${t.percent}`) ?? true])) as Armed;
+      const { crossed, rearmed } = step(armed, zone.ratio);
+      for (const threshold of rearmed) await rearmThreshold(store.db, replica.event, zone.zone, threshold.percent);
+      for (const threshold of crossed) {
+        const alert: AlertMessage = {
+          id: `cap:${zone.zone}:${threshold.percent}:${randomUUID()}`,
+          kind: 'capacity',
+          severity: threshold.severity,
+          at: message.at,
+          title: `${zone.name} reached ${threshold.percent} % of capacity (now ${Math.round(zone.ratio * 100)} %: ${zone.inside} / ${zone.capacity})`,
+          detail: { zone: zone.zone, threshold: threshold.percent, inside: zone.inside, capacity: zone.capacity },
+        };
+        await store.db.transaction().execute(async (trx) => {
+          if (!(await disarmThreshold(trx, replica.event, zone.zone, threshold.percent))) return; // another hub raised it
+          await insertAlert(trx, replica.event, alert);
+          await bus.publish(topicName({ kind: 'alerts', event: replica.event }), alert);
+        });
+        analytics.record({ ts: alert.at, event: replica.event, kind: 'alert.capacity', zone: zone.zone, properties: { threshold: threshold.percent, inside: zone.inside } });
+      }
+    }
+  }
+
+  /** Occupancy of this replica changed: publish (coalesced) and check thresholds. */
+  function changed(replica: GateReplica): void {
+    if (timers.has(replica.event)) return;
+    timers.set(
+      replica.event,
+      setTimeout(() => {
+        timers.delete(replica.event);
+        const previous = running.get(replica.event) ?? Promise.resolve();
+        const next = previous
+          .then(() => evaluate(replica))
+          .catch((err: unknown) => log.warn({ err, event: replica.event }, 'capacity evaluation failed; the next change retries'));
+        running.set(replica.event, next);
+      }, options.everyMs),
+    );
+  }
+
+  const correct: CommandHandler<'capacity.correct'> = async (args, { claims }) => {
+    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
+    const replica = await replicas.acquire(args.event);
+    try {
+      const derived = replica.occupancy().find((z) => z.zone === args.zone);
+      if (!derived) throw new ClientError('not_found', `zone "${args.zone}" is not a zone of event "${args.event}"`);
+      const before = (await zoneAdjustments(store.db, args.event)).get(args.zone) ?? 0;
+      const delta = args.inside - derived.inside;
+      await store.db.transaction().execute(async (trx) => {
+        await setZoneAdjustment(trx, args.event, args.zone, delta);
+        await appendAudit(trx, {
+          actor: claims.sub,
+          role: claims.role,
+          action: 'capacity.correct',
+          event: args.event,
+          target: args.zone,
+          before: { inside: derived.inside + before, delta: before },
+          after: { inside: args.inside, delta, reason: args.reason },
+        });
+      });
+      await evaluate(replica);
+      return { zone: args.zone, inside: args.inside, delta };
+    } finally {
+      replicas.release(args.event);
+    }
+  };
+
+  const ack: CommandHandler<'alert.ack'> = async (args, { claims }) => {
+    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
+    return store.db.transaction().execute(async (trx) => {
+      const acked = await ackAlert(trx, args.event, args.id, claims.sub);
+      if (!acked) throw new ClientError('not_found', `alert "${args.id}" not found`);
+      if (acked.already) return { id: args.id, ack: acked.alert.ack!, already: true };
+      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'alert.ack', event: args.event, target: args.id, after: acked.alert.ack });
+      await bus.publish(topicName({ kind: 'alerts', event: args.event }), acked.alert);
+      return { id: args.id, ack: acked.alert.ack!, already: false };
+    });
+  };
+
+  return {
+    changed,
+    commands: { 'capacity.correct': correct, 'alert.ack': ack },
+    close() {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { readScans, type DuplicateAdmission, type ScanRecord } from '@opshub/replica';
+import { topicName, type AlertMessage, type CheckinMessage } from '@opshub/schema';
+import type { Analytics } from '../analytics/analytics.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import type { GateReplica } from '../replicas/gate-replica.ts';
+import type { ReplicaListener } from '../replicas/replica-host.ts';
+import { insertAlert, withdrawAlert } from '../store/repos/alerts-repo.ts';
+import { insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, type CheckinInput } from '../store/repos/checkins-repo.ts';
+import type { Store } from '../store/store.ts';
+
+/** Work for one replica: new scans and the duplicate admissions they revealed or withdrew. */
+interface Work {
+  scans: ScanRecord[];
+  added: DuplicateAdmission[];
+  removed: DuplicateAdmission[];
+  /** set for the pass after loading: skip scans the Store already has */
+  reconcile?: boolean;
+}
+
+interface Lane {
+  queue: Work[];
+  running: boolean;
+}
+
+export interface CheckinsStreamOptions {
+  readonly retryMs: number;
+}
+
+/**
+ * Check-ins: every new scan, by whatever path it reached this hub (its gate, a peer agent's sync, another hub,
+ * the Store after a restart), becomes exactly one check-in row, one message on `event/{e}/checkins`, one capacity
+ * change (handed to the capacity stream) and one analytics event; a duplicate admission raises exactly one alert on `event/{e}/alerts`.
+ *
+ * "Exactly once" across hub processes rests on the Store: the row (or alert) insert is idempotent on its id, and only
+ * the process whose insert landed publishes, inside the same transaction, so a bus failure rolls the row back and the
+ * scan is retried rather than recorded silently.
+ */
+export function checkinsStream(
+  deps: { store: Store; bus: Bus; analytics: Analytics; log: Logger; onOccupancyChange: (replica: GateReplica) => void },
+  options: CheckinsStreamOptions = { retryMs: 1000 },
+) {
+  const { store, bus, analytics, log } = deps;
+  const lanes = new Map<string, Lane>();
+  let closed = false;
+
+  const laneOf = (replica: GateReplica): Lane => {
+    let lane = lanes.get(replica.event);
+    if (!lane) lanes.set(replica.event, (lane = { queue: [], running: false }));
+    return lane;
+  };
+
+  const enqueue = (replica: GateReplica, work: Work) => {
+    if (work.scans.length === 0 && work.added.length === 0 && work.removed.length === 0 && !work.reconcile) return;
+    const lane = laneOf(replica);
+    lane.queue.push(work);
+    void drain(replica, lane);
+  };
+
+  async function drain(replica: GateReplica, lane: Lane): Promise<void> {
+    if (lane.running) return;
+    lane.running = true;
+    try {
+      while (lane.queue.length > 0 && !closed) {
+        try {
+          await derive(replica, lane, lane.queue[0]!);
+          lane.queue.shift();
+        } catch (err) {
+          log.warn({ err, event: replica.event }, 'deriving check-ins failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, options.retryMs).unref());
+        }
+      }
+    } finally {
+      lane.running = false;
+    }
+  }
+
+  async function derive(replica: GateReplica, lane: Lane, work: Work): Promise<void> {
+    const { event } = replica;
+    let scans = work.scans;
+    if (work.reconcile) {
+      const recorded = await recordedScanIds(store.db, event);
+      scans = readScans(replica.doc).filter((s) => !recorded.has(s.scanId));
+    }
+    const rows: CheckinInput[] = scans.map((s) => ({ ...s, event, zone: replica.zoneOfGate(s.gate) })).sort(byTimeline);
+    const duplicateSeconds = new Set(work.added.map((d) => d.second.scanId));
+    const published = await store.db.transaction().execute(async (trx) => {
+      await lockCheckinsShared(trx, event);
+      const inserted = await insertCheckins(trx, rows.map((r) => ({ ...r, duplicate: duplicateSeconds.has(r.scanId) })));
+      const raised: AlertMessage[] = [];
+      for (const duplicate of work.added) {
+        const alert = duplicateAlert(replica, duplicate);
+        if (await insertAlert(trx, event, alert)) raised.push(alert);
+      }
+      await markDuplicates(trx, [...duplicateSeconds], true);
+      const withdrawn: AlertMessage[] = [];
+      for (const duplicate of work.removed) {
+        const alert = duplicateAlert(replica, duplicate);
+        if (await withdrawAlert(trx, alert.id)) withdrawn.push({ ...alert, withdrawn: { at: Date.now(), reason: 'a later-synced scan shows the attendee left in between' } });
+      }
+      await markDuplicates(trx, work.removed.map((d) => d.second.scanId), false);
+      const fresh = rows.filter((r) => inserted.has(r.scanId));
+      const checkinsTopic = topicName({ kind: 'checkins', event });
+      const alertsTopic = topicName({ kind: 'alerts', event });
+      // Issued together so the bus pipelines them; seq order follows call order.
+      await Promise.all([
+        ...fresh.map((row) => bus.publish(checkinsTopic, checkinMessage(replica, row, duplicateSeconds.has(row.scanId)))),
+        ...[...raised, ...withdrawn].map((alert) => bus.publish(alertsTopic, alert)),
+      ]);
+      return fresh;
+    });
+    for (const row of published) {
+      analytics.record({
+        ts: row.at,
+        event,
+        kind: row.dir === 'out' ? `scan.out.${row.verdict}` : `scan.in.${row.verdict}`,
+        actor: row.device,
+        zone: row.zone,
+        ticket: row.code,
+        properties: { gate: row.gate, scanId: row.scanId, duplicate: duplicateSeconds.has(row.scanId) },
+      });
+    }
+    if (published.length > 0) deps.onOccupancyChange(replica);
+  }
+
+
+  const listener: ReplicaListener = {
+    loaded(replica, change) {
+      enqueue(replica, { scans: [], added: change.duplicatesAdded, removed: [], reconcile: true });
+    },
+    scans(replica, batch, change) {
+      if (batch.invalid.length > 0) log.warn({ event: replica.event, invalid: batch.invalid.length }, 'scan records that break the schema were ignored');
+      enqueue(replica, { scans: batch.entries.map((e) => e.scan), added: change.duplicatesAdded, removed: change.duplicatesRemoved });
+    },
+  };
+
+  return {
+    listener,
+    /** true when no work is waiting (tests and shutdown) */
+    idle: () => [...lanes.values()].every((l) => l.queue.length === 0 && !l.running),
+    close() {
+      closed = true;
+    },
+  };
+}
+
+function byTimeline(a: { at: number; scanId: string }, b: { at: number; scanId: string }): number {
+  return a.at - b.at || (a.scanId < b.scanId ? -1 : a.scanId > b.scanId ? 1 : 0);
+}
+
+function checkinMessage(replica: GateReplica, row: CheckinInput, duplicate: boolean): CheckinMessage {
+  const ticket = replica.doc.getMap<{ holder?: string; type?: string }>('tickets').get(row.code);
+  return {
+    scanId: row.scanId,
+    code: row.code,
+    gate: row.gate,
+    zone: row.zone,
+    device: row.device,
+    dir: row.dir,
+    at: row.at,
+    verdict: row.verdict,
+    ...(ticket?.holder ? { holder: ticket.holder } : {}),
+    ...(ticket?.type ? { type: ticket.type } : {}),
+    duplicate,
+  };
+}
+
+/** One alert per duplicate admission; its id is the timeline's stable duplicate id, so every hub agrees on it. */
+function duplicateAlert(replica: GateReplica, d: DuplicateAdmission): AlertMessage {
+  const holder = replica.doc.getMap<{ holder?: string }>('tickets').get(d.code)?.holder;
+  return {
+    id: `dup:${d.id}`,
+    kind: 'duplicate_admission',
+    severity: 'warning',
+    at: d.second.at,
+    title: `Ticket ${d.code}${holder ? ` (${holder})` : ''} admitted twice: ${d.first.gate} and ${d.second.gate}`,
+    detail: { code: d.code, first: d.first, second: d.second },
+  };
+}

@@ -1,0 +1,240 @@
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket } from 'uWebSockets.js';
+import { hasEvent, CloseCode, type Claims } from '@opshub/schema';
+import {
+  checkGateUpdate,
+  decodeMessage,
+  encodeMessage,
+  isDocUpdate,
+  MalformedMessageError,
+  openingFrames,
+  parseGateDocName,
+  readAwarenessEntries,
+  respond,
+} from '@opshub/replica';
+import { removeAwarenessStates } from 'y-protocols/awareness';
+import { extractToken, type TokenVerifier } from '../auth/token-verifier.ts';
+import { toErrorReply } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { HubMetrics } from '../metrics.ts';
+import type { GateReplica } from '../replicas/gate-replica.ts';
+import { isSocketOrigin, type SocketOrigin } from '../replicas/origins.ts';
+import type { ReplicaHost } from '../replicas/replica-host.ts';
+
+/** Roles that may open a gate doc; only `gate` may write to it, and only new scans. */
+const READERS = new Set(['gate', 'staff', 'admin']);
+/** A first sync of a 100,000-ticket roster is one frame of ~10 MB. */
+const MAX_FRAME = 64 * 1024 * 1024;
+/** Frames a socket may send before its replica has loaded. */
+const MAX_QUEUED = 256;
+
+/** Per-socket state in uWS user data. */
+interface YjsConnection extends SocketOrigin {
+  readonly claims: Claims;
+  readonly event: string;
+  readonly topic: string;
+  /** why the socket is refused after the upgrade (role or event not allowed), closed with 4403 on open */
+  readonly refusal: string | undefined;
+  replica: GateReplica | undefined;
+  queued: Uint8Array[] | undefined;
+  readonly awarenessClients: Set<number>;
+  open: boolean;
+  /** the socket itself, set on open, so a change can be fanned out from it (excluding it) without a lookup */
+  ws: Ws | undefined;
+}
+
+type Ws = WebSocket<YjsConnection>;
+
+/**
+ * `WS /yjs/{doc}`: the y-websocket protocol on uWebSockets.js, so an unmodified `WebsocketProvider` can connect.
+ * The replica is loaded before the first sync answer; gate sockets may append scans and nothing else (anything else
+ * closes the socket with 4403, a malformed frame with 1007, and the doc stays as it was). Fan-out to the other
+ * sockets of a doc uses a uWS topic per doc; `ws.publish` skips the socket a change came from.
+ */
+export class YjsEndpoint {
+  readonly #sockets = new Set<Ws>();
+  #nextId = 1;
+  #accepting = true;
+  #app: TemplatedApp | undefined;
+
+  constructor(private readonly deps: { verifier: TokenVerifier; host: ReplicaHost; metrics: HubMetrics; log: Logger }) {}
+
+  attach(app: TemplatedApp): void {
+    this.#app = app;
+    app.ws<YjsConnection>('/yjs/*', {
+      maxPayloadLength: MAX_FRAME,
+      maxBackpressure: MAX_FRAME,
+      closeOnBackpressureLimit: 1,
+      idleTimeout: 60,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => this.#upgrade(res, req, context),
+      open: (ws) => this.#open(ws),
+      message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
+      close: (ws, code) => this.#close(ws, code),
+    });
+    this.deps.host.listen({
+      docUpdate: (replica, update, origin) => this.#fanOut(replica, encodeMessage({ kind: 'sync-update', update }), origin),
+      awarenessUpdate: (replica, update, _changed, origin) => this.#fanOut(replica, encodeMessage({ kind: 'awareness', update }), origin),
+    });
+  }
+
+  closeAll(): void {
+    this.#accepting = false;
+    for (const ws of [...this.#sockets]) ws.end(CloseCode.shutdown, 'hub shutting down');
+  }
+
+  #upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const docName = safeDecode(req.getUrl().slice('/yjs/'.length));
+    const token = extractToken(req.getHeader('authorization'), req.getQuery('token') ?? '');
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const refuse = (status: string, error: string, message: string): void => {
+      res.cork(() => {
+        res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error, message }));
+      });
+    };
+    if (!this.#accepting) return refuse('503 Service Unavailable', 'unavailable', 'hub shutting down');
+    const event = docName === undefined ? undefined : parseGateDocName(docName);
+    if (!event) return refuse('404 Not Found', 'not_found', `no such document "${docName ?? ''}": gate docs are event/{e}/gate`);
+    if (!token) return refuse('401 Unauthorized', 'unauthorized', 'a token is required (Authorization: Bearer or ?token=)');
+    this.deps.verifier.verify(token).then(
+      (claims) => {
+        if (aborted) return;
+        const refusal = !hasEvent(claims, event)
+          ? `the token does not grant event "${event}"`
+          : !READERS.has(claims.role)
+            ? `role "${claims.role}" may not open gate documents`
+            : undefined;
+        const connection: YjsConnection = {
+          kind: 'socket',
+          id: this.#nextId++,
+          role: claims.role,
+          sub: claims.sub,
+          claims,
+          event,
+          topic: `yjs/${docName}`,
+          refusal,
+          replica: undefined,
+          queued: [],
+          awarenessClients: new Set(),
+          open: true,
+          ws: undefined,
+        };
+        res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
+      },
+      (error: unknown) => {
+        if (!aborted) refuse('401 Unauthorized', 'unauthorized', toErrorReply(error).message);
+      },
+    );
+  }
+
+  #open(ws: Ws): void {
+    const conn = ws.getUserData();
+    if (conn.refusal) {
+      conn.open = false;
+      ws.end(CloseCode.forbidden, conn.refusal);
+      return;
+    }
+    conn.ws = ws;
+    this.#sockets.add(ws);
+    this.deps.metrics.connections.inc({ endpoint: 'yjs' });
+    this.deps.host.acquire(conn.event).then(
+      (replica) => {
+        if (!conn.open) return this.deps.host.release(conn.event);
+        conn.replica = replica;
+        const queued = conn.queued ?? [];
+        conn.queued = undefined;
+        ws.cork(() => {
+          ws.subscribe(conn.topic);
+          for (const frame of openingFrames(replica)) ws.send(frame, true);
+        });
+        for (const frame of queued) if (conn.open) this.#handle(ws, conn, replica, frame);
+      },
+      (error: unknown) => {
+        this.deps.log.error({ err: error, event: conn.event }, 'replica failed to load');
+        if (conn.open) ws.end(1011, 'replica unavailable');
+      },
+    );
+  }
+
+  #message(ws: Ws, message: ArrayBuffer, isBinary: boolean): void {
+    const conn = ws.getUserData();
+    if (!conn.open) return;
+    this.deps.metrics.framesIn.inc();
+    if (!isBinary) return void ws.end(CloseCode.invalidPayload, 'y-websocket frames are binary');
+    // uWS reuses the buffer after this callback returns: copy it.
+    const frame = new Uint8Array(message.slice(0));
+    if (!conn.replica) {
+      if (conn.queued!.length >= MAX_QUEUED) return void ws.end(CloseCode.tooBig, 'too many frames before the first sync');
+      conn.queued!.push(frame);
+      return;
+    }
+    this.#handle(ws, conn, conn.replica, frame);
+  }
+
+  #handle(ws: Ws, conn: YjsConnection, replica: GateReplica, frame: Uint8Array): void {
+    let message;
+    try {
+      message = decodeMessage(frame);
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      this.deps.metrics.rejectedFrames.inc({ code: 'yjs_malformed' });
+      return void ws.end(CloseCode.invalidPayload, 'malformed y-websocket message');
+    }
+    if (isDocUpdate(message)) {
+      const check = checkGateUpdate(replica.doc, message.update, { isKnownScan: (id) => replica.scanIds.has(id) });
+      if (!check.ok) {
+        if (check.reason === 'unresolved') {
+          // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.
+          for (const reply of openingFrames({ doc: replica.doc })) ws.send(reply, true);
+          return;
+        }
+        this.deps.metrics.rejectedFrames.inc({ code: `yjs_${check.reason}` });
+        this.deps.log.warn({ event: conn.event, sub: conn.sub, reason: check.reason, message: check.message }, 'gate update rejected');
+        return void ws.end(check.reason === 'forbidden' ? CloseCode.forbidden : CloseCode.invalidPayload, check.message.slice(0, 120));
+      }
+      if (check.scans.length > 0 && conn.role !== 'gate') {
+        return void ws.end(CloseCode.forbidden, `role "${conn.role}" may not write scans`);
+      }
+    } else if (message.kind === 'awareness') {
+      for (const { clientId, state } of readAwarenessEntries(message.update)) {
+        if (state === null) conn.awarenessClients.delete(clientId);
+        else conn.awarenessClients.add(clientId);
+      }
+    }
+    const replies = respond(message, replica, conn);
+    if (replies.length > 0) ws.cork(() => replies.forEach((reply) => ws.send(reply, true)));
+  }
+
+  #close(ws: Ws, code: number): void {
+    const conn = ws.getUserData();
+    const wasOpen = this.#sockets.delete(ws);
+    conn.open = false;
+    this.deps.metrics.closes.inc({ code: String(code) });
+    if (!wasOpen) return;
+    this.deps.metrics.connections.dec({ endpoint: 'yjs' });
+    if (conn.replica) {
+      if (conn.awarenessClients.size > 0) removeAwarenessStates(conn.replica.awareness, [...conn.awarenessClients], conn);
+      this.deps.host.release(conn.event);
+    }
+    // A socket that closed while its replica was loading is released by the open handler (it sees open === false).
+  }
+
+  #fanOut(replica: GateReplica, frame: Uint8Array, origin: unknown): void {
+    const topic = `yjs/${replica.docName}`;
+    // ws.publish reaches every subscriber but the sender: the gate already has its own change.
+    const source = isSocketOrigin(origin) ? (origin as YjsConnection).ws : undefined;
+    if (source && (origin as YjsConnection).open) return void source.publish(topic, frame, true);
+    this.#app?.publish(topic, frame, true);
+  }
+}
+
+function safeDecode(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+}
