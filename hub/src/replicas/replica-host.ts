@@ -7,7 +7,7 @@ import { NotFoundError } from '../store/errors.ts';
 import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
 import { listTickets } from '../store/repos/tickets-repo.ts';
-import { appendDocUpdates, compactDoc, loadDoc } from '../store/repos/yjs-repo.ts';
+import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/repos/yjs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
 import { isLocalEntry, Origin } from './origins.ts';
@@ -136,16 +136,7 @@ export class ReplicaHost {
     const details = await getEvent(store.db, event);
     if (!details) throw new NotFoundError('event', event);
     const replica = new GateReplica(event, gateDocName(event));
-    const stored = await loadDoc(store.db, replica.docName);
-    Y.transact(
-      replica.doc,
-      () => {
-        if (stored.snapshot) Y.applyUpdate(replica.doc, stored.snapshot, Origin.store);
-        for (const { update } of stored.updates) Y.applyUpdate(replica.doc, update, Origin.store);
-      },
-      Origin.store,
-    );
-    replica.lastUpdateId = stored.lastId;
+    applyStored(replica, await loadDoc(store.db, replica.docName));
 
     // From here on every change is seen: persisted and sent to other hubs when it entered through this hub.
     const onUpdate = (update: Uint8Array, origin: unknown) => {
@@ -257,18 +248,7 @@ export class ReplicaHost {
       const replica = held.loaded;
       if (!replica) continue;
       try {
-        const stored = await loadDoc(this.deps.store.db, replica.docName, replica.lastUpdateId);
-        if (stored.snapshot || stored.updates.length > 0) {
-          Y.transact(
-            replica.doc,
-            () => {
-              if (stored.snapshot) Y.applyUpdate(replica.doc, stored.snapshot, Origin.store);
-              for (const { update } of stored.updates) Y.applyUpdate(replica.doc, update, Origin.store);
-            },
-            Origin.store,
-          );
-        }
-        replica.lastUpdateId = stored.lastId;
+        applyStored(replica, await loadDoc(this.deps.store.db, replica.docName, replica.lastUpdateId));
       } catch (err) {
         this.deps.log.warn({ err, doc: replica.docName }, 'anti-entropy pull failed');
       }
@@ -289,6 +269,21 @@ export class ReplicaHost {
     if (this.#held.get(event) === held) this.#held.delete(event);
     this.deps.onOpenDocs?.(this.#held.size);
   }
+}
+
+/** Applies what the Store holds (tagged `store`, so it is neither stored nor relayed again) in one transaction. */
+function applyStored(replica: GateReplica, stored: StoredDoc): void {
+  if (stored.snapshot || stored.updates.length > 0) {
+    Y.transact(
+      replica.doc,
+      () => {
+        if (stored.snapshot) Y.applyUpdate(replica.doc, stored.snapshot, Origin.store);
+        for (const { update } of stored.updates) Y.applyUpdate(replica.doc, update, Origin.store);
+      },
+      Origin.store,
+    );
+  }
+  replica.lastUpdateId = stored.lastId;
 }
 
 function withKind(kind: number, body: Uint8Array): Uint8Array {

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '@opshub/schema/db';
+import { inTransaction } from './in-transaction.ts';
 
 /** What the Store holds of a Yjs doc: the latest snapshot and the updates appended after it. */
 export interface StoredDoc {
@@ -17,7 +18,8 @@ export interface StoredDoc {
  * @example const { snapshot, updates } = await loadDoc(db, 'event/expo/gate');
  */
 export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0'): Promise<StoredDoc> {
-  return db.transaction().execute(async (trx) => {
+  // One transaction, so the snapshot and the updates after it are read from one state of the Store.
+  return inTransaction(db, async (trx) => {
     const snapshotRow = await trx.selectFrom('yjs_snapshots').select(['state', 'upto']).where('doc', '=', doc).executeTakeFirst();
     const upto = snapshotRow?.upto ?? '0';
     const needSnapshot = snapshotRow !== undefined && BigInt(upto) > BigInt(afterId);
