@@ -62,6 +62,30 @@ describe('CheckinTally', () => {
     expect(tally.figures).toMatchObject({ checkedIn: 10, inside: 8 });
   });
 
+  it('counts a move into another zone as one attendee still inside, and orders a late-synced scan by scan time', () => {
+    const tally = new CheckinTally();
+    tally.adopt(summary);
+    tally.apply(scan({ code: 'M', at: 100 }));
+    expect(tally.figures).toMatchObject({ checkedIn: 11, inside: 9 });
+    // Into the VIP lounge while inside the hall: a move, not a duplicate and not a second person.
+    tally.apply(scan({ code: 'M', gate: 'vipdoor', zone: 'vip', at: 200 }));
+    expect(tally.figures).toMatchObject({ checkedIn: 11, inside: 9, duplicates: 1 });
+    expect(tally.figures.byGate.vipdoor).toMatchObject({ scans: 1, admitted: 1 });
+    // An exit scanned at 150 that an offline gate syncs only now: the move at 200 is still the latest scan.
+    tally.apply(scan({ code: 'M', dir: 'out', at: 150 }));
+    expect(tally.figures).toMatchObject({ checkedIn: 11, inside: 9 });
+    tally.apply(scan({ code: 'M', dir: 'out', at: 300 }));
+    expect(tally.figures).toMatchObject({ checkedIn: 11, inside: 8 });
+  });
+
+  it('counts a ticket whose first admission it holds only from after the summary as new', () => {
+    const tally = new CheckinTally();
+    tally.adopt(summary);
+    tally.apply(scan({ code: 'N', at: 100 }));
+    tally.apply(scan({ code: 'N', gate: 'south', at: 101, duplicate: true }));
+    expect(tally.figures).toMatchObject({ checkedIn: 11, inside: 9, duplicates: 2 });
+  });
+
   it('reads a summary whose per-gate and per-zone entries are plain numbers', () => {
     const tally = new CheckinTally();
     tally.adopt(CheckinsSummary.parse({ registered: 3, checkedIn: 2, inside: 1, byGate: { north: 2 }, byZone: { hall: 1 } }));

@@ -48,8 +48,6 @@ beforeAll(async () => {
   const token = () => minter.mint({ sub: 'ops-lead', role: 'staff', events: ['expo'] });
   watcher = await browser.newPage();
   second = await browser.newPage();
-  watcher.on('console', (m) => { if (m.text().startsWith('DBG')) console.log('W', m.text()); });
-  second.on('console', (m) => { if (m.text().startsWith('DBG')) console.log('S', m.text()); });
   await signIn(watcher, `http://127.0.0.1:${proxy.port}`, '/ops/expo', await token());
   await signIn(second, fleet.hub!.httpUrl, '/ops/expo', await token());
   for (const page of [watcher, second]) {

@@ -209,6 +209,85 @@ describe('LiveConnection', () => {
     connection.close();
   });
 
+  it('resumes with the epoch it was confirmed in; the same epoch after a restart (1012) replays, no reset', () => {
+    vi.useFakeTimers();
+    const { browser, connection } = setup();
+    const sink = new RecordingSink();
+    const sub = connection.subscribe(T, sink, 'live');
+    connection.start();
+    browser.socket.open();
+    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 4, epoch: 'a' } });
+    expect(sub.epoch).toBe('a');
+    browser.socket.msg(T, 5);
+    // A hub on a shared bus restarted: its history (and epoch) survived, so the hub's replay is exact.
+    browser.socket.drop(1012, 'hub shutting down');
+    vi.advanceTimersByTime(1000);
+    browser.socket.open();
+    const resume = browser.socket.lastSub();
+    expect(resume).toMatchObject({ since: 5, epoch: 'a' });
+    browser.socket.msg(T, 6);
+    browser.socket.frame({ op: 'ok', id: resume.id, result: { topic: T, seq: 6, epoch: 'a' } });
+    vi.advanceTimersByTime(300);
+    expect(sink.seqs).toEqual([5, 6]);
+    expect(sink.resets).toEqual([]);
+    expect(sink.lives).toEqual([4, 6]);
+    // A gap is closed under the same epoch.
+    browser.socket.msg(T, 9);
+    expect(browser.socket.lastSub()).toMatchObject({ since: 6, epoch: 'a' });
+    connection.close();
+  });
+
+  it('after a reset for a new epoch, a sink that replays from 0 goes live in that epoch, not reset again', () => {
+    vi.useFakeTimers();
+    const { browser, connection } = setup();
+    // What the check-ins model does: on reset, replay the retained history from 0.
+    let sub: ReturnType<LiveConnection['subscribe']> | undefined;
+    const sink = new (class extends RecordingSink {
+      override reset(head: number): void {
+        super.reset(head);
+        if (this.resets.length === 1) sub?.resume(0);
+      }
+    })();
+    sub = connection.subscribe(T, sink, 'history');
+    connection.start();
+    browser.socket.open();
+    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 21, epoch: 'a' } });
+    browser.socket.drop(1012, 'hub shutting down');
+    vi.advanceTimersByTime(1000);
+    browser.socket.open();
+    const resume = browser.socket.lastSub();
+    expect(resume).toMatchObject({ since: 21, epoch: 'a' });
+    // The restarted hub (epoch b, seqs from 1) answers reset, then confirms the superseded sub; the replay follows.
+    browser.socket.frame({ op: 'reset', topic: T, seq: 1 });
+    const replay = browser.socket.lastSub();
+    expect(replay.since).toBe(0);
+    expect(replay.epoch).toBeUndefined();
+    browser.socket.frame({ op: 'ok', id: resume.id, result: { topic: T, seq: 1, epoch: 'b' } });
+    browser.socket.msg(T, 1);
+    browser.socket.msg(T, 2);
+    browser.socket.frame({ op: 'ok', id: replay.id, result: { topic: T, seq: 2, epoch: 'b' } });
+    vi.advanceTimersByTime(300);
+    expect(sink.resets).toEqual([1]);
+    expect(sink.lives).toEqual([21, 2]);
+    expect(sink.seqs).toEqual([1, 2]);
+    expect(sub.epoch).toBe('b');
+    browser.socket.msg(T, 3);
+    vi.advanceTimersByTime(300);
+    expect(sink.seqs).toEqual([1, 2, 3]);
+    connection.close();
+  });
+
+  it('resumes from a snapshot with the snapshot\'s epoch', () => {
+    const { browser, connection } = setup();
+    const sub = connection.subscribe(T, new RecordingSink(), 'live');
+    connection.start();
+    browser.socket.open();
+    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 10, epoch: 'a' } });
+    sub.resume(7, 'a');
+    expect(browser.socket.lastSub()).toMatchObject({ since: 7, epoch: 'a' });
+    connection.close();
+  });
+
   it('answers commands, maps err to CommandError, and fails fast when not connected or dropped', async () => {
     const { browser, connection } = setup();
     await expect(connection.command('announce.send', {})).rejects.toBeInstanceOf(NotConnectedError);

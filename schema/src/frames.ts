@@ -51,7 +51,7 @@ export const ErrFrame = z.object({
   code: z.enum(errorCodes),
   message: z.string(),
 });
-export const ResetFrame = z.object({ op: z.literal('reset'), topic: z.string(), seq: Seq });
+export const ResetFrame = z.object({ op: z.literal('reset'), topic: z.string(), seq: Seq, epoch: z.string().optional() });
 export const PongFrame = z.object({ op: z.literal('pong') });
 export const HubFrame = z.discriminatedUnion('op', [MsgFrame, OkFrame, ErrFrame, ResetFrame, PongFrame]);
 export type HubFrame = z.infer<typeof HubFrame>;

@@ -44,7 +44,7 @@ ${schema(ClientFrame)}
 | \`msg\` | \`topic\`, \`seq\`, \`ts\`, \`data\` | a topic message; \`seq\` is per topic, gap-free and ordered across all hub processes |
 | \`ok\` | \`id\`, \`result\` | a command (or a \`sub\` with \`id\`) succeeded |
 | \`err\` | \`id\`?, \`code\`, \`message\` | a frame was refused; it changed nothing |
-| \`reset\` | \`topic\`, \`seq\` | the gap since \`since\` is too old to replay: refetch state; live messages continue after \`seq\` |
+| \`reset\` | \`topic\`, \`seq\`, \`epoch\` | the gap since \`since\` is too old to replay (or from another epoch): refetch state; live messages continue after \`seq\` |
 | \`pong\` | | answer to \`ping\` |
 
 ${schema(HubFrame)}

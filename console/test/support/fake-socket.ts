@@ -44,11 +44,11 @@ export class FakeSocket implements SocketLike {
   }
 
   /** The `sub` frames sent so far. */
-  subs(): { topic: string; since?: number; id: string }[] {
+  subs(): { topic: string; since?: number; epoch?: string; id: string }[] {
     return this.sent.filter((f) => f.op === 'sub') as never;
   }
 
-  lastSub(): { topic: string; since?: number; id: string } {
+  lastSub(): { topic: string; since?: number; epoch?: string; id: string } {
     const subs = this.subs();
     const last = subs[subs.length - 1];
     if (!last) throw new Error('no sub frame sent');

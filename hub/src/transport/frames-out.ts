@@ -13,6 +13,6 @@ export function errFrame(id: Id, code: ErrorCode, message: string): string {
   return JSON.stringify(id === undefined ? { op: 'err', code, message } : { op: 'err', id, code, message });
 }
 
-export function resetFrame(topic: string, seq: number): string {
-  return JSON.stringify({ op: 'reset', topic, seq });
+export function resetFrame(topic: string, seq: number, epoch: string): string {
+  return JSON.stringify({ op: 'reset', topic, seq, epoch });
 }

@@ -230,7 +230,7 @@ export class WsEndpoint {
       return;
     }
     ws.cork(() => {
-      if (catchUp?.kind === 'reset') this.#send(ws, resetFrame(name, catchUp.head));
+      if (catchUp?.kind === 'reset') this.#send(ws, resetFrame(name, catchUp.head, relay.epoch()));
       else if (catchUp) for (const frame of catchUp.frames) if (!this.#send(ws, frame)) return;
       if (!conn.open) return;
       ws.subscribe(name);

@@ -164,7 +164,7 @@ describe('resume with since', () => {
     await again.next((f) => f.op === 'msg' && f.seq === seq);
     expect(again.frames.some((f) => f.op === 'reset')).toBe(false);
     again.send({ op: 'sub', topic, since: seq - 5, epoch: 'an-epoch-before-a-restart' });
-    expect(await again.next((f) => f.op === 'reset')).toEqual({ op: 'reset', topic, seq });
+    expect(await again.next((f) => f.op === 'reset')).toEqual({ op: 'reset', topic, seq, epoch });
     await again.close();
   });
 
@@ -172,7 +172,7 @@ describe('resume with since', () => {
     const client = await TestClient.connect(t.wsUrl, await staff());
     const head = await t.backends.bus.head(topic);
     client.send({ op: 'sub', topic, since: head + 1000 });
-    expect(await client.next((f) => f.op === 'reset')).toEqual({ op: 'reset', topic, seq: head });
+    expect(await client.next((f) => f.op === 'reset')).toEqual({ op: 'reset', topic, seq: head, epoch: t.backends.bus.epoch() });
     await client.close();
   });
 });

@@ -19,7 +19,8 @@ const Count = z.union([
 
 /**
  * `GET /api/v1/events/{e}/checkins/summary`. `seq`, when the hub includes it, is the `event/{e}/checkins` seq the
- * figures reflect: the console then counts exactly the messages after it (see CheckinsModel).
+ * figures reflect, in the bus `epoch` named beside it: the console then counts exactly the messages after it when
+ * its stream is in the same epoch (see CheckinsModel).
  */
 export const CheckinsSummary = z.looseObject({
   registered: z.number().int(),
@@ -29,6 +30,7 @@ export const CheckinsSummary = z.looseObject({
   byGate: z.record(z.string(), Count).default({}),
   byZone: z.record(z.string(), Count).default({}),
   seq: z.number().int().min(0).optional(),
+  epoch: z.string().min(1).optional(),
 });
 export type CheckinsSummary = z.infer<typeof CheckinsSummary>;
 

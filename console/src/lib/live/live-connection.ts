@@ -27,11 +27,14 @@ export interface Subscription {
   readonly topic: string;
   /** The last seq delivered, when known. */
   readonly lastSeq: number | undefined;
+  /** The hub's epoch `lastSeq` belongs to, when known: a seq from another epoch (a REST snapshot's, say) is unrelated. */
+  readonly epoch: string | undefined;
   /**
-   * Replays the topic from `since`: used when a snapshot fetched over REST reflects an older point than the stream,
-   * so the messages after the snapshot are delivered again (the sink has just replaced its state with the snapshot).
+   * Replays the topic from `since` in `epoch`: used when a snapshot fetched over REST reflects an older point than the
+   * stream, so the messages after the snapshot are delivered again (the sink has just replaced its state with the
+   * snapshot). Under another epoch the hub answers `reset` instead. `since` 0 replays all the hub retains.
    */
-  resume(since: number): void;
+  resume(since: number, epoch?: string): void;
   close(): void;
 }
 
@@ -117,7 +120,8 @@ interface PendingCommand {
  * One WebSocket to the hub's `/ws`, shared by every topic a page shows.
  *
  * - Reconnects with exponential backoff and jitter; on each new socket every topic is subscribed again with
- *   `since` = the last seq it delivered, so the hub replays exactly what was missed.
+ *   `since` = the last seq it delivered and the hub epoch that seq is in, so the hub replays exactly what was
+ *   missed, or answers `reset` when its seqs restarted since (a new epoch).
  * - Each topic's {@link TopicCursor} drops duplicates and closes gaps, so a sink sees every message once, in order.
  * - Messages are handed to sinks in one batch per animation frame.
  *
@@ -178,11 +182,15 @@ export class LiveConnection {
       get lastSeq() {
         return entry.cursor.lastSeq;
       },
-      resume: (since) => {
+      get epoch() {
+        return entry.cursor.epoch;
+      },
+      resume: (since, epoch) => {
         if (this.#topics.get(topic) !== entry) return;
         entry.queue = [];
-        if (this.#isOpen()) this.#sendSub(entry.cursor.resubscribe(this.#id('s'), since));
-        else entry.cursor.lastSeq = since;
+        // Disconnected, the cursor just moves: the next socket subscribes from there.
+        const request = entry.cursor.resubscribe(this.#id('s'), since, epoch);
+        if (this.#isOpen()) this.#sendSub(request);
       },
       close: () => {
         if (this.#topics.get(topic) !== entry) return;
@@ -260,10 +268,10 @@ export class LiveConnection {
     };
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
-      console.debug('DBG close', event.code);
       this.#dropped(`connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
       if (this.#stopped) return;
-      // 1012: the hub is restarting. Its seq history may restart with it (the in-process bus does).
+      // 1012: the hub is restarting. Its seq history may restart with it (the in-process bus does); a hub that names
+      // its epoch settles that on resubscribe, one that does not leaves only this hint.
       if (event.code === 1012) for (const entry of this.#topics.values()) entry.cursor.suspect = true;
       // 4401/4403: the hub refused the token or the role; trying again will not change its mind.
       if (event.code === 4401 || event.code === 4403) return this.#stop(`the hub refused the connection: ${event.reason || event.code}`);
@@ -332,8 +340,6 @@ export class LiveConnection {
       return;
     }
     const frame = parsed.data;
-    if (frame.op !== 'msg' && frame.op !== 'pong') console.debug('DBG in', text);
-    else if (frame.op === 'msg' && frame.topic.endsWith('checkins')) console.debug('DBG msg', frame.seq);
     switch (frame.op) {
       case 'msg':
         return this.#message(frame.topic, frame.seq, frame.ts, frame.data);
@@ -420,10 +426,9 @@ export class LiveConnection {
     }
   }
 
-  #sendSub({ id, topic, since }: SubRequest): void {
+  #sendSub({ id, topic, since, epoch }: SubRequest): void {
     this.#subIds.set(id, topic);
-    if (topic.endsWith('checkins')) console.debug('DBG sub', id, since);
-    this.#send(since === undefined ? { op: 'sub', topic, id } : { op: 'sub', topic, since, id });
+    this.#send(since === undefined ? { op: 'sub', topic, id } : epoch === undefined ? { op: 'sub', topic, since, id } : { op: 'sub', topic, since, epoch, id });
   }
 
   #id(prefix: 's' | 'c'): string {

@@ -7,7 +7,12 @@
  * - the next seq is delivered;
  * - a seq beyond the next is a gap: the cursor asks for a replay from `lastSeq` and drops everything until the
  *   replay closes the gap (a replay already under way is not asked for twice);
- * - `reset` (the gap is older than the hub keeps) moves the cursor to the hub's head: the page refetches state.
+ * - `reset` (the gap is older than the hub keeps, or `since` is from another epoch) moves the cursor to the hub's
+ *   head: the page refetches state.
+ *
+ * A position is `lastSeq` within an `epoch` (the hub names its sequence space in every `sub` confirmation; seqs
+ * restart at 1 only under a new one, e.g. a hub on the in-process bus restarted). The cursor sends its epoch back
+ * with `since`, so the hub itself decides: the same epoch is replayed exactly, another one is answered `reset`.
  *
  * No DOM, no sockets: the live socket feeds it frames and sends what it asks for.
  */
@@ -28,19 +33,30 @@ export interface SubRequest {
   readonly id: string;
   readonly topic: string;
   readonly since: number | undefined;
+  /** the epoch `since` belongs to, when known (never sent without `since`) */
+  readonly epoch?: string;
 }
 
 export class TopicCursor {
   /** The last seq delivered; undefined until the hub has told us where the topic stands. */
   lastSeq: number | undefined;
-  /** The hub's name for the topic's seq history, when it sends one; a change means seqs restarted. */
+  /**
+   * The hub's name for the seq history `lastSeq` belongs to; undefined until a confirmation names it (a hub that
+   * predates epochs never does), and between a `reset` frame and the confirmation that follows it.
+   */
   epoch: string | undefined;
   /**
-   * Set when the hub went away in a way that may have restarted its seq history (a restart of a hub on the
-   * in-process bus begins every topic at seq 1 again, so `since` would point into a different history). The next
-   * confirmation then also reports a reset, so the page refetches state instead of trusting the replay alone.
+   * For a hub that sends no epoch: set when it went away in a way that may have restarted its seq history (a
+   * restart of a hub on the in-process bus begins every topic at seq 1 again, so `since` would point into a
+   * different history). The next confirmation then also reports a reset, so the page refetches state. Unused once
+   * the epoch is known: the hub then answers a `since` from another epoch with `reset` itself.
    */
   suspect = false;
+  /**
+   * `lastSeq` came from a `reset` frame, which names no epoch: it is in the epoch of the socket that sent it, which
+   * the next confirmation on that socket names (any confirmation: the hub's epoch is fixed for a socket's life).
+   */
+  #epochFromNextOk = false;
   /** The id of the `sub` whose answer we wait for; frames of an older socket or a superseded `sub` are ignored. */
   #awaiting: string | undefined;
   #replaying = false;
@@ -59,7 +75,8 @@ export class TopicCursor {
   subscribe(id: string): SubRequest {
     this.#awaiting = id;
     this.#replaying = this.lastSeq !== undefined;
-    return { id, topic: this.topic, since: this.lastSeq ?? (this.from === 'history' ? 0 : undefined) };
+    if (this.lastSeq === undefined) return { id, topic: this.topic, since: this.from === 'history' ? 0 : undefined };
+    return this.#request(id);
   }
 
   /** What to do with a `msg` frame's seq. A `gap` answer means: call {@link resubscribe} unless already replaying. */
@@ -78,12 +95,24 @@ export class TopicCursor {
     return 'gap';
   }
 
-  /** Asks the hub to replay from `lastSeq` (after a gap), or from `since` (a snapshot older than the stream). */
-  resubscribe(id: string, since?: number): SubRequest {
-    if (since !== undefined) this.lastSeq = since;
+  /**
+   * Asks the hub to replay from `lastSeq` (after a gap), or from `since` in `epoch` (a snapshot older than the
+   * stream: pass the epoch the snapshot was taken in). `since` 0 is the start of any epoch, so it is sent without one.
+   */
+  resubscribe(id: string, since?: number, epoch?: string): SubRequest {
+    if (since !== undefined) {
+      this.lastSeq = since;
+      this.epoch = since === 0 ? undefined : (epoch ?? this.epoch);
+      this.#epochFromNextOk = false;
+    }
     this.#awaiting = id;
     this.#replaying = true;
-    return { id, topic: this.topic, since: this.lastSeq };
+    return this.#request(id);
+  }
+
+  #request(id: string): SubRequest {
+    const since = this.lastSeq;
+    return since !== undefined && since > 0 && this.epoch !== undefined ? { id, topic: this.topic, since, epoch: this.epoch } : { id, topic: this.topic, since };
   }
 
   /**
@@ -91,10 +120,17 @@ export class TopicCursor {
    * `{ last: n }` subscription now knows where to start its replay, and whether this answer made the topic live.
    */
   confirmed(id: string, head: number, nextId: () => string, epoch?: string): { live: boolean; reset?: boolean; follow?: SubRequest } {
+    if (this.#epochFromNextOk && epoch !== undefined) {
+      // Even the answer to a superseded `sub` names the epoch of the `reset` that came before it on this socket.
+      this.epoch = epoch;
+      this.#epochFromNextOk = false;
+    }
     if (id !== this.#awaiting) return { live: false };
     this.#awaiting = undefined;
     this.#replaying = false;
-    const restarted = this.suspect || (epoch !== undefined && this.epoch !== undefined && epoch !== this.epoch);
+    // With epochs the hub compares them itself (and answers `reset`); a confirmation under another epoch than the
+    // one sent is still a restart (e.g. a hub that ignored it). Without them, `suspect` is all there is to go on.
+    const restarted = epoch !== undefined && this.epoch !== undefined ? epoch !== this.epoch : this.suspect;
     this.suspect = false;
     if (epoch !== undefined) this.epoch = epoch;
     if (restarted && this.lastSeq !== undefined) {
@@ -118,6 +154,10 @@ export class TopicCursor {
   reset(head: number): void {
     this.lastSeq = head;
     this.#replaying = false;
+    // The head is in the epoch the hub's next confirmation names; until then the cursor holds no epoch, so that
+    // confirmation is not mistaken for a restart.
+    this.epoch = undefined;
+    this.#epochFromNextOk = true;
     // The page is refetching anyway: the coming confirmation need not ask again.
     this.suspect = false;
   }
@@ -126,5 +166,11 @@ export class TopicCursor {
   disconnected(): void {
     this.#awaiting = undefined;
     this.#replaying = false;
+    if (this.#epochFromNextOk) {
+      // A `reset` whose epoch was never named (its socket dropped first): the next hub cannot tell whether `lastSeq`
+      // is in its history, so its confirmation is treated as a restart.
+      this.#epochFromNextOk = false;
+      this.suspect = true;
+    }
   }
 }

@@ -16,7 +16,7 @@ export interface Figures {
   registered: number;
   /** attendees admitted at least once */
   checkedIn: number;
-  /** attendees whose latest admitted scan is an `in` */
+  /** attendees whose latest admitted scan is an `in` (a move into another zone keeps them inside) */
   inside: number;
   /** duplicate admissions */
   duplicates: number;
@@ -25,16 +25,23 @@ export interface Figures {
 
 /**
  * The summary endpoint's figures moved forward by check-in messages, with the summary's definitions:
- * `checkedIn` counts a ticket once however often it re-enters; `inside` goes up on an admitted `in` and down on an
- * admitted `out`; a duplicate admission adds to `duplicates`, never to `checkedIn` or `inside`.
+ * `checkedIn` counts a ticket once however often it re-enters; a ticket is inside when its latest admitted scan (by
+ * scan time) is an `in`, so `inside` moves only when that changes: up on an entry, down on an exit, not at all on a
+ * move into another zone (an admitted `in` while inside) or on a duplicate admission, which adds to `duplicates`.
  *
- * The tally only remembers tickets it has seen, so a re-entry by someone admitted before the page loaded counts once
- * more than the summary would; the control room heals that by adopting a fresh summary whenever the stream is quiet.
+ * The tally remembers every ticket it has seen (in the history replayed before the summary, too). About a ticket it
+ * has never seen it assumes an `in` is a first entry and an `out` (or a duplicate) follows an entry it never saw:
+ * right unless the ticket has scans older than the hub's replay window. What the stream does not carry (those, a
+ * duplicate mark the hub sets or clears on an older scan, roster changes) is healed by the fresh summary the
+ * control room adopts when the stream is quiet.
  * @example const tally = new CheckinTally(); tally.adopt(summary); tally.apply(message); tally.figures.checkedIn
  */
 export class CheckinTally {
   figures: Figures = { registered: 0, checkedIn: 0, inside: 0, duplicates: 0, byGate: {} };
+  /** tickets admitted with an `in` at least once */
   readonly #admitted = new Set<string>();
+  /** each seen ticket's latest admitted scan: whether it is inside */
+  readonly #latest = new Map<string, { at: number; dir: CheckinMessage['dir'] }>();
 
   /** Replaces every figure with the summary's. */
   adopt(summary: CheckinsSummary): void {
@@ -65,7 +72,12 @@ export class CheckinTally {
 
   /** Remembers a scan the figures already include (history replayed before the summary, say). */
   observe(m: CheckinMessage): void {
-    if (m.dir === 'in' && m.verdict === 'admitted') this.#admitted.add(m.code);
+    if (m.verdict !== 'admitted') return;
+    if (m.dir === 'in') this.#admitted.add(m.code);
+    const latest = this.#latest.get(m.code);
+    // Scans arrive in seq order, which is not scan-time order (an offline gate syncs late): the latest by `at` wins,
+    // as in the summary; a tie goes to the one that arrived last.
+    if (!latest || m.at >= latest.at) this.#latest.set(m.code, { at: m.at, dir: m.dir });
   }
 
   /** Moves the figures by one scan the summary did not include. */
@@ -76,18 +88,26 @@ export class CheckinTally {
     gate.lastScan = Math.max(gate.lastScan ?? 0, m.at);
     if (m.verdict !== 'admitted') {
       gate.denied++;
-    } else if (m.dir === 'out') {
+      return;
+    }
+    if (m.dir === 'out') {
       gate.exits++;
-      f.inside = Math.max(0, f.inside - 1);
     } else {
       gate.admitted++;
-      if (m.duplicate) {
-        f.duplicates++;
-      } else {
-        if (!this.#admitted.has(m.code)) f.checkedIn++;
-        f.inside++;
-      }
+      // A duplicate's first admission is published before it, so its ticket is counted already (if the tally never
+      // saw that admission, it is older than the replay window and in the summary).
+      if (m.duplicate) f.duplicates++;
+      else if (!this.#admitted.has(m.code)) f.checkedIn++;
     }
+    const wasInside = this.#isInside(m.code) ?? (m.dir === 'out' || m.duplicate);
     this.observe(m);
+    const isInside = this.#isInside(m.code);
+    if (isInside && !wasInside) f.inside++;
+    else if (!isInside && wasInside) f.inside = Math.max(0, f.inside - 1);
+  }
+
+  #isInside(code: string): boolean | undefined {
+    const latest = this.#latest.get(code);
+    return latest && latest.dir === 'in';
   }
 }

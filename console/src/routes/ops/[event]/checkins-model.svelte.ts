@@ -21,15 +21,18 @@ const recentPerGate = 6;
  * The check-ins side of the control room: the headline figures, per-gate activity and the rate chart.
  *
  * Exactly-once counting: the figures are the summary endpoint's, moved forward by each `event/{e}/checkins` message
- * the summary does not include. The live layer delivers every message once, in seq order (resuming with `since`
- * after a drop, so a reconnect neither misses nor repeats one). Which messages the summary includes:
- * - when the summary carries `seq` (the topic seq it reflects), exactly those up to it;
- * - otherwise the messages delivered before it arrived. Messages are published inside the transaction that writes
- *   their row, so a message can be delivered a moment before its row is visible, and a summary read in that moment
- *   misses it; to heal that (and re-entries by attendees admitted before the page loaded) the model adopts a fresh
- *   summary whenever the stream has been quiet for a moment, unless a message arrived while it was being fetched.
- * The chart and per-gate activity also take the retained history (replayed at subscribe and after a `reset`),
- * which the figures skip.
+ * the summary does not include. The live layer delivers every message once, in seq order (resuming with `since` and
+ * the hub's epoch after a drop, so a reconnect neither misses nor repeats one, and a hub whose seqs restarted
+ * answers `reset`). Which messages the summary includes:
+ * - when it carries `seq` and `epoch`: exactly those up to `seq`, if the stream is in that epoch. A summary from
+ *   another epoch (read across a hub restart) says nothing about the stream's seqs and is read again;
+ * - from a hub that sends no `seq`: the messages delivered before it arrived (a message published a moment before
+ *   its row is visible can be missed; the quiet re-adoption below heals that).
+ * Whatever the stream does not carry (roster changes, a duplicate mark set on an older scan, tickets last seen before
+ * the hub's replay window; see CheckinTally) is healed by adopting a fresh summary when the stream has been quiet for
+ * a moment, if it is not behind what was delivered.
+ * After a `reset` the figures wait for a new summary: messages meanwhile are held, then counted if after its `seq`.
+ * The chart and per-gate activity also take the retained history (replayed at subscribe and after a `reset`).
  */
 export class CheckinsModel implements TopicSink {
   figures: Figures = $state.raw({ registered: 0, checkedIn: 0, inside: 0, duplicates: 0, byGate: {} });
@@ -53,11 +56,16 @@ export class CheckinsModel implements TopicSink {
   #countFrom: number | 'pending' = 'pending';
   #held: { seq: number; message: CheckinMessage }[] = [];
   #lastSeq = 0;
+  /** bumps on every reset: a summary asked for before it describes a stream that is gone */
+  #generation = 0;
   #delivered = 0;
   #deliveredAtAdoption = 0;
   #lastMessageAt = 0;
   #fetching = false;
-  /** a history replay is under way: the summary must wait for it, or replayed messages would count twice */
+  /**
+   * a history replay is under way: the summary waits for it (a summary without `seq` would count replayed messages
+   * twice; with `seq` it is merely pointless to read it before the stream is current)
+   */
   #replaying = true;
   /** scans already shown in the chart and gate activity (bounded), so a replay after a reset adds nothing twice */
   readonly #seen = new Set<string>();
@@ -88,8 +96,8 @@ export class CheckinsModel implements TopicSink {
       this.#delivered++;
       this.#activity(m);
       if (this.#countFrom === 'pending') {
+        // Not observed yet: applying it after the summary must still see its ticket as new.
         this.#held.push({ seq, message: m });
-        this.#tally.observe(m);
       } else if (seq > this.#countFrom) {
         this.#tally.apply(m);
       } else {
@@ -101,22 +109,30 @@ export class CheckinsModel implements TopicSink {
   }
 
   live(): void {
-    console.debug('DBG model live', this.#countFrom, this.#replaying);
     // A history replay is complete: everything replayed is older than the summary about to be read.
     this.#replaying = false;
     if (this.#countFrom === 'pending' && !this.#fetching) void this.refresh('full');
   }
 
   /**
-   * The hub could not replay the gap (or restarted). The figures wait for a fresh summary; first the retained
-   * history is replayed again so the chart and gate activity fill the gap (seen scans are skipped), and the summary
-   * is read once that replay is done, exactly as on first load.
+   * The hub could not replay the gap (or restarted: a new epoch). The figures wait for a fresh summary; first the
+   * retained history is replayed again so the chart and gate activity fill the gap (seen scans are skipped), and the
+   * summary is read once that replay is done, exactly as on first load.
    */
   reset(head: number): void {
-    console.debug('DBG model reset', head, this.#countFrom, this.#replaying);
     this.#lastSeq = head;
     this.#countFrom = 'pending';
-    if (this.#replaying) return;
+    this.#generation++;
+    // Held seqs may be from the epoch that ended; a summary read from now on includes their rows either way.
+    for (const { message } of this.#held) this.#tally.observe(message);
+    this.#held = [];
+    if (this.#replaying) {
+      // The replay under way ended in this reset (the hub no longer holds its start, or the stream moved to another
+      // epoch): there is nothing more to wait for. Asking again could be answered `reset` again, forever.
+      this.#replaying = false;
+      if (!this.#fetching) void this.refresh('full');
+      return;
+    }
     this.#replaying = true;
     this.#subscription?.resume(0);
   }
@@ -134,6 +150,7 @@ export class CheckinsModel implements TopicSink {
     this.#fetching = true;
     if (mode === 'full') this.#countFrom = 'pending';
     const deliveredBefore = this.#delivered;
+    const generation = this.#generation;
     try {
       const summary = await getJson(
         this.deps.fetch ?? fetch,
@@ -141,11 +158,25 @@ export class CheckinsModel implements TopicSink {
         this.deps.token,
         CheckinsSummary,
       );
-      if (mode === 'quiet' && (this.#delivered !== deliveredBefore || this.#countFrom === 'pending')) return;
-      console.debug('DBG adopt', mode, JSON.stringify({seq: summary.seq, c: summary.checkedIn, last: this.#lastSeq}));
+      // Read before a reset: the next one is read once the stream is current again.
+      if (generation !== this.#generation) return;
+      const streamEpoch = this.#subscription?.epoch;
+      // A summary from another epoch than the stream's (read across a hub restart): its seq counts something else.
+      // The figures stay pending and the tick reads it again, by when the stream has been reset into the new epoch.
+      if (summary.epoch !== undefined && streamEpoch !== undefined && summary.epoch !== streamEpoch) return;
+      if (mode === 'quiet') {
+        if (this.#countFrom === 'pending') return;
+        // Behind the stream: messages after its seq are counted already and adopting it would drop them.
+        const behind = summary.seq !== undefined ? summary.seq < this.#lastSeq : this.#delivered !== deliveredBefore;
+        if (behind) return;
+      }
       this.#tally.adopt(summary);
       const from = summary.seq ?? this.#lastSeq;
-      for (const { seq, message } of this.#held) if (seq > from) this.#tally.apply(message);
+      // In seq order, so a held entry and a held exit of one ticket land as they happened.
+      for (const { seq, message } of this.#held) {
+        if (seq > from) this.#tally.apply(message);
+        else this.#tally.observe(message);
+      }
       this.#held = [];
       this.#countFrom = from;
       this.#deliveredAtAdoption = this.#delivered;
@@ -173,7 +204,8 @@ export class CheckinsModel implements TopicSink {
     this.perMinuteByGate = byGate;
     if (this.#fetching || this.deps.live.state.kind !== 'live') return;
     if (this.#countFrom === 'pending') {
-      if ((this.loaded || this.error) && !this.#replaying) void this.refresh('full');
+      // Before the first live() the history replay is under way (it reads the first summary itself).
+      if (!this.#replaying) void this.refresh('full');
       return;
     }
     const quiet = now - this.#lastMessageAt >= (this.deps.quietMs ?? 2000);
