@@ -11,6 +11,7 @@ import { registerEngagementRoutes } from './rest/engagement-routes.ts';
 import { registerConsoleAssets } from './rest/console-assets.ts';
 import { registerEventRoutes } from './rest/event-routes.ts';
 import { registerGateRoutes } from './rest/gate-routes.ts';
+import { registerJoinRoutes } from './rest/join-routes.ts';
 import { ReplicaHost } from './replicas/replica-host.ts';
 import { capacityStream } from './streams/capacity/capacity-stream.ts';
 import { checkinsStream } from './streams/checkins.ts';
@@ -111,6 +112,7 @@ export class Hub {
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
     registerAnnouncementRoutes(this.#app, { store, verifier, log, onStatus });
     registerEngagementRoutes(this.#app, { store, bus, verifier, log, onStatus });
+    registerJoinRoutes(this.#app, { store, verifier, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
   }

@@ -11,6 +11,7 @@
  */
 import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable } from 'kysely';
 import type { EngagementTables } from './db-engagement.ts';
+import type { JoinTables } from './db-join.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -102,7 +103,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables {
+export interface Database extends EngagementTables, JoinTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

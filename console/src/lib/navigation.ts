@@ -12,16 +12,41 @@ export function canOpenControlRoom(claims: Pick<Claims, 'role'>): boolean {
   return controlRoomRoles.includes(claims.role);
 }
 
+/** Roles that run a session's Q&A, polls and chat (issue 5): the moderator page and the projector view. */
+export const moderationRoles: readonly Role[] = ['admin', 'staff', 'moderator'];
+
+export function canModerate(claims: Pick<Claims, 'role'>): boolean {
+  return moderationRoles.includes(claims.role);
+}
+
+/** Roles for whom the audience page is useful (attendees vote and ask; the room's runners see what they see). */
+const audienceRoles: readonly Role[] = ['attendee', ...moderationRoles];
+
 /**
- * The pages a role can use for an event, in menu order.
+ * The pages a role can use for an event, in menu order; with `session`, also that session's engagement pages
+ * (attendees: the audience page; moderators, staff, admins: the moderator page and the projector view too).
  * @example navFor({ role: 'attendee' }, 'expo') // [{ href: '/announcements/expo', label: 'Announcements' }]
+ * @example navFor({ role: 'attendee' }, 'expo', 'keynote').at(-1) // { href: '/live/expo/keynote', label: 'Audience' }
  */
-export function navFor(claims: Pick<Claims, 'role'>, event: string): NavItem[] {
+export function navFor(claims: Pick<Claims, 'role'>, event: string, session?: string): NavItem[] {
   const e = encodeURIComponent(event);
   const items: NavItem[] = [];
   if (canOpenControlRoom(claims)) items.push({ href: `/ops/${e}`, label: 'Control room' });
   items.push({ href: `/announcements/${e}`, label: 'Announcements' });
+  if (session !== undefined) {
+    const s = encodeURIComponent(session);
+    if (audienceRoles.includes(claims.role)) items.push({ href: `/live/${e}/${s}`, label: 'Audience' });
+    if (canModerate(claims)) items.push({ href: `/moderate/${e}/${s}`, label: 'Moderate' }, { href: `/projector/${e}/${s}`, label: 'Projector' });
+  }
   return items;
+}
+
+/**
+ * Where the people who run sessions start for an event: its session list and join code. Undefined for other roles.
+ * @example moderationEntry({ role: 'moderator' }, 'expo') // { href: '/moderate/expo', label: 'Moderation' }
+ */
+export function moderationEntry(claims: Pick<Claims, 'role'>, event: string): NavItem | undefined {
+  return canModerate(claims) ? { href: `/moderate/${encodeURIComponent(event)}`, label: 'Moderation' } : undefined;
 }
 
 /** The events a token names; `null` for an admin's `["*"]` (any event: the console asks which). */

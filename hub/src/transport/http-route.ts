@@ -8,6 +8,8 @@ export interface Request {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly params: readonly string[];
+  /** the peer's address as uWS reports it (a proxy's, behind one); for per-address limits */
+  readonly remoteAddress: string;
   header(name: string): string;
   /** The whole body, at most `limit` bytes (413 beyond). */
   body(): Promise<Buffer>;
@@ -27,7 +29,8 @@ const HEADERS_KEPT = ['authorization', 'content-type', 'accept'];
 const statusText: Record<number, string> = {
   200: '200 OK', 201: '201 Created', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized',
   403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed', 409: '409 Conflict', 413: '413 Payload Too Large',
-  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error', 501: '501 Not Implemented',
+  503: '503 Service Unavailable',
 };
 
 /**
@@ -78,6 +81,7 @@ function copyRequest(res: HttpResponse, req: HttpRequest, paramCount: number, li
   const query = new URLSearchParams(req.getQuery() ?? '');
   const params = Array.from({ length: paramCount }, (_, i) => decodeURIComponent(req.getParameter(i) ?? ''));
   const headers = new Map(HEADERS_KEPT.map((h) => [h, req.getHeader(h)]));
+  const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('utf8');
   // The body must be listened for now: uWS drops data that arrives while no onData handler is set.
   let body: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
   let fail: (e: Error) => void = () => {};
@@ -104,6 +108,7 @@ function copyRequest(res: HttpResponse, req: HttpRequest, paramCount: number, li
     path,
     query,
     params,
+    remoteAddress,
     header: (name) => headers.get(name) ?? '',
     body: () => body,
     abort: () => fail(new Error('request aborted')),

@@ -2,6 +2,7 @@ import { foundation } from './0001-foundation.ts';
 import { engagement } from './0002-engagement.ts';
 import { gates } from './0003-gates.ts';
 import { capacity } from './0004-capacity.ts';
+import { join } from './0005-join.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -17,4 +18,5 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0002-engagement': engagement,
   '0003-gates': gates,
   '0004-capacity': capacity,
+  '0005-join': join,
 };

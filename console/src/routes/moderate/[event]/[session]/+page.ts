@@ -1,0 +1,14 @@
+import { error } from '@sveltejs/kit';
+import { Id } from '@opshub/schema';
+import { loadEvent } from '$lib/api/load-event.ts';
+import { canModerate } from '$lib/navigation.ts';
+import type { PageLoad } from './$types';
+
+export const load: PageLoad = async ({ params, parent, fetch }) => {
+  const { session } = await parent();
+  if (session.kind === 'signed-in' && !canModerate(session.session.claims)) {
+    error(403, { message: `The moderator page is for moderators, staff and admins; you are signed in as ${session.session.claims.role}.` });
+  }
+  if (!Id.safeParse(params.session).success) error(404, { message: `"${params.session}" is not a session id` });
+  return { page: await loadEvent(fetch, session, params.event), sessionId: params.session };
+};
