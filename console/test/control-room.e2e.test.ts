@@ -5,7 +5,7 @@
 import { get } from 'node:http';
 import type { Page, WebSocket as PageWebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TcpProxy } from '../../hub/test/bus/tcp-proxy.ts';
+import { TcpProxy } from '../../hub/test/support/tcp-proxy.ts';
 import { startTestHub, type TestHub } from '../../hub/test/support/test-hub.ts';
 import { TestClient } from '../../hub/test/support/ws-client.ts';
 import { ensureConsoleBuild } from '../scripts/ensure-build.ts';

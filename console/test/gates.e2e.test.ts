@@ -9,11 +9,11 @@ import { minter } from '../../hub/test/support/test-hub.ts';
 import { ensureConsoleBuild } from '../scripts/ensure-build.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
 import { connectionState, consoleEvent, screenshot, signIn } from './support/console-fixture.ts';
-import { SwitchableProxy } from './support/switchable-proxy.ts';
+import { TcpProxy } from '../../hub/test/support/tcp-proxy.ts';
 
 let fleet: EdgeFleet;
 let browser: TestBrowser;
-let proxy: SwitchableProxy;
+let proxy: TcpProxy;
 /** through the proxy, so its connection can be cut */
 let watcher: Page;
 /** straight to the hub */
@@ -44,7 +44,7 @@ beforeAll(async () => {
   expect(await roster.json()).toMatchObject({ accepted: tickets.length });
   await Promise.all([fleet.startAgent('north-1', 'north'), fleet.startAgent('south-1', 'south'), fleet.startAgent('vip-1', 'vipdoor')]);
   browser = await launchBrowser();
-  proxy = await SwitchableProxy.start(fleet.hubPort);
+  proxy = await TcpProxy.start('127.0.0.1', fleet.hubPort);
   const token = () => minter.mint({ sub: 'ops-lead', role: 'staff', events: ['expo'] });
   watcher = await browser.newPage();
   second = await browser.newPage();

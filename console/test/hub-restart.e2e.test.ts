@@ -14,7 +14,7 @@ import { TestClient } from '../../hub/test/support/ws-client.ts';
 import { ensureConsoleBuild } from '../scripts/ensure-build.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
 import { connectionState, consoleEvent, screenshot, signIn } from './support/console-fixture.ts';
-import { SwitchableProxy } from './support/switchable-proxy.ts';
+import { TcpProxy } from '../../hub/test/support/tcp-proxy.ts';
 
 let dataDir: string;
 let hub: HubProcess | undefined;
@@ -54,7 +54,7 @@ afterAll(async () => {
 
 it('survives a hub restart: reconnecting while it is down, then every announcement once', async () => {
   const first = hub!;
-  const proxy = await SwitchableProxy.start(first.port);
+  const proxy = await TcpProxy.start('127.0.0.1', first.port);
   const page = await browser.newPage();
   try {
     await announce(first, 'Before the restart');

@@ -9,7 +9,7 @@ import { silentBusLog } from '../../src/bus/bus-log.ts';
 import { RedisBus, type RedisBusOptions } from '../../src/bus/redis/redis-bus.ts';
 import { describeWithService } from '../support/services.ts';
 import { busContract, collect, range } from './bus-contract.ts';
-import { TcpProxy } from './tcp-proxy.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 
 describeWithService('REDIS_URL', 'RedisBus', (url) => {
   // Every key and channel of this run lives under one random prefix, deleted at the end.

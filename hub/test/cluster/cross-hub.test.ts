@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TcpProxy } from '../bus/tcp-proxy.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { startHubProcess, type HubProcess } from '../support/hub-process.ts';
 import { describeWithService } from '../support/services.ts';
 import { minter, testSecret } from '../support/test-hub.ts';

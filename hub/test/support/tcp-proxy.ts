@@ -1,20 +1,26 @@
-import { connect, createServer, type Socket } from 'node:net';
+import { type Socket, connect, createServer } from 'node:net';
 
 /**
- * A TCP proxy whose upstream can change: the browser keeps one origin (so its session and URL stay) while the hub
- * behind it is replaced by a restarted process on a new port. `cut()` resets every connection and refuses new ones
- * until `restore()`.
- * @example const proxy = await SwitchableProxy.start(hub.port); proxy.cut(); proxy.retarget(newHub.port); proxy.restore();
+ * A TCP proxy in front of a real server, to give one client a real outage without touching the server that
+ * other tests share: `cut()` resets every proxied connection and refuses new ones until `restore()`. `retarget()`
+ * points it at a restarted server on another port, so a browser keeps one origin across a hub restart.
+ *
+ * @example
+ * const proxy = await TcpProxy.start('127.0.0.1', 6379);
+ * const bus = new RedisBus({ url: `redis://127.0.0.1:${proxy.port}` });
  */
-export class SwitchableProxy {
+export class TcpProxy {
   readonly #sockets = new Set<Socket>();
-  readonly #server = createServer((client) => this.#accept(client));
   #cut = false;
+  readonly #server = createServer((client) => this.#accept(client));
 
-  private constructor(private targetPort: number) {}
+  private constructor(
+    private readonly targetHost: string,
+    private targetPort: number,
+  ) {}
 
-  static async start(targetPort: number): Promise<SwitchableProxy> {
-    const proxy = new SwitchableProxy(targetPort);
+  static async start(host: string, port: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy(host, port);
     await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
@@ -47,7 +53,7 @@ export class SwitchableProxy {
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect(this.targetPort, '127.0.0.1');
+    const upstream = connect(this.targetPort, this.targetHost);
     for (const [socket, other] of [
       [client, upstream],
       [upstream, client],
