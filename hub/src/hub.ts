@@ -12,6 +12,8 @@ import { registerConsoleAssets } from './rest/console-assets.ts';
 import { registerEventRoutes } from './rest/event-routes.ts';
 import { registerGateRoutes } from './rest/gate-routes.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
+import { registerLeadsRoutes } from './rest/leads-routes.ts';
+import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
 import { ReplicaHost } from './replicas/replica-host.ts';
 import { capacityStream } from './streams/capacity/capacity-stream.ts';
 import { checkinsStream } from './streams/checkins.ts';
@@ -24,6 +26,8 @@ import { chatStream } from './streams/chat/chat-stream.ts';
 import { EventWordFilters } from './streams/chat/event-word-filters.ts';
 import { pollsStream } from './streams/polls/polls-stream.ts';
 import { qaStream } from './streams/qa/qa-stream.ts';
+import { leadsStream } from './streams/leads/leads-stream.ts';
+import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
 import { defaultWsLimits, WsEndpoint, type WsLimits } from './transport/ws-endpoint.ts';
 
@@ -87,7 +91,10 @@ export class Hub {
     const qa = qaStream({ bus, store, analytics, filters, log: log.child({ module: 'qa' }) });
     const chat = chatStream({ bus, store, analytics, filters });
     this.#engagement = [polls, qa];
-    const router = new CommandRouter({ ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands });
+    const leads = leadsStream({ bus, store, analytics });
+    // A sponsor's access to its exhibitors' leads is a Store lookup (the `linked` rule in auth/permissions.ts).
+    const links = storeSponsorLinks(store);
+    const router = new CommandRouter({ ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands });
     const relay = new TopicRelay(bus, this.#app, {
       delivered: (subscribers, lagMs) => {
         this.metrics.framesOut.inc(subscribers);
@@ -101,6 +108,7 @@ export class Hub {
       metrics: this.metrics,
       log: log.child({ module: 'ws' }),
       limits: { ...defaultWsLimits, ...options.wsLimits },
+      links,
     });
     this.#ws.attach(this.#app);
 
@@ -113,6 +121,8 @@ export class Hub {
     registerAnnouncementRoutes(this.#app, { store, verifier, log, onStatus });
     registerEngagementRoutes(this.#app, { store, bus, verifier, log, onStatus });
     registerJoinRoutes(this.#app, { store, verifier, log, onStatus });
+    registerLeadsRoutes(this.#app, { store, bus, verifier, links, log, onStatus });
+    registerAnalyticsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
   }

@@ -4,6 +4,7 @@ import { opsCommands } from './commands/ops.ts';
 import { pollCommands } from './commands/polls.ts';
 import { qaCommands } from './commands/qa.ts';
 import { chatCommands } from './commands/chat.ts';
+import { leadCommands } from './commands/leads.ts';
 
 export type { CommandSpec } from './commands/command-spec.ts';
 export * from './commands/announcements.ts';
@@ -11,6 +12,7 @@ export * from './commands/ops.ts';
 export * from './commands/polls.ts';
 export * from './commands/qa.ts';
 export * from './commands/chat.ts';
+export * from './commands/leads.ts';
 
 /**
  * Every `cmd` the hub accepts on `/ws`, merged from one file per stream in `commands/`.
@@ -23,6 +25,7 @@ export const commands = {
   ...pollCommands,
   ...qaCommands,
   ...chatCommands,
+  ...leadCommands,
 } as const;
 
 export type CommandName = keyof typeof commands;

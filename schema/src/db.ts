@@ -12,6 +12,7 @@
 import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable } from 'kysely';
 import type { EngagementTables } from './db-engagement.ts';
 import type { JoinTables } from './db-join.ts';
+import type { LeadsTables } from './db-leads.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -103,7 +104,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

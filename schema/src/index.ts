@@ -6,3 +6,4 @@ export * from './rest.ts';
 export * from './limits.ts';
 export * from './messages.ts';
 export * from './engagement.ts';
+export * from './leads.ts';

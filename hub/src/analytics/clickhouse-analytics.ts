@@ -4,17 +4,21 @@ import { clickhouseDdl } from '../../../schema/clickhouse/index.ts';
 import type { Analytics, AnalyticsEvent, AnalyticsStats } from './analytics.ts';
 import type { AnalyticsClient, AnalyticsClientFactory } from './analytics-client.ts';
 import { AnalyticsClosedError, AnalyticsNotStartedError, AnalyticsStartError } from './errors.ts';
-import { toEventLine } from './event-row.ts';
+import { eventColumns, toEventLine } from './event-row.ts';
 import { InsertBatcher, type Batch } from './insert-batcher.ts';
 import { withDeadline } from './with-deadline.ts';
 
 export interface ClickHouseAnalyticsOptions {
   kind: 'chdb' | 'clickhouse';
-  /** Called once, by `start()`. */
+  /** Called by `start()`, twice: one client inserts, the other reads (see `start()`). */
   client: AnalyticsClientFactory;
-  /** Events held in memory (queued plus in flight) before `record()` drops new ones (default 100,000). */
+  /** Events held in memory (queued plus in flight) before `record()` drops new ones (default 200,000: a second at full rate). */
   maxQueued?: number;
-  /** Insert as soon as this many events wait (default 5,000). */
+  /**
+   * Insert as soon as this many events wait (default 50,000); fewer go out on the interval. Large batches are what
+   * make ingest cheap: each insert writes a part per table and materialized view, so the engine's cost per event at
+   * 50,000 rows is about half what it is at 5,000. Below that rate the interval decides, and batches stay small.
+   */
   batchSize?: number;
   /** Insert whatever waits at this interval (default 1,000 ms). */
   flushMs?: number;
@@ -43,7 +47,7 @@ export interface ClickHouseAnalyticsOptions {
  * The token is a UUID made by the batcher, so it is safe to place in the SQL text.
  */
 function insertStatement(token: string): string {
-  return `INSERT INTO events SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0 FORMAT JSONEachRow`;
+  return `INSERT INTO events (${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0 FORMAT TabSeparated`;
 }
 
 /**
@@ -55,7 +59,7 @@ const QUERY_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
 
 /**
  * `Analytics` on ClickHouse through `@clickhouse/client`: chDB in-process (kind `chdb`) or a server (kind `clickhouse`),
- * with the same code. Events are batched by an {@link InsertBatcher} and inserted as `JSONEachRow`.
+ * with the same code. Events are batched by an {@link InsertBatcher} and inserted as `TabSeparated` (see `toEventLine`).
  *
  * Delivery is exactly once into `events` while the process lives: a failed batch is retried unchanged with the same
  * deduplication token until stored. Events still queued when `close()` gives up, or dropped because the queue was
@@ -83,6 +87,8 @@ export class ClickHouseAnalytics implements Analytics {
   readonly #onError: ClickHouseAnalyticsOptions['onError'];
   readonly #batcher: InsertBatcher<string>;
   #client: AnalyticsClient | undefined;
+  /** reads go through their own client: see #start */
+  #reader: AnalyticsClient | undefined;
   #schemaReady = false;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -94,8 +100,8 @@ export class ClickHouseAnalytics implements Analytics {
     this.#onError = options.onError;
     this.#batcher = new InsertBatcher<string>({
       insert: (batch) => this.#insert(batch),
-      maxQueued: options.maxQueued,
-      batchSize: options.batchSize,
+      maxQueued: options.maxQueued ?? 200_000,
+      batchSize: options.batchSize ?? 50_000,
       flushMs: options.flushMs,
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
@@ -126,11 +132,21 @@ export class ClickHouseAnalytics implements Analytics {
       }
       this.#onError?.(error, { op: 'schema', events: 0, attempts: 1 });
     }
-    if (this.#closing) {
+    // A second client for reads: chDB runs one statement at a time per connection, so on the inserting one a dashboard
+    // query would wait behind a batch of tens of thousands of rows. (Against a server it is merely a second pool.)
+    let reader: AnalyticsClient;
+    try {
+      reader = await this.#makeClient();
+    } catch (cause) {
       await client.close().catch(() => undefined);
+      throw new AnalyticsStartError(this.kind, undefined, { cause });
+    }
+    if (this.#closing) {
+      await Promise.all([client.close().catch(() => undefined), reader.close().catch(() => undefined)]);
       throw new AnalyticsClosedError(this.kind);
     }
     this.#client = client;
+    this.#reader = reader;
     this.#batcher.start();
   }
 
@@ -153,8 +169,8 @@ export class ClickHouseAnalytics implements Analytics {
    * 64-bit integers come back as strings: cast in SQL (`toUInt32(count())`) where a number is wanted.
    */
   async query<Row = Record<string, unknown>>(sql: string, params: Record<string, unknown> = {}): Promise<Row[]> {
-    const client = this.#usableClient();
-    const result = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: QUERY_SETTINGS });
+    const reader = this.#usableReader();
+    const result = await reader.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: QUERY_SETTINGS });
     return (await result.json()) as Row[];
   }
 
@@ -171,11 +187,12 @@ export class ClickHouseAnalytics implements Analytics {
     const deadline = Date.now() + this.#closeTimeoutMs;
     if (this.#starting) await withDeadline(this.#starting, this.#closeTimeoutMs);
     await this.#batcher.close({ deadlineMs: deadline - Date.now(), abandoned: () => new AnalyticsClosedError(this.kind) });
-    const client = this.#client;
+    const clients = [this.#client, this.#reader].filter((c) => c !== undefined);
     this.#client = undefined;
+    this.#reader = undefined;
     // An insert may still be in flight against a dead server; closing the client is what ends it, so do not wait past
     // the deadline for that either.
-    if (client) await withDeadline(client.close(), deadline - Date.now());
+    await withDeadline(Promise.all(clients.map((c) => c.close())), deadline - Date.now());
   }
 
   async #insert(batch: Batch<string>): Promise<void> {
@@ -200,10 +217,10 @@ export class ClickHouseAnalytics implements Analytics {
     this.#schemaReady = true;
   }
 
-  #usableClient(): AnalyticsClient {
+  #usableReader(): AnalyticsClient {
     if (this.#closing) throw new AnalyticsClosedError(this.kind);
-    if (!this.#client) throw new AnalyticsNotStartedError(this.kind);
-    return this.#client;
+    if (!this.#reader) throw new AnalyticsNotStartedError(this.kind);
+    return this.#reader;
   }
 }
 

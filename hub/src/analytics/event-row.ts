@@ -1,8 +1,8 @@
 import type { AnalyticsEvent } from './analytics.ts';
 
-/** One row of the `events` table as sent in `JSONEachRow`. */
+/** One row of the `events` table. */
 export interface EventRow {
-  /** epoch milliseconds: a JSON integer is read by `DateTime64(3)` as milliseconds, with no text parsing or timezone */
+  /** epoch milliseconds: an integer is read by `DateTime64(3)` as milliseconds, with no text parsing or timezone */
   ts: number;
   event: string;
   kind: string;
@@ -15,16 +15,38 @@ export interface EventRow {
   properties: string;
 }
 
+/** The columns of a line from {@link toEventLine}, in order: the insert statement names them. */
+export const eventColumns = ['ts', 'event', 'kind', 'actor', 'zone', 'session', 'exhibitor', 'ticket', 'properties'] as const;
+
 /**
- * The event as one line of `JSONEachRow`, ready to be joined into an insert body. Serializing in `record()` spreads
- * the cost evenly over the live path instead of a pause per batch, and a line is smaller to hold than an object.
+ * The event as one line of ClickHouse's `TabSeparated` format, ready to be joined into an insert body. Serializing in
+ * `record()` spreads the cost evenly over the live path instead of a pause per batch, and a line is smaller to hold
+ * than an object.
+ *
+ * TabSeparated rather than JSONEachRow: the engine parses it about twice as fast, the line is half as long (no keys,
+ * and `properties` is not JSON inside JSON with every quote escaped again), and building it costs less than
+ * `JSON.stringify` of the row. Only `\`, tab, newline, carriage return and NUL need escaping, and ids almost never
+ * contain them, so the common case is a plain concatenation.
  *
  * @example
  * toEventLine({ ts: 1767225600000, event: 'e1', kind: 'poll.vote' });
- * // → '{"ts":1767225600000,"event":"e1","kind":"poll.vote","actor":"",…,"properties":"{}"}'
+ * // → '1767225600000\te1\tpoll.vote\t\t\t\t\t\t{}'
  */
 export function toEventLine(event: AnalyticsEvent): string {
-  return JSON.stringify(toEventRow(event));
+  const r = toEventRow(event);
+  return (
+    r.ts + '\t' + tsv(r.event) + '\t' + tsv(r.kind) + '\t' + tsv(r.actor) + '\t' + tsv(r.zone) + '\t' + tsv(r.session) + '\t' +
+    tsv(r.exhibitor) + '\t' + tsv(r.ticket) + '\t' + tsv(r.properties)
+  );
+}
+
+const needsEscape = /[\t\n\r\\\0]/;
+const escapable = /[\t\n\r\\\0]/g;
+const escapes: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\', '\0': '\\0' };
+
+/** A value as a TabSeparated field: the escapes ClickHouse reads back (`\\`, `\t`, `\n`, `\r`, `\0`). */
+export function tsv(value: string): string {
+  return needsEscape.test(value) ? value.replace(escapable, (c) => escapes[c]!) : value;
 }
 
 /**

@@ -3,8 +3,11 @@ import { hasEvent, type Claims, type CommandName, type Role, type Topic, type To
 /**
  * `yes`: any holder of the role for the topic's event. `no`: never.
  * `own`: only for the exhibitor named in the token's `exhibitor` claim (booth staff see their own booth).
+ * `linked`: only for an exhibitor that belongs to the sponsor named in the token's `sponsor` claim (a sponsor sees its
+ * own exhibitors). The link is in the Store, not in the token, so it is looked up when the rule is applied: see
+ * {@link subscribeAccess}.
  */
-export type Rule = 'yes' | 'no' | 'own';
+export type Rule = 'yes' | 'no' | 'own' | 'linked';
 
 /**
  * Who may subscribe to what: the one table the hub consults for every `sub`.
@@ -23,7 +26,7 @@ export const subscribeRules: Readonly<Record<TopicKind, Readonly<Record<Role, Ru
   'qa.mod':      { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   chat:          { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },
   'chat.mod':    { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
-  leads:         { admin: 'yes', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'own', sponsor: 'no', attendee: 'no' },
+  leads:         { admin: 'yes', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'own', sponsor: 'linked', attendee: 'no' },
 };
 
 /** Who may send which command. The event a command acts on (its `event` argument) must be in the token too. */
@@ -52,15 +55,46 @@ export const commandRules: Readonly<Record<CommandName, Readonly<Record<Role, Ru
   'chat.unmute':     { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   'chat.words':      { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   'chat.settings':   { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  // Leads (issue 6): booth staff scan and qualify at their own booth; sponsors only watch (the leads topic).
+  'lead.capture':    { admin: 'yes', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'own', sponsor: 'no', attendee: 'no' },
+  'lead.update':     { admin: 'yes', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'own', sponsor: 'no', attendee: 'no' },
 };
 
 /**
- * May these claims subscribe to this topic?
+ * May these claims subscribe to this topic, as far as the table decides alone? A `linked` rule needs the Store and is
+ * answered `false` here (closed, never open): callers that can wait use {@link subscribeAccess}.
  * @example canSubscribe({ role: 'attendee', events: ['expo'], sub: 'a' }, parseTopic('event/expo/qa/s1/mod')!) // false
  */
 export function canSubscribe(claims: Claims, topic: Topic): boolean {
   if (!hasEvent(claims, topic.event)) return false;
   return allows(subscribeRules[topic.kind][claims.role], claims, topic.kind === 'leads' ? topic.exhibitor : undefined);
+}
+
+/** What the Store knows and a token does not: which sponsor an exhibitor belongs to. */
+export interface SponsorLinks {
+  /** true when `exhibitor` of `event` belongs to `sponsor` */
+  isLinked(event: string, sponsor: string, exhibitor: string): Promise<boolean>;
+}
+
+/**
+ * May these claims subscribe to (or read the state of) this topic, `linked` rules included? The answer is a plain
+ * boolean whenever the table decides alone, so a caller keeps its frames in order; only a `linked` rule (a sponsor on
+ * an exhibitor's leads) answers with a promise of the Store lookup. Without `links`, `linked` is refused.
+ *
+ * Why a lookup rather than the exhibitor ids in the sponsor's token: tokens may come from an identity provider
+ * (`HUB_JWKS_URL`) that knows who the sponsor is but not which booths it has, and a booth moved to another sponsor
+ * must stop streaming to the old one at once, not when its tokens expire.
+ *
+ * @example
+ * const access = subscribeAccess(claims, { kind: 'leads', event: 'expo', exhibitor: 'acme' }, links);
+ * if (access === true || (access !== false && (await access))) subscribe();
+ */
+export function subscribeAccess(claims: Claims, topic: Topic, links?: SponsorLinks): boolean | Promise<boolean> {
+  if (!hasEvent(claims, topic.event)) return false;
+  const rule = subscribeRules[topic.kind][claims.role];
+  if (rule !== 'linked') return allows(rule, claims, topic.kind === 'leads' ? topic.exhibitor : undefined);
+  if (topic.kind !== 'leads' || !links || claims.sponsor === undefined) return false;
+  return links.isLinked(topic.event, claims.sponsor, topic.exhibitor);
 }
 
 /** May these claims send this command about `event` (and, for `own` rules, about `exhibitor`)? */

@@ -1,9 +1,9 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import { ClientFrame, CloseCode, parseTopic, wsLimits, type Claims, type CmdFrame } from '@opshub/schema';
-import { canSubscribe } from '../auth/permissions.ts';
+import { subscribeAccess, type SponsorLinks } from '../auth/permissions.ts';
 import { extractToken, type TokenVerifier } from '../auth/token-verifier.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
-import { describeZodError, toErrorReply } from '../errors.ts';
+import { ClientError, describeZodError, toErrorReply } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { HubMetrics } from '../metrics.ts';
 import type { TopicRelay } from '../topics/topic-relay.ts';
@@ -72,6 +72,8 @@ export class WsEndpoint {
       metrics: HubMetrics;
       log: Logger;
       limits: WsLimits;
+      /** resolves `linked` permission rules (a sponsor on its exhibitors' leads); without it they are refused */
+      links?: SponsorLinks;
     },
   ) {}
 
@@ -186,16 +188,19 @@ export class WsEndpoint {
   async #subscribe(ws: Ws, conn: Connection, name: string, since: number | undefined, id: string | number | undefined, epoch?: string): Promise<void> {
     const topic = parseTopic(name);
     if (!topic) return this.#reject(ws, id, 'invalid', `unknown topic "${name}"`);
-    if (!canSubscribe(conn.claims, topic)) {
-      return this.#reject(ws, id, 'forbidden', `role "${conn.claims.role}" may not subscribe to "${name}"`);
-    }
+    const access = subscribeAccess(conn.claims, topic, this.deps.links);
+    const refusal = `role "${conn.claims.role}" may not subscribe to "${name}"`;
+    if (access === false) return this.#reject(ws, id, 'forbidden', refusal);
     const { relay } = this.deps;
     let sub = conn.topics.get(name);
     if (!sub) {
       if (conn.topics.size >= this.deps.limits.maxTopicsPerConnection) {
         return this.#reject(ws, id, 'invalid', `at most ${this.deps.limits.maxTopicsPerConnection} topics per connection`);
       }
-      sub = { ready: relay.acquire(name), gen: 0 };
+      // A Store lookup (a `linked` rule) is awaited inside `ready`: the subscription is registered now, so an `unsub`
+      // that follows at once still finds and cancels it.
+      const ready = access === true ? relay.acquire(name) : access.then((ok) => (ok ? relay.acquire(name) : Promise.reject(new ClientError('forbidden', refusal))));
+      sub = { ready, gen: 0 };
       sub.ready.catch(noop);
       conn.topics.set(name, sub);
     } else if (ws.isSubscribed(name)) {

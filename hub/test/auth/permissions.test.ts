@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commands, parseTopic, roles, type Claims, type CommandName, type Role, type Topic, type TopicKind } from '@opshub/schema';
-import { canCommand, canSubscribe, commandRules, subscribeRules } from '../../src/auth/permissions.ts';
+import { canCommand, canSubscribe, commandRules, subscribeAccess, subscribeRules, type SponsorLinks } from '../../src/auth/permissions.ts';
 
 const sampleTopic: Record<TopicKind, string> = {
   checkins: 'event/expo/checkins',
@@ -28,12 +28,20 @@ describe('subscribe permission table', () => {
   for (const kind of Object.keys(subscribeRules) as TopicKind[]) {
     for (const role of roles) {
       const rule = subscribeRules[kind][role];
-      it(`${kind} × ${role} = ${rule}`, () => {
+      it(`${kind} × ${role} = ${rule}`, async () => {
         const topic = parseTopic(sampleTopic[kind]) as Topic;
         if (rule === 'yes') {
           expect(canSubscribe(claimsFor(role), topic)).toBe(true);
         } else if (rule === 'no') {
           expect(canSubscribe(claimsFor(role, { exhibitor: 'acme' }), topic)).toBe(false);
+        } else if (rule === 'linked') {
+          // Decided by the Store's sponsor → exhibitor link; refused wherever that cannot be looked up.
+          const links: SponsorLinks = { isLinked: async (event, sponsor, exhibitor) => event === 'expo' && sponsor === 'big' && exhibitor === 'acme' };
+          expect(canSubscribe(claimsFor(role, { sponsor: 'big' }), topic)).toBe(false);
+          expect(await subscribeAccess(claimsFor(role, { sponsor: 'big' }), topic, links)).toBe(true);
+          expect(await subscribeAccess(claimsFor(role, { sponsor: 'small' }), topic, links)).toBe(false);
+          expect(await subscribeAccess(claimsFor(role), topic, links)).toBe(false);
+          expect(await subscribeAccess(claimsFor(role, { sponsor: 'big' }), topic)).toBe(false);
         } else {
           expect(canSubscribe(claimsFor(role, { exhibitor: 'acme' }), topic)).toBe(true);
           expect(canSubscribe(claimsFor(role, { exhibitor: 'globex' }), topic)).toBe(false);

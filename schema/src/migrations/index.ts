@@ -3,6 +3,7 @@ import { engagement } from './0002-engagement.ts';
 import { gates } from './0003-gates.ts';
 import { capacity } from './0004-capacity.ts';
 import { join } from './0005-join.ts';
+import { leads } from './0006-leads.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -19,4 +20,5 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0003-gates': gates,
   '0004-capacity': capacity,
   '0005-join': join,
+  '0006-leads': leads,
 };

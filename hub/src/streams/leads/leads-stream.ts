@@ -1,0 +1,87 @@
+import { topicName, type Exhibitor, type Lead, type LeadMessage } from '@opshub/schema';
+import type { Analytics } from '../../analytics/analytics.ts';
+import { BusUnavailableError, type Bus } from '../../bus/bus.ts';
+import type { CommandHandler } from '../../commands/command-router.ts';
+import { NotFoundError } from '../../store/errors.ts';
+import { getExhibitor } from '../../store/repos/exhibitors-repo.ts';
+import { captureLead, updateLead } from '../../store/repos/leads-repo.ts';
+import type { Store } from '../../store/store.ts';
+import { resolveBadge } from './resolve-badge.ts';
+
+/**
+ * Leads: booth staff scan attendees' badges (`lead.capture`) and qualify them (`lead.update`); each change is published
+ * on `event/{e}/leads/{exhibitor}` to the booth, its sponsor and admins, and recorded in analytics.
+ * schema → authorize (router: an exhibitor token only for its own booth) → persist → publish → analytics.
+ *
+ * Persist and publish share a transaction, as announcements do: if the bus refuses, the scan did not happen and the
+ * scanner may retry (with the same `scanId`, a retry never counts twice).
+ */
+export function leadsStream(deps: { bus: Bus; store: Store; analytics: Analytics }) {
+  const { bus, store, analytics } = deps;
+  const topic = (event: string, exhibitor: string) => topicName({ kind: 'leads', event, exhibitor });
+
+  async function booth(event: string, id: string): Promise<Exhibitor> {
+    const exhibitor = await getExhibitor(store.db, event, id);
+    if (!exhibitor) throw new NotFoundError('exhibitor', id);
+    return exhibitor;
+  }
+
+  const capture: CommandHandler<'lead.capture'> = async (args, { claims }) => {
+    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
+    const exhibitor = await booth(args.event, args.exhibitor);
+    const ticket = await resolveBadge(store.db, args.event, args.code);
+    const at = Date.now();
+    const { kind, lead, seq } = await store.db.transaction().execute(async (trx) => {
+      const outcome = await captureLead(trx, {
+        event: args.event,
+        exhibitor: exhibitor.id,
+        ticket,
+        capturedBy: claims.sub,
+        rating: args.rating,
+        notes: args.notes,
+        tags: args.tags,
+        scanId: args.scanId,
+      });
+      if (outcome.kind === 'repeated') return { ...outcome, seq: await bus.head(topic(args.event, exhibitor.id)) };
+      const message: LeadMessage = { type: outcome.kind === 'created' ? 'captured' : 'rescanned', lead: outcome.lead, at };
+      return { ...outcome, seq: (await bus.publish(topic(args.event, exhibitor.id), message)).seq };
+    });
+    if (kind !== 'repeated') {
+      analytics.record({
+        ts: at,
+        event: args.event,
+        kind: kind === 'created' ? 'lead.captured' : 'lead.rescanned',
+        actor: claims.sub,
+        zone: exhibitor.zone,
+        exhibitor: exhibitor.id,
+        ticket,
+        properties: { lead: lead.id, rating: lead.rating, visits: lead.visits, tags: lead.tags.length },
+      });
+    }
+    return { lead, created: kind === 'created', seq };
+  };
+
+  const update: CommandHandler<'lead.update'> = async (args, { claims }) => {
+    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
+    const exhibitor = await booth(args.event, args.exhibitor);
+    const at = Date.now();
+    const { lead, seq } = await store.db.transaction().execute(async (trx) => {
+      const changed: Lead | null = await updateLead(trx, args.event, exhibitor.id, args.lead, { rating: args.rating, notes: args.notes, tags: args.tags });
+      if (!changed) throw new NotFoundError('lead', args.lead);
+      const message: LeadMessage = { type: 'updated', lead: changed, at };
+      return { lead: changed, seq: (await bus.publish(topic(args.event, exhibitor.id), message)).seq };
+    });
+    analytics.record({
+      ts: at,
+      event: args.event,
+      kind: 'lead.updated',
+      actor: claims.sub,
+      zone: exhibitor.zone,
+      exhibitor: exhibitor.id,
+      properties: { lead: lead.id, rating: lead.rating, tags: lead.tags.length },
+    });
+    return { lead, seq };
+  };
+
+  return { commands: { 'lead.capture': capture, 'lead.update': update } };
+}
