@@ -50,6 +50,11 @@ describe('session', () => {
       expect(navFor({ role }, 'expo').map((i) => i.label)).toEqual(['Announcements']);
     }
   });
+
+  it('leads a sponsor to its own dashboard', () => {
+    expect(navFor({ role: 'sponsor', sponsor: 'acme' }, 'expo').map((i) => i.href)).toEqual(['/sponsor/expo/acme', '/announcements/expo']);
+    expect(navFor({ role: 'staff', sponsor: 'acme' }, 'expo').some((i) => i.href.startsWith('/sponsor/'))).toBe(false);
+  });
 });
 
 describe('EventClock', () => {

@@ -28,10 +28,12 @@ const audienceRoles: readonly Role[] = ['attendee', ...moderationRoles];
  * @example navFor({ role: 'attendee' }, 'expo') // [{ href: '/announcements/expo', label: 'Announcements' }]
  * @example navFor({ role: 'attendee' }, 'expo', 'keynote').at(-1) // { href: '/live/expo/keynote', label: 'Audience' }
  */
-export function navFor(claims: Pick<Claims, 'role'>, event: string, session?: string): NavItem[] {
+export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'sponsor'>>, event: string, session?: string): NavItem[] {
   const e = encodeURIComponent(event);
   const items: NavItem[] = [];
   if (canOpenControlRoom(claims)) items.push({ href: `/ops/${e}`, label: 'Control room' });
+  // A sponsor's own dashboard (issue 6); the hub refuses any other sponsor's data.
+  if (claims.role === 'sponsor' && claims.sponsor) items.push({ href: `/sponsor/${e}/${encodeURIComponent(claims.sponsor)}`, label: 'Sponsor dashboard' });
   items.push({ href: `/announcements/${e}`, label: 'Announcements' });
   if (session !== undefined) {
     const s = encodeURIComponent(session);
