@@ -1,0 +1,48 @@
+/**
+ * The opshub server under test: a real `Hub` (uWS transport, auth, permission table, topic relay) on its embedded
+ * backends (PGlite and chDB in the driver's temp DATA_DIR), or on Redis for cross-hub, publishing through the real
+ * path, `bus.publish(topic, data)`, in-process, the way a stream module does.
+ *
+ * Environment (set by the driver): BENCH_SECRET, BENCH_EVENT, BENCH_DATA_DIR, and BENCH_REDIS_URL with
+ * BENCH_KEY_PREFIX for a hub on Redis.
+ */
+import { createAnalytics } from '@opshub/hub/analytics/create-analytics';
+import { hs256Verifier } from '@opshub/hub/auth/token-verifier';
+import type { Bus } from '@opshub/hub/bus/bus';
+import { silentBusLog } from '@opshub/hub/bus/bus-log';
+import { MemoryBus } from '@opshub/hub/bus/memory/memory-bus';
+import { Hub } from '@opshub/hub/hub';
+import { createLogger } from '@opshub/hub/log';
+import { PgliteStore } from '@opshub/hub/store/pglite/pglite-store';
+import { requireEnv } from './env.ts';
+import { runServer } from './server-runtime.ts';
+
+const secret = requireEnv('BENCH_SECRET');
+const event = requireEnv('BENCH_EVENT');
+const dataDir = requireEnv('BENCH_DATA_DIR');
+const redisUrl = process.env.BENCH_REDIS_URL;
+
+const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
+const bus: Bus = redisUrl
+  ? new (await import('@opshub/hub/bus/redis/redis-bus')).RedisBus({ url: redisUrl, keyPrefix: requireEnv('BENCH_KEY_PREFIX'), log: silentBusLog })
+  : new MemoryBus({ log: silentBusLog });
+const hub = new Hub({
+  backends: { bus, store: new PgliteStore({ dataDir }), analytics: createAnalytics({ dataDir }) },
+  verifier: hs256Verifier(secret),
+  log,
+  host: '127.0.0.1',
+  port: 0,
+});
+const { port } = await hub.start();
+let failures = 0;
+
+runServer({
+  port,
+  publish(channel, payload) {
+    bus.publish(`event/${event}/${channel}`, payload).catch((err: unknown) => {
+      if (failures++ === 0) log.error({ err }, 'bench publish failed');
+    });
+  },
+  connections: () => hub.connections,
+  close: () => hub.close(),
+});

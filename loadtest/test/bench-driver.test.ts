@@ -1,0 +1,126 @@
+import { execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bench = fileURLToPath(new URL('../src/bench.ts', import.meta.url));
+const tsx = import.meta.resolve('tsx');
+const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stderr: string;
+  stdout: string;
+}
+
+/** Runs the driver as `npm run bench` does; `onLine` sees each stderr line as it comes. */
+function runBench(args: string[], onLine: (line: string, child: ReturnType<typeof spawn>) => void = () => {}): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', tsx, bench, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) onLine(line, child);
+  });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+const startedPids = (stderr: string) => [...stderr.matchAll(/started \S+ \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+const runFolder = (stderr: string) => /run folder (\S+)/.exec(stderr)?.[1];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Report = {
+  scenarios: { name: string; opshub: Record<string, number | null>; baseline: Record<string, number | null>; ratio: Record<string, number | null>; error?: string; notes: string[] }[];
+  machine: { cores: number; node: string; date: string };
+  run: { quick: boolean };
+};
+
+/**
+ * The driver, end to end, on tiny client counts: every scenario runs against opshub and socket.io, the report has
+ * the documented shape, and nothing the driver started outlives it. Figures are not judged here (a shared CI core
+ * decides those); that the scenarios still run and count correctly is.
+ */
+describe('npm run bench', () => {
+  it('runs every scenario with --quick and writes the JSON report', async () => {
+    const json = join(dir, 'report.json');
+    const run = await runBench(['--quick', '--scale', '0.02', '--json', json, '--verbose']);
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    expect(report.run.quick).toBe(true);
+    expect(report.machine.node).toBe(process.version);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub']);
+    for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
+    const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
+
+    expect(byName['idle-memory']!.opshub.rssPerConnectionKiB).toEqual(expect.any(Number));
+    expect(byName['idle-memory']!.baseline.rssPerConnectionKiB).toEqual(expect.any(Number));
+    const fan = byName['fan-out']!;
+    expect(fan.opshub.deliveriesPerSec).toBeGreaterThan(0);
+    expect(fan.opshub.lost).toBe(0);
+    expect(fan.ratio.deliveriesPerSec === null || typeof fan.ratio.deliveriesPerSec === 'number').toBe(true);
+    expect(byName['event-day-mix']!.opshub.lost).toBe(0);
+    expect(byName['event-day-mix']!.opshub.p99).toBeGreaterThan(0);
+    const cross = byName['cross-hub']!;
+    if (!cross.notes.some((n) => n.startsWith('skipped'))) {
+      // opshub's resume contract: the killed hub's clients come back on the other with nothing lost or doubled.
+      expect(cross.opshub).toMatchObject({ lost: 0, lostAfterKill: 0, duplicatesAfterKill: 0, resumedPct: 100 });
+      expect(cross.opshub.backMax).toBeGreaterThan(0);
+    }
+    expect(run.stdout).toContain('opshub ÷ baseline');
+
+    const pids = startedPids(run.stderr);
+    expect(pids.length).toBeGreaterThan(6);
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(runFolder(run.stderr)!)).toBe(false);
+  }, 150_000);
+
+  it('stops everything it started on SIGINT, mid-run', async () => {
+    let interrupted = false;
+    const run = await runBench(['--quick', '--only', 'fan-out', '--scale', '0.02', '--verbose'], (line, child) => {
+      // Interrupt while the opshub hub is still starting and socket.io already listens: the untidiest moment.
+      if (!interrupted && /started opshub-/.test(line)) {
+        interrupted = true;
+        setTimeout(() => child.kill('SIGINT'), 500);
+      }
+    });
+    expect(interrupted).toBe(true);
+    expect(run.code).toBe(130);
+    const pids = startedPids(run.stderr);
+    expect(pids.length).toBeGreaterThanOrEqual(2);
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(runFolder(run.stderr)!)).toBe(false);
+  }, 60_000);
+
+  it('k6 scripts typecheck against @types/k6', async () => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/lib/tsc.js');
+    const project = fileURLToPath(new URL('../k6/tsconfig.json', import.meta.url));
+    const result = await new Promise<{ code: number; output: string }>((resolve) =>
+      execFile(process.execPath, [tsc, '-p', project], (error, stdout, stderr) => resolve({ code: error ? 1 : 0, output: stdout + stderr })),
+    );
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses unknown options and scenarios with a usage message', async () => {
+    const run = await runBench(['--only', 'no-such-scenario']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('unknown scenario no-such-scenario');
+  });
+});
