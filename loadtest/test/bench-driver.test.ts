@@ -65,7 +65,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-verdict', 'analytics']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
@@ -83,6 +83,13 @@ describe('npm run bench', () => {
       expect(cross.opshub).toMatchObject({ lost: 0, lostAfterKill: 0, duplicatesAfterKill: 0, resumedPct: 100 });
       expect(cross.opshub.backMax).toBeGreaterThan(0);
     }
+    const gate = byName['gate-verdict']!;
+    expect(gate.opshub.verdictP99).toBeGreaterThan(0);
+    expect(gate.opshub.roundTripP99).toBeGreaterThanOrEqual(gate.opshub.roundTripP50!);
+    expect(gate.opshub.readyMs).toEqual(expect.any(Number));
+    expect(gate.opshub.rssMiB).toBeGreaterThan(0);
+    expect(gate.opshub.bytesPerScan).toBeGreaterThan(0);
+    expect(gate.baseline).toEqual({});
     expect(run.stdout).toContain('opshub ÷ baseline');
 
     const pids = startedPids(run.stderr);
