@@ -65,7 +65,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-verdict', 'analytics']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'analytics']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
@@ -82,6 +82,11 @@ describe('npm run bench', () => {
       // opshub's resume contract: the killed hub's clients come back on the other with nothing lost or doubled.
       expect(cross.opshub).toMatchObject({ lost: 0, lostAfterKill: 0, duplicatesAfterKill: 0, resumedPct: 100 });
       expect(cross.opshub.backMax).toBeGreaterThan(0);
+    }
+    const partition = byName['gate-partition']!;
+    for (const side of [partition.opshub, partition.baseline]) {
+      expect(side.convergenceMs).toBeGreaterThan(0);
+      expect(side.partitionedKB).toBeGreaterThan(0);
     }
     const gate = byName['gate-verdict']!;
     expect(gate.opshub.verdictP99).toBeGreaterThan(0);

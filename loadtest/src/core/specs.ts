@@ -52,7 +52,8 @@ export interface ServerReady {
   readonly pid: number;
 }
 
-export type TargetName = 'opshub' | 'socketio';
+/** `y-websocket`: the gate-partition baseline server; no client worker connects to it (the scenario drives it). */
+export type TargetName = 'opshub' | 'socketio' | 'y-websocket';
 
 /** A set of identical client connections: same server, same channel. */
 export interface ConnectionGroup {

@@ -29,3 +29,11 @@ export const socketioTarget: Target = {
   script: fileURLToPath(new URL('../servers/socketio-server.ts', import.meta.url)),
   url: (port) => `http://127.0.0.1:${port}`,
 };
+
+/** The gate-partition baseline: the y-websocket reference server, reached by unmodified `WebsocketProvider`s. */
+export const yWebsocketTarget: Target = {
+  name: 'y-websocket',
+  label: `@y/websocket-server ${version('@y/websocket-server')}`,
+  script: fileURLToPath(new URL('../servers/y-websocket-server.ts', import.meta.url)),
+  url: (port) => `ws://127.0.0.1:${port}`,
+};

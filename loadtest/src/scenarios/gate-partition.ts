@@ -1,0 +1,250 @@
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { appendScan, gateDocTypes, putTickets, readScans, writeMeta, type ScanRecord, type Ticket } from '@opshub/replica';
+import { hs256Verifier } from '@opshub/hub/auth/token-verifier';
+import { medianOf } from '../core/stats.ts';
+import type { RunContext } from '../driver/run-context.ts';
+import type { ServerHandle } from '../driver/server-handle.ts';
+import { yWebsocketTarget } from '../driver/targets.ts';
+import type { Figures, Metric, Scenario } from './scenario.ts';
+
+/** Every wait is bounded: a replica that never converges fails the scenario instead of hanging the run. */
+const WAIT_MS = 60_000;
+
+const metrics: readonly Metric[] = [
+  { key: 'convergenceMs', label: 'partitioned gate reconnects → every replica holds every scan', unit: 'ms', better: 'lower' },
+  { key: 'partitionedKB', label: 'bytes the partitioned replica sent + received after reconnect', unit: 'kB', better: 'lower' },
+  { key: 'allKB', label: 'bytes all replicas sent + received after reconnect', unit: 'kB', better: 'lower' },
+  { key: 'initialSyncMs', label: 'first sync: every replica holds the roster', unit: 'ms', better: 'lower' },
+];
+
+interface Sizes {
+  readonly tickets: number;
+  readonly replicas: number;
+  /** scans the partitioned replica appends while offline */
+  readonly offlineScans: number;
+  /** changes (scans) the connected replicas make between them meanwhile */
+  readonly changes: number;
+}
+
+/** Where a round's replicas connect, and what the server holds before they do. */
+interface Side {
+  readonly label: string;
+  readonly serverUrl: string;
+  /** creates the round's doc on the server (opshub: event + roster over REST); returns the token per replica */
+  prepare(event: string, sizes: Sizes): Promise<{ params: (replica: number) => Record<string, string>; seed: Y.Doc | undefined }>;
+}
+
+/**
+ * gate-partition: a gate doc of N tickets (20,000; --quick 2,000; × --scale) and R replicas (10; --quick 3), each
+ * an unmodified y-websocket `WebsocketProvider` (ws polyfill, no BroadcastChannel) in the driver process. One
+ * replica is cut off (`provider.disconnect()`) while it appends S scans (2,000; --quick 200) and the others make C
+ * (5,000; --quick 500) between them; then it reconnects, and the bench times reconnect → every replica holds all
+ * S + C scans, and counts the WebSocket bytes exchanged after reconnect. opshub: a real hub, the doc
+ * `event/{e}/gate` on `/yjs`, event and roster created over REST, gate tokens. Baseline: the y-websocket reference
+ * server with the same roster seeded by the first replica, the same operations.
+ */
+export const gatePartition: Scenario = {
+  name: 'gate-partition',
+  summary: 'N-ticket gate doc, R y-websocket replicas, one partitioned while scanning: convergence after reconnect, bytes',
+  async prestart(ctx) {
+    await Promise.all([ctx.shared(ctx.opshub), ctx.prestart(yWebsocketTarget, { label: 'gate' })]);
+  },
+  async run(ctx) {
+    const sizes: Sizes = {
+      tickets: ctx.count(20_000, 2000),
+      replicas: ctx.count(10, 3),
+      offlineScans: ctx.count(2000, 200),
+      changes: ctx.count(5000, 500),
+    };
+    const baselineServer = await ctx.startServer(yWebsocketTarget, { label: 'gate' });
+    let baseline: Figures;
+    try {
+      baseline = await measure(ctx, baselineSide(baselineServer), sizes);
+    } finally {
+      await baselineServer.stop();
+    }
+    const hub = await ctx.shared(ctx.opshub);
+    hub.used = true;
+    const opshub = await measure(ctx, opshubSide(ctx, hub), sizes);
+    return {
+      metrics,
+      opshub,
+      baseline,
+      notes: [
+        `the baseline column here is ${yWebsocketTarget.label} (the y-websocket reference server), not socket.io.`,
+        `${sizes.tickets} tickets, ${sizes.replicas} replicas (y-websocket WebsocketProvider, ws, disableBc) in the driver process; one offline for ${sizes.offlineScans} scans while the others append ${sizes.changes}; a fresh doc per repeat.`,
+        `bytes: WebSocket message payloads counted at the replicas from reconnect to convergence (frame headers not included); awareness included.`,
+        `${yWebsocketTarget.label}: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard.`,
+      ],
+    };
+  },
+};
+
+async function measure(ctx: RunContext, side: Side, sizes: Sizes): Promise<Figures> {
+  const runs: Figures[] = [];
+  for (let repeat = 0; repeat < ctx.repeats; repeat++) {
+    runs.push(await oneRound(ctx, side, sizes, `${ctx.event}-gp${repeat}`, repeat));
+    const r = runs.at(-1)!;
+    ctx.log(`gate-partition ${side.label} #${repeat + 1}: converged in ${r.convergenceMs!.toFixed(1)} ms, ${r.partitionedKB!.toFixed(1)} kB at the partitioned replica, ${r.allKB!.toFixed(1)} kB in all`);
+  }
+  return medianOf(runs);
+}
+
+interface Counter {
+  on: boolean;
+  bytes: number;
+}
+
+interface Replica {
+  readonly doc: Y.Doc;
+  readonly provider: WebsocketProvider;
+  readonly counter: Counter;
+}
+
+async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string, repeat: number): Promise<Figures> {
+  const { params, seed } = await side.prepare(event, sizes);
+  const room = `event/${event}/gate`;
+  const replicas: Replica[] = [];
+  // Each provider adds a process 'exit' listener (to clear its awareness state); ten are expected, not a leak.
+  const maxListeners = process.getMaxListeners();
+  process.setMaxListeners(Math.max(maxListeners, sizes.replicas + 10));
+  try {
+    const started = performance.now();
+    for (let i = 0; i < sizes.replicas; i++) {
+      const doc = new Y.Doc();
+      if (i === 0 && seed) Y.applyUpdate(doc, Y.encodeStateAsUpdate(seed));
+      const counter: Counter = { on: false, bytes: 0 };
+      const provider = new WebsocketProvider(side.serverUrl, room, doc, { WebSocketPolyfill: countingSocket(counter) as unknown as typeof globalThis.WebSocket, disableBc: true, params: params(i) });
+      replicas.push({ doc, provider, counter });
+    }
+    await until(replicas, (r) => gateDocTypes(r.doc).tickets.size === sizes.tickets, `${side.label}: replicas never held the ${sizes.tickets}-ticket roster`);
+    const initialSyncMs = performance.now() - started;
+
+    // The partition: replica 0 goes offline and scans; the others scan between them and converge among themselves.
+    const [cut, ...online] = replicas as [Replica, ...Replica[]];
+    cut.provider.disconnect();
+    const t0 = Date.UTC(2026, 4, 1, 8);
+    for (let k = 0; k < sizes.offlineScans; k++) appendScan(cut.doc, scan(repeat, 0, k, sizes.tickets, t0 + k * 100));
+    for (let k = 0; k < sizes.changes; k++) {
+      const i = 1 + (k % online.length);
+      appendScan(replicas[i]!.doc, scan(repeat, i, k, sizes.tickets, t0 + k * 100));
+    }
+    await until(online, (r) => gateDocTypes(r.doc).scans.length === sizes.changes, `${side.label}: online replicas never converged among themselves`);
+
+    const total = sizes.offlineScans + sizes.changes;
+    for (const r of replicas) r.counter.on = true;
+    const reconnected = performance.now();
+    cut.provider.connect();
+    await until(replicas, (r) => gateDocTypes(r.doc).scans.length === total, `${side.label}: replicas never held all ${total} scans after reconnect`);
+    const convergenceMs = performance.now() - reconnected;
+    for (const r of replicas) r.counter.on = false;
+
+    // Outside the timing: every replica holds exactly the same valid scans.
+    const expected = new Set(readScans(cut.doc).map((s) => s.scanId));
+    if (expected.size !== total) throw new Error(`gate-partition ${side.label}: ${expected.size} distinct valid scans, expected ${total}`);
+    for (const r of replicas) {
+      const ids = readScans(r.doc).map((s) => s.scanId);
+      if (ids.length !== total || ids.some((id) => !expected.has(id))) throw new Error(`gate-partition ${side.label}: a replica holds different scans`);
+    }
+    return {
+      convergenceMs,
+      partitionedKB: cut.counter.bytes / 1e3,
+      allKB: replicas.reduce((sum, r) => sum + r.counter.bytes, 0) / 1e3,
+      initialSyncMs,
+    };
+  } finally {
+    for (const r of replicas) {
+      r.provider.destroy();
+      r.doc.destroy();
+    }
+    process.setMaxListeners(maxListeners);
+  }
+}
+
+/** A valid scan with an id unique per run, side, replica and index, for a code in the roster. */
+function scan(repeat: number, replica: number, k: number, tickets: number, at: number): ScanRecord {
+  const gate = `g${replica}`;
+  return { scanId: `gp-${repeat}-${replica}-${String(k).padStart(6, '0')}`, code: ticketCode((k * 7919 + replica) % tickets), gate, device: `${gate}-dev`, dir: 'in', at, verdict: 'admitted' };
+}
+
+const ticketCode = (i: number): string => `T-${String(i).padStart(6, '0')}`;
+const ticket = (i: number): Ticket => ({ holder: `Attendee ${i}`, email: `attendee${i}@example.org`, type: i % 10 === 0 ? 'vip' : 'day', zones: i % 10 === 0 ? [] : ['hall'], status: 'valid' });
+const gates = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `g${i}`, name: `Gate ${i}`, zone: 'hall' }));
+
+function opshubSide(ctx: RunContext, hub: ServerHandle): Side {
+  const base = `http://127.0.0.1:${hub.port}`;
+  const verifier = hs256Verifier(ctx.secret);
+  return {
+    label: 'opshub',
+    serverUrl: `ws://127.0.0.1:${hub.port}/yjs`,
+    async prepare(event, sizes) {
+      const staff = await verifier.mint({ sub: 'bench', role: 'staff', events: [event] }, '2h');
+      const post = async (path: string, body: unknown): Promise<void> => {
+        const response = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${staff}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        if (!response.ok) throw new Error(`gate-partition: POST ${path} answered ${response.status} ${await response.text()}`);
+      };
+      await post('/api/v1/events', { id: event, name: 'Bench', timezone: 'UTC', zones: [{ id: 'hall', name: 'Hall', capacity: sizes.tickets }], gates: gates(sizes.replicas) });
+      await post(`/api/v1/events/${event}/tickets`, Array.from({ length: sizes.tickets }, (_, i) => {
+        const { holder, email, type, zones } = ticket(i);
+        return { code: ticketCode(i), holder, email, type, zones };
+      }));
+      const tokens = await Promise.all(Array.from({ length: sizes.replicas }, (_, i) => verifier.mint({ sub: `bench-gate-${i}`, role: 'gate', events: [event], gate: `g${i}` }, '2h')));
+      return { params: (i) => ({ token: tokens[i]! }), seed: undefined };
+    },
+  };
+}
+
+function baselineSide(server: ServerHandle): Side {
+  return {
+    label: yWebsocketTarget.label,
+    serverUrl: server.url,
+    async prepare(event, sizes) {
+      const seed = new Y.Doc();
+      writeMeta(seed, { event, name: 'Bench', timezone: 'UTC', zones: [{ id: 'hall', name: 'Hall', capacity: sizes.tickets }], gates: gates(sizes.replicas) });
+      putTickets(seed, (function* () {
+        for (let i = 0; i < sizes.tickets; i++) yield [ticketCode(i), ticket(i)] as [string, Ticket];
+      })());
+      return { params: () => ({}), seed };
+    },
+  };
+}
+
+/** `ws`'s WebSocket, counting the payload bytes of every message sent and received while `counter.on`. */
+function countingSocket(counter: Counter) {
+  return class CountingSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      this.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+        if (counter.on) counter.bytes += Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
+      });
+    }
+
+    override send(data: Parameters<WebSocket['send']>[0], ...rest: unknown[]): void {
+      if (counter.on) counter.bytes += (data as ArrayBufferLike).byteLength ?? String(data).length;
+      (super.send as (...a: unknown[]) => void)(data, ...rest);
+    }
+  };
+}
+
+/** Resolves when `done` holds for every replica, checked on each doc update; rejects after {@link WAIT_MS}. */
+function until(replicas: readonly Replica[], done: (r: Replica) => boolean, failure: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!replicas.every(done)) return;
+      finish();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(`gate-partition: ${failure} within ${WAIT_MS / 1000} s`));
+    }, WAIT_MS);
+    const finish = (): void => {
+      clearTimeout(timer);
+      for (const r of replicas) r.doc.off('update', check);
+    };
+    for (const r of replicas) r.doc.on('update', check);
+    check();
+  });
+}
