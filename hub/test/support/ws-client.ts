@@ -58,14 +58,15 @@ export class TestClient {
   /** Sends a command and resolves with its `ok` or `err` answer. */
   async command(name: string, args: Record<string, unknown>, id: string = `c${Math.random().toString(36).slice(2)}`): Promise<Frame> {
     this.send({ op: 'cmd', id, name, args });
-    return this.next((f) => (f.op === 'ok' || f.op === 'err') && f.id === id);
+    // A generous bound: on a loaded 2-core CI machine a command's transaction can wait behind a burst of others.
+    return this.next((f) => (f.op === 'ok' || f.op === 'err') && f.id === id, 15_000);
   }
 
   /** Subscribes and resolves once the hub confirms (the opshub `id` extension of `sub`). */
   async subscribe(topic: string, since?: number): Promise<Frame> {
     const id = `s${Math.random().toString(36).slice(2)}`;
     this.send(since === undefined ? { op: 'sub', topic, id } : { op: 'sub', topic, since, id });
-    return this.next((f) => (f.op === 'ok' || f.op === 'err') && f.id === id);
+    return this.next((f) => (f.op === 'ok' || f.op === 'err') && f.id === id, 15_000);
   }
 
   messages(topic: string): Frame[] {
