@@ -94,7 +94,7 @@ export class Hub {
     const leads = leadsStream({ bus, store, analytics });
     // A sponsor's access to its exhibitors' leads is a Store lookup (the `linked` rule in auth/permissions.ts).
     const links = storeSponsorLinks(store);
-    const router = new CommandRouter({ ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands });
+    const router = new CommandRouter({ ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands }, bus);
     const relay = new TopicRelay(bus, this.#app, {
       delivered: (subscribers, lagMs) => {
         this.metrics.framesOut.inc(subscribers);

@@ -52,12 +52,14 @@ export const chatCommands = {
     }),
     result: z.object({ user: z.string(), until: z.number().int() }),
     topic: 'event/{event}/chat/{room}/mod, when `room` is given',
+    publishesSometimes: true,
   },
   'chat.unmute': {
     summary: 'End a mute early. Audited.',
     args: z.strictObject({ event: Id, user: User, room: NotifyRoom }),
     result: z.object({ user: z.string(), muted: z.boolean() }),
     topic: 'event/{event}/chat/{room}/mod, when `room` is given',
+    publishesSometimes: true,
   },
   'chat.words': {
     summary:
@@ -72,6 +74,7 @@ export const chatCommands = {
       }),
     result: WordList,
     topic: 'event/{event}/chat/{room}/mod, when `room` is given',
+    publishesSometimes: true,
   },
   'chat.settings': {
     summary: 'Set what the filter does in a room (`mask` or `hold`), and open or close the room. Published as `settings`. Audited.',

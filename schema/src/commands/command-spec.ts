@@ -7,4 +7,9 @@ export interface CommandSpec {
   result: z.ZodType;
   /** the topic the command publishes on, when it publishes */
   topic?: string;
+  /**
+   * True when the command publishes only in some cases (a mute without a room, a poll created closed): the router
+   * then leaves the "bus unreachable" refusal to the handler, which knows whether this call will publish.
+   */
+  publishesSometimes?: true;
 }

@@ -65,6 +65,7 @@ export const pollCommands = {
     args: PollCreateArgs,
     result: Poll,
     topic: 'event/{event}/polls',
+    publishesSometimes: true,
   },
   'poll.open': {
     summary: 'Open a draft poll for voting; publishes it as a `poll` message. Audited.',

@@ -46,7 +46,6 @@ export function chatStream(deps: ChatStreamDeps) {
   const toModerators = (event: string, room: string, m: ChatModMessage) => bus.publish(modTopic(event, room), m);
 
   const send: CommandHandler<'chat.send'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     const state = await chatSendState(store.db, args.event, args.room, claims.sub);
     if (!state.eventExists) throw new NotFoundError('event', args.event);
     if (state.mutedUntil) {
@@ -97,7 +96,6 @@ export function chatStream(deps: ChatStreamDeps) {
   };
 
   const remove: CommandHandler<'chat.delete'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     return store.db.transaction().execute(async (trx) => {
       const before = await lockChatMessage(trx, args.event, args.id);
       if (!before) throw new NotFoundError('message', args.id);
@@ -119,7 +117,6 @@ export function chatStream(deps: ChatStreamDeps) {
   };
 
   const approve: CommandHandler<'chat.approve'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     return store.db.transaction().execute(async (trx) => {
       const before = await lockChatMessage(trx, args.event, args.id);
       if (!before) throw new NotFoundError('message', args.id);
@@ -183,7 +180,6 @@ export function chatStream(deps: ChatStreamDeps) {
   };
 
   const settings: CommandHandler<'chat.settings'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     return store.db.transaction().execute(async (trx) => {
       if (!(await eventExists(trx, args.event))) throw new NotFoundError('event', args.event);
       const { before, after } = await updateChatSettings(trx, args.event, args.room, { filter: args.filter, open: args.open }, claims.sub);

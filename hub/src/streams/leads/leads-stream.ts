@@ -1,6 +1,6 @@
 import { topicName, type Exhibitor, type Lead, type LeadMessage } from '@opshub/schema';
 import type { Analytics } from '../../analytics/analytics.ts';
-import { BusUnavailableError, type Bus } from '../../bus/bus.ts';
+import type { Bus } from '../../bus/bus.ts';
 import type { CommandHandler } from '../../commands/command-router.ts';
 import { NotFoundError } from '../../store/errors.ts';
 import { getExhibitor } from '../../store/repos/exhibitors-repo.ts';
@@ -27,7 +27,6 @@ export function leadsStream(deps: { bus: Bus; store: Store; analytics: Analytics
   }
 
   const capture: CommandHandler<'lead.capture'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     const exhibitor = await booth(args.event, args.exhibitor);
     const ticket = await resolveBadge(store.db, args.event, args.code);
     const at = Date.now();
@@ -62,7 +61,6 @@ export function leadsStream(deps: { bus: Bus; store: Store; analytics: Analytics
   };
 
   const update: CommandHandler<'lead.update'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     const exhibitor = await booth(args.event, args.exhibitor);
     const at = Date.now();
     const { lead, seq } = await store.db.transaction().execute(async (trx) => {

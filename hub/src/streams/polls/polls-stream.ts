@@ -117,7 +117,6 @@ export function pollsStream(deps: PollsStreamDeps) {
   };
 
   const open: CommandHandler<'poll.open'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     const poll = await store.db.transaction().execute(async (trx) => {
       const row = await openPoll(trx, args.event, args.poll);
       if (!row) throw await notInState(trx, args.event, args.poll, 'draft');
@@ -131,7 +130,6 @@ export function pollsStream(deps: PollsStreamDeps) {
   };
 
   const close: CommandHandler<'poll.close'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     const key = keyOf(args.event, args.poll);
     const poll = await store.db.transaction().execute(async (trx) => {
       // The results lock orders this final message after any live results being published. The row lock waits for
@@ -151,7 +149,6 @@ export function pollsStream(deps: PollsStreamDeps) {
   };
 
   const settings: CommandHandler<'poll.settings'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     return store.db.transaction().execute(async (trx) => {
       const current = await getPollRow(trx, args.event, args.poll, { forUpdate: true });
       if (!current) throw new NotFoundError('poll', args.poll);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { engagementLimits, topicName, type ModQuestion, type QaMessage, type QaModMessage } from '@opshub/schema';
 import type { QaQuestionRow } from '@opshub/schema/db-engagement';
 import type { Analytics } from '../../analytics/analytics.ts';
-import { BusUnavailableError, type Bus } from '../../bus/bus.ts';
+import type { Bus } from '../../bus/bus.ts';
 import type { CommandContext, CommandHandler } from '../../commands/command-router.ts';
 import { ClientError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -84,7 +84,6 @@ export function qaStream(deps: QaStreamDeps) {
     decide: (row: QaQuestionRow, args: Parameters<CommandHandler<N>>[0]) => QuestionChange | null,
   ): CommandHandler<N> {
     const handler = async (args: Parameters<CommandHandler<N>>[0], { claims }: CommandContext): Promise<ModQuestion> => {
-      if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
       return store.db.transaction().execute(async (trx) => {
         const before = await lockQuestion(trx, args.event, args.id);
         if (!before) throw new NotFoundError('question', args.id);
@@ -133,7 +132,6 @@ export function qaStream(deps: QaStreamDeps) {
   });
 
   const ask: CommandHandler<'qa.ask'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     const { burst, intervalMs } = engagementLimits.questionRate;
     const rate = await takeRateToken(store.db, { event: args.event, bucket: 'qa', user: claims.sub, burst, intervalMs });
     if (!rate.allowed) throw new ClientError('rate_limited', `at most ${burst} questions at once, then one per ${intervalMs / 1000} s: try again in ${Math.ceil(rate.retryInMs / 1000)} s`);
@@ -181,7 +179,6 @@ export function qaStream(deps: QaStreamDeps) {
   };
 
   const settings: CommandHandler<'qa.settings'> = async (args, { claims }) => {
-    if (!bus.isHealthy()) throw new BusUnavailableError(bus.kind);
     return store.db.transaction().execute(async (trx) => {
       if (!(await eventExists(trx, args.event))) throw new NotFoundError('event', args.event);
       const { before, after } = await updateQaSettings(trx, args.event, args.session, { moderation: args.moderation, open: args.open }, claims.sub);
