@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { AdmissionTimeline, checkGateUpdate, gateDocName, gateDocTypes, observeScans, readMeta, readScanEntries, type ScanBatch } from '@opshub/replica';
+import { AdmissionTimeline, checkGateUpdate, gateDocName, gateDocTypes, legacyScanCount, observeScans, readMeta, readScanEntries, type ScanBatch } from '@opshub/replica';
 import { resolveOptions, type AgentOptions, type AgentOptionsInput } from './agent-options.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { loadOrCreateDeviceId } from './device-id.ts';
@@ -103,6 +103,8 @@ async function assemble(
   gateDocTypes(doc).meta.observe(readGateZones);
   cleanups.push(() => gateDocTypes(doc).meta.unobserve(readGateZones));
   const timeline = new AdmissionTimeline((gate) => gateZones.get(gate));
+  const legacy = legacyScanCount(doc);
+  if (legacy > 0) log.warn(`the replica on disk holds ${legacy} scans in format 1 (a "scans" array), which nothing reads: start with a fresh --data directory`);
   const entries = readScanEntries(doc);
   timeline.addMany(entries.map((e) => e.scan));
   const search = new TicketSearch(tickets);

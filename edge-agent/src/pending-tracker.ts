@@ -54,7 +54,7 @@ export class PendingTracker {
         list = [];
         this.waiting.set(client, list);
       }
-      // Sorted once per batch below: a replica's scans come newest first, so inserting in place would be quadratic.
+      // Sorted once per batch below: a replica's scans come in no particular order, so inserting in place could be quadratic.
       if (list.length > 0 && list[list.length - 1]! >= clock) touched.add(list);
       list.push(clock);
     }

@@ -33,13 +33,11 @@ export class FakeHub {
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private readonly sockets = new Set<WebSocket>();
-  private readonly scanIds = new Set<string>();
 
   constructor(readonly doc: Y.Doc) {
     this.awareness = new Awareness(doc);
     observeScans(doc, ({ entries }) => {
       for (const { scan } of entries) {
-        this.scanIds.add(scan.scanId);
         this.sideEffects.push(scan);
       }
     });
@@ -87,7 +85,7 @@ export class FakeHub {
       }
       if (isDocUpdate(message)) {
         // The hub's rule for gate sockets: append valid scans, nothing else.
-        const check = checkGateUpdate(this.doc, message.update, { isKnownScan: (id) => this.scanIds.has(id) });
+        const check = checkGateUpdate(this.doc, message.update);
         if (!check.ok) {
           this.rejections.push(check);
           return ws.close(CloseCode.forbidden, check.reason);

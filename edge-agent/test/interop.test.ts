@@ -98,7 +98,7 @@ describe('a malformed Yjs frame', () => {
     Y.applyUpdate(forged, before);
     const updates: Uint8Array[] = [];
     forged.on('update', (u: Uint8Array) => updates.push(u));
-    gateDocTypes(forged).scans.insert(0, [{ scanId: 'bad', verdict: 'vip' } as never]);
+    gateDocTypes(forged).scans.set('bad-scan-0001', { verdict: 'vip' });
     const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/yjs/event/${EVENT}/gate?token=${await mintToken()}`);
     cleanups.push(() => socket.terminate());
     await new Promise((resolve) => socket.once('open', resolve));

@@ -5,8 +5,9 @@
  * have is placed. A struct names its parent in one of three ways: a root type name, the id of a nested type, or
  * nothing, in which case Yjs takes the parent of its left (`origin`) or right (`rightOrigin`) neighbour. Neighbours
  * are looked up in the doc's struct store, or among the update's own structs (a gate that pushed three scans while
- * offline sends a chain of them). A new struct passes only when it lands in the root `scans` array, is plain JSON
- * content (`ContentAny`) and every element is a valid {@link ScanRecord}. The delete set may only repeat deletions
+ * offline sends a chain of them). A new struct passes only when it is a new key of the root `scansById` map (no
+ * neighbour: a neighbour there would mean replacing a scan), holds one plain JSON value (`ContentAny`) and key and
+ * value make a valid {@link ScanRecord} whose id the doc does not hold yet. The delete set may only repeat deletions
  * the doc already has (a gate's sync step 2 always carries its whole delete set, including the roster entries the
  * hub replaced); a gate never deletes anything itself.
  *
@@ -14,14 +15,14 @@
  * this check costs time proportional to the update.
  */
 import * as Y from 'yjs';
-import { GateDocKeys, ScanRecord } from './gate-doc.ts';
+import { GateDocKeys, gateDocTypes, parseStoredScan, type ScanRecord } from './gate-doc.ts';
 
 export type GateUpdateRejection =
   /** Not a decodable Yjs update. */
   | 'malformed'
-  /** Writes or deletes outside `scans`, or non-JSON content. Close the socket (4403). */
+  /** Writes or deletes outside `scansById`, replaces a scan, or non-JSON content. Close the socket (4403). */
   | 'forbidden'
-  /** Lands in `scans` but an element is not a valid scan record, or repeats a scan id. Report it; close the socket. */
+  /** Lands in `scansById` but is not a valid scan record, or repeats a scan id. Report it; close the socket. */
   | 'invalid_scan'
   /**
    * Refers to structs this doc does not have yet (a neighbour, or a deletion of something unknown), so where it
@@ -35,11 +36,9 @@ export type GateUpdateCheck =
   | { ok: false; reason: GateUpdateRejection; message: string };
 
 export interface CheckGateUpdateOptions {
-  /** True when a scan id is already in the doc; a record reusing one is rejected as `invalid_scan`. */
-  isKnownScan?: (scanId: string) => boolean;
   /**
    * Who sent the update. `gate` (default, the hub's rule): scans only. `peer` (an edge agent checking another agent,
-   * which legitimately relays the hub's roster and meta): writes outside `scans` pass, but what lands in `scans`
+   * which legitimately relays the hub's roster and meta): writes outside `scansById` pass, but what lands there
    * must still be valid records, and scans may not be deleted. Keeps one buggy laptop from spreading bad records
    * through the mesh, and from there into every later sync with the hub.
    */
@@ -61,7 +60,7 @@ class Rejected extends Error {
 /**
  * Decides whether an update from a gate only appends valid scans. Pure: the doc is read, never written.
  * @example
- * const check = checkGateUpdate(doc, message.update, { isKnownScan: (id) => scanIds.has(id) });
+ * const check = checkGateUpdate(doc, message.update);
  * if (!check.ok) return socket.end(check.reason === 'forbidden' ? 4403 : 1007, check.message);
  * Y.applyUpdate(doc, message.update, connection);
  */
@@ -84,7 +83,7 @@ export function checkGateUpdate(doc: Y.Doc, update: Uint8Array, options: CheckGa
 
 /** Works out where each struct of one update lands. */
 class Placement {
-  private readonly scansType: Y.Array<unknown>;
+  private readonly scansType: Y.Map<unknown>;
   private readonly byClient = new Map<number, Struct[]>();
   private readonly places = new Map<Struct, Place>();
 
@@ -92,7 +91,7 @@ class Placement {
     private readonly doc: Y.Doc,
     private readonly structs: Struct[],
   ) {
-    this.scansType = doc.getArray(GateDocKeys.scans);
+    this.scansType = gateDocTypes(doc).scans;
     for (const struct of structs) {
       const list = this.byClient.get(struct.id.client) ?? [];
       list.push(struct);
@@ -118,19 +117,17 @@ class Placement {
         if (fromPeer) continue;
         throw new Rejected('forbidden', `struct ${describeId(struct.id)} writes outside "${GateDocKeys.scans}"`);
       }
-      if (!(struct.content instanceof Y.ContentAny)) throw new Rejected('forbidden', `struct ${describeId(struct.id)} is not a plain JSON record`);
-      const values = struct.content.getContent();
-      // A struct the doc half knows (it was split on the sending side) adds only its tail.
-      const firstNew = Math.max(0, known - struct.id.clock);
-      values.forEach((value, i) => {
-        const parsed = ScanRecord.safeParse(value);
-        if (!parsed.success) throw new Rejected('invalid_scan', `scan ${describeId(struct.id)}+${i}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-        if (i < firstNew) return;
-        const { scanId } = parsed.data;
-        if (seen.has(scanId) || options.isKnownScan?.(scanId)) throw new Rejected('invalid_scan', `scan id ${scanId} is used twice`);
-        seen.add(scanId);
-        added.push(parsed.data);
-      });
+      // A scan is a new key: a neighbour (the key's previous value) would mean replacing a scan.
+      if (struct.origin !== null || struct.rightOrigin !== null || struct.parentSub === null) {
+        throw new Rejected('forbidden', `struct ${describeId(struct.id)} replaces a scan or is not a "${GateDocKeys.scans}" entry`);
+      }
+      if (!(struct.content instanceof Y.ContentAny) || struct.length !== 1) throw new Rejected('forbidden', `struct ${describeId(struct.id)} is not one plain JSON record`);
+      const scanId = struct.parentSub;
+      const parsed = parseStoredScan(scanId, struct.content.getContent()[0]);
+      if (!parsed.success) throw new Rejected('invalid_scan', `scan ${describeId(struct.id)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      if (seen.has(scanId) || this.scansType._map.has(scanId)) throw new Rejected('invalid_scan', `scan id ${scanId} is used twice`);
+      seen.add(scanId);
+      added.push(parsed.data);
     }
     return added;
   }
@@ -140,6 +137,8 @@ class Placement {
    * is a chain of 100,000 neighbours, too deep for recursion.
    */
   private placeOf(item: Y.Item): Place {
+    // Most structs name their root (every scan does): no walk, nothing allocated.
+    if (typeof item.parent === 'string') return item.parent === GateDocKeys.scans ? 'scans' : 'elsewhere';
     const stack: Y.Item[] = [item];
     const visiting = new Set<Y.Item>([item]);
     while (stack.length > 0) {
@@ -165,7 +164,7 @@ class Placement {
     const cached = this.places.get(item);
     if (cached) return cached;
     const parent: unknown = item.parent;
-    if (typeof parent === 'string') return parent === GateDocKeys.scans && item.parentSub === null ? 'scans' : 'elsewhere';
+    if (typeof parent === 'string') return parent === GateDocKeys.scans ? 'scans' : 'elsewhere';
     if (parent !== null) return 'elsewhere'; // the id of a nested type: scans hold plain records, never types
     const neighbours = [item.origin, item.rightOrigin].filter((id): id is Y.ID => id !== null);
     if (neighbours.length === 0) return 'elsewhere';
@@ -181,7 +180,7 @@ class Placement {
       const structs = this.doc.store.clients.get(id.client)!;
       const struct = structs[Y.findIndexSS(structs, id.clock)]!;
       if (!(struct instanceof Y.Item)) return 'elsewhere'; // collected garbage: scans are never deleted
-      return struct.parent === this.scansType && struct.parentSub === null ? 'scans' : 'elsewhere';
+      return struct.parent === this.scansType ? 'scans' : 'elsewhere';
     }
     const struct = findStruct(this.byClient.get(id.client), id.clock);
     if (!struct || struct instanceof Y.Skip) return 'unresolved';
@@ -196,7 +195,7 @@ class Placement {
  * got from the hub, replaced since).
  */
 function checkDeletions(doc: Y.Doc, ds: ReturnType<typeof Y.decodeUpdate>['ds'], fromPeer: boolean): void {
-  const scansType = doc.getArray(GateDocKeys.scans);
+  const scansType = gateDocTypes(doc).scans;
   for (const [client, ranges] of ds.clients) {
     const state = Y.getState(doc.store, client);
     for (const { clock, len } of ranges) {

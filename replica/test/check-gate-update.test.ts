@@ -3,6 +3,12 @@ import * as Y from 'yjs';
 import { checkGateUpdate } from '../src/check-gate-update.ts';
 import { appendScan, gateDocTypes, putTickets, readScans, revoke } from '../src/gate-doc.ts';
 import { hubAndGate, recordUpdates, scan, ticket } from './fixtures.ts';
+import type { ScanRecord, StoredScan } from '../src/gate-doc.ts';
+
+/** A scan as the doc stores it: without its id, which is the key. */
+function stored({ scanId: _id, ...rest }: ScanRecord): StoredScan {
+  return rest;
+}
 
 describe('checkGateUpdate', () => {
   it('accepts a gate appending scans, one by one or as an offline chain', () => {
@@ -51,7 +57,8 @@ describe('checkGateUpdate', () => {
     ['revokes', (d: Y.Doc) => revoke(d, 'T-2')],
     ['edits meta', (d: Y.Doc) => gateDocTypes(d).meta.set('name', 'Mine')],
     ['writes another root type', (d: Y.Doc) => d.getText('notes').insert(0, 'hi')],
-    ['puts a nested type into scans', (d: Y.Doc) => gateDocTypes(d).scans.push([new Y.Map() as never])],
+    ['puts a nested type into scans', (d: Y.Doc) => gateDocTypes(d).scans.set('scan-nested-0001', new Y.Map())],
+    ['puts binary content into scans', (d: Y.Doc) => gateDocTypes(d).scans.set('scan-binary-0001', new Uint8Array([1, 2]))],
   ])('rejects an update that %s as forbidden', (_name, write) => {
     const { hub, gate } = hubAndGate();
     const updates = recordUpdates(gate);
@@ -60,35 +67,71 @@ describe('checkGateUpdate', () => {
     expect(checkGateUpdate(hub, updates[0]!)).toMatchObject({ ok: false, reason: 'forbidden' });
   });
 
-  it('rejects a gate deleting a scan as forbidden', () => {
+  it('rejects a gate deleting or replacing a scan as forbidden', () => {
     const { hub, gate } = hubAndGate();
-    appendScan(gate, scan());
+    const first = appendScan(gate, scan());
     Y.applyUpdate(hub, Y.encodeStateAsUpdate(gate));
     const updates = recordUpdates(gate);
-    gateDocTypes(gate).scans.delete(0, 1);
+    gateDocTypes(gate).scans.delete(first.scanId);
     expect(checkGateUpdate(hub, updates[0]!)).toMatchObject({ ok: false, reason: 'forbidden' });
-  });
-
-  it('rejects a scan that breaks the schema, and a reused scan id', () => {
-    const { hub, gate } = hubAndGate();
-    const updates = recordUpdates(gate);
-    gateDocTypes(gate).scans.push([{ ...scan(), verdict: 'vip' } as never]);
-    expect(checkGateUpdate(hub, updates[0]!)).toMatchObject({ ok: false, reason: 'invalid_scan' });
 
     const { hub: hub2, gate: gate2 } = hubAndGate();
-    const updates2 = recordUpdates(gate2);
-    const first = scan();
-    appendScan(gate2, first);
-    expect(checkGateUpdate(hub2, updates2[0]!, { isKnownScan: (id) => id === first.scanId })).toMatchObject({ ok: false, reason: 'invalid_scan' });
-    appendScan(gate2, { ...scan(), scanId: first.scanId });
-    expect(checkGateUpdate(hub2, Y.encodeStateAsUpdate(gate2, Y.encodeStateVector(hub2)))).toMatchObject({ ok: false, reason: 'invalid_scan' });
+    const { scanId, ...stored } = appendScan(gate2, scan());
+    Y.applyUpdate(hub2, Y.encodeStateAsUpdate(gate2));
+    const replaced = recordUpdates(gate2);
+    gateDocTypes(gate2).scans.set(scanId, { ...stored, verdict: 'invalid' });
+    expect(checkGateUpdate(hub2, replaced[0]!)).toMatchObject({ ok: false, reason: 'forbidden' });
+  });
+
+  it.each([
+    ['breaks the schema', { ...stored(scan()), verdict: 'vip' }],
+    ['repeats its id inside the value', scan()],
+    ['is not an object', 'admitted'],
+  ])('rejects a scan value that %s as invalid_scan', (_name, value) => {
+    const { hub, gate } = hubAndGate();
+    const updates = recordUpdates(gate);
+    gateDocTypes(gate).scans.set('scan-bad-value-0001', value);
+    expect(checkGateUpdate(hub, updates[0]!)).toMatchObject({ ok: false, reason: 'invalid_scan' });
+  });
+
+  it('rejects a scan id that is not a valid id as invalid_scan', () => {
+    const { hub, gate } = hubAndGate();
+    const updates = recordUpdates(gate);
+    gateDocTypes(gate).scans.set('no spaces allowed', stored(scan()));
+    expect(checkGateUpdate(hub, updates[0]!)).toMatchObject({ ok: false, reason: 'invalid_scan' });
+  });
+
+  it('rejects a scan id the hub already holds, or one used twice in an update, as invalid_scan', () => {
+    const { hub, gate } = hubAndGate();
+    const other = new Y.Doc();
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(hub)); // the roster, not the scan below
+    const first = appendScan(gate, scan());
+    Y.applyUpdate(hub, Y.encodeStateAsUpdate(gate, Y.encodeStateVector(hub)));
+    // A gate that never saw the first scan reuses its id: a new key for that gate, a reused one for the hub.
+    const reuse = recordUpdates(other);
+    appendScan(other, { ...scan(), scanId: first.scanId });
+    expect(checkGateUpdate(hub, reuse[0]!)).toMatchObject({ ok: false, reason: 'invalid_scan', message: expect.stringContaining('used twice') });
+
+    // Two devices, offline, pick the same id, and one update carries both (merged, not integrated: no winner yet).
+    const { hub: hub2, gate: a } = hubAndGate();
+    const b = new Y.Doc();
+    Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
+    const [fromA, fromB] = [recordUpdates(a), recordUpdates(b)];
+    const twice = scan();
+    appendScan(a, twice);
+    appendScan(b, { ...twice, device: 'dev-b' });
+    expect(checkGateUpdate(hub2, Y.mergeUpdates([fromA[0]!, fromB[0]!]))).toMatchObject({ ok: false, reason: 'invalid_scan', message: expect.stringContaining('used twice') });
+
+    // Once a replica integrated both, Yjs kept one and deleted the other: that deletion is refused too.
+    Y.applyUpdate(a, fromB[0]!);
+    expect(checkGateUpdate(hub2, Y.encodeStateAsUpdate(a, Y.encodeStateVector(hub2)))).toMatchObject({ ok: false, reason: 'forbidden' });
   });
 
   it('rejects an update whose neighbours the hub does not have as unresolved (never left pending)', () => {
     const { hub, gate } = hubAndGate();
-    appendScan(gate, scan());
+    putTickets(gate, { 'LOCAL-1': ticket() });
     const updates = recordUpdates(gate);
-    appendScan(gate, scan()); // its left neighbour is the first scan, which the hub has not seen
+    putTickets(gate, { 'LOCAL-1': ticket({ type: 'free' }) }); // its neighbour is the first entry, which the hub has not seen
     expect(checkGateUpdate(hub, updates[0]!)).toMatchObject({ ok: false, reason: 'unresolved' });
   });
 
@@ -131,14 +174,14 @@ describe('checkGateUpdate', () => {
       const peer = new Y.Doc();
       Y.applyUpdate(peer, Y.encodeStateAsUpdate(gate));
       const updates = recordUpdates(peer);
-      gateDocTypes(peer).scans.insert(0, [{ scanId: 'x' } as never]);
+      gateDocTypes(peer).scans.set('scan-from-peer-01', { code: 'T-1' });
       expect(checkGateUpdate(gate, updates[0]!, { from: 'peer' })).toMatchObject({ ok: false, reason: 'invalid_scan' });
 
-      appendScan(gate, scan());
+      const { scanId } = appendScan(gate, scan());
       const synced = new Y.Doc();
       Y.applyUpdate(synced, Y.encodeStateAsUpdate(gate));
       const deletes = recordUpdates(synced);
-      gateDocTypes(synced).scans.delete(0, 1);
+      gateDocTypes(synced).scans.delete(scanId);
       expect(checkGateUpdate(gate, deletes[0]!, { from: 'peer' })).toMatchObject({ ok: false, reason: 'forbidden' });
     });
   });

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
   appendScan,
+  countScans,
   gateDocName,
   gateDocTypes,
+  legacyScanCount,
   observeScans,
   parseGateDocName,
   putTickets,
@@ -56,7 +58,7 @@ describe('gate doc model', () => {
     const { gate } = hubAndGate();
     expect(() => appendScan(gate, { ...scan(), dir: 'sideways' as 'in' })).toThrow();
     appendScan(gate, scan());
-    gateDocTypes(gate).scans.push([{ bogus: true } as never]);
+    gateDocTypes(gate).scans.set('scan-bogus-0001', { bogus: true });
     const invalid: unknown[] = [];
     expect(readScans(gate, (v) => invalid.push(v))).toHaveLength(1);
     expect(invalid).toEqual([{ bogus: true }]);
@@ -86,5 +88,47 @@ describe('gate doc model', () => {
     ]);
     const ids = readScanEntries(gate).map((e) => `${e.client}:${e.clock}`);
     for (const entry of batches.flatMap((b) => b.entries)) expect(ids).toContain(`${entry.client}:${entry.clock}`);
+  });
+
+  it('stores a scan under its id, without repeating the id, and never replaces one', () => {
+    const { gate } = hubAndGate();
+    const record = appendScan(gate, scan({ code: 'T-2' }));
+    const { scanId, ...rest } = record;
+    expect(gateDocTypes(gate).scans.get(scanId)).toEqual(rest);
+    expect(gateDocTypes(gate).scans.has(scanId)).toBe(true);
+    expect(readScans(gate)).toEqual([record]);
+    expect(() => appendScan(gate, { ...scan(), scanId })).toThrow(/already in the doc/);
+    expect(countScans(gate)).toBe(1);
+  });
+
+  it('replicas that scanned concurrently converge to the same scans, whatever order updates arrive in', () => {
+    const { hub } = hubAndGate();
+    const replicas = [0, 1, 2].map(() => {
+      const doc = new Y.Doc();
+      Y.applyUpdate(doc, Y.encodeStateAsUpdate(hub));
+      return doc;
+    });
+    replicas.forEach((doc, i) => {
+      for (let k = 0; k < 50; k++) appendScan(doc, scan({ device: `dev-${i}` }));
+    });
+    const updates = replicas.map((doc) => Y.encodeStateAsUpdate(doc, Y.encodeStateVector(hub)));
+    for (const [i, doc] of replicas.entries()) {
+      for (const update of i % 2 === 0 ? updates : [...updates].reverse()) Y.applyUpdate(doc, update);
+    }
+    const ids = (doc: Y.Doc) => readScans(doc).map((s) => s.scanId).sort();
+    expect(ids(replicas[0]!)).toHaveLength(150);
+    expect(ids(replicas[1]!)).toEqual(ids(replicas[0]!));
+    expect(ids(replicas[2]!)).toEqual(ids(replicas[0]!));
+    expect(countScans(replicas[1]!)).toBe(150);
+  });
+
+  it('counts scans left in a format 1 doc (a "scans" array), which nothing reads', () => {
+    const { gate } = hubAndGate();
+    expect(legacyScanCount(gate)).toBe(0);
+    const old = new Y.Doc();
+    old.getArray('scans').insert(0, [{ ...scan() }, { ...scan() }]);
+    Y.applyUpdate(gate, Y.encodeStateAsUpdate(old));
+    expect(legacyScanCount(gate)).toBe(2);
+    expect(readScans(gate)).toEqual([]);
   });
 });

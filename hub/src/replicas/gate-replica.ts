@@ -13,8 +13,6 @@ export class GateReplica {
   readonly awareness = new Awareness(this.doc);
   /** gates' zones come from the doc's meta, so a scan into another room is a move, not a duplicate */
   readonly timeline = new AdmissionTimeline((gate) => this.zoneOfGate(gate) || undefined);
-  /** scan ids in the doc: a gate may not reuse one */
-  readonly scanIds = new Set<string>();
   /** the id of the last stored update this replica has applied (anti-entropy resumes after it) */
   lastUpdateId = '0';
   /** sockets holding the replica open */
@@ -50,14 +48,11 @@ export class GateReplica {
 
   /** Feeds every scan of the doc to the timeline (once, after loading). */
   indexAll(): TimelineChange {
-    const scans = readScans(this.doc);
-    for (const scan of scans) this.scanIds.add(scan.scanId);
-    return this.#track(this.timeline.addMany(scans));
+    return this.#track(this.timeline.addMany(readScans(this.doc)));
   }
 
   /** Feeds newly arrived scans to the timeline and occupancy. */
-  index(scans: readonly { scanId: string; code: string }[] & Parameters<AdmissionTimeline['addMany']>[0]): TimelineChange {
-    for (const scan of scans) this.scanIds.add(scan.scanId);
+  index(scans: Parameters<AdmissionTimeline['addMany']>[0]): TimelineChange {
     return this.#track(this.timeline.addMany(scans));
   }
 

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { encodeAwarenessUpdate, applyAwarenessUpdate } from 'y-protocols/awareness';
-import { gateDocName, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
+import { countScans, gateDocName, legacyScanCount, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { NotFoundError } from '../store/errors.ts';
@@ -31,7 +31,10 @@ export interface ReplicaHostOptions {
   readonly antiEntropyMs: number;
   /** updates batched into one insert for at most this long (ms) */
   readonly persistDelayMs: number;
-  /** compact a doc's update log once this many updates were appended through this hub */
+  /**
+   * compact a doc's update log once this hub appended this many rows to it, and at least an eighth of the last
+   * snapshot's size (a compaction rewrites the whole doc: late in a day that is tens of MB, so it must stay rare)
+   */
   readonly compactAfter: number;
 }
 
@@ -48,7 +51,11 @@ interface Held {
   pending: Uint8Array[];
   flushTimer?: NodeJS.Timeout;
   flushing?: Promise<void>;
-  appendedSinceCompaction: number;
+  /** rows and bytes this hub appended since its last compaction, and the size that compaction wrote */
+  sinceCompaction: { rows: number; bytes: number };
+  snapshotBytes: number;
+  /** ids of the rows this hub appended and has not yet passed in the Store's order: the pull skips them */
+  ownIds: Set<string>;
   cleanup: (() => void)[];
 }
 
@@ -86,7 +93,7 @@ export class ReplicaHost {
     if (this.#closed) throw new Error('replica host is closed');
     let held = this.#held.get(event);
     if (!held) {
-      held = { replica: Promise.resolve(undefined as never), pending: [], appendedSinceCompaction: 0, cleanup: [] };
+      held = { replica: Promise.resolve(undefined as never), pending: [], sinceCompaction: { rows: 0, bytes: 0 }, snapshotBytes: 0, ownIds: new Set(), cleanup: [] };
       const entry = held;
       entry.replica = this.#load(event, entry);
       this.#held.set(event, entry);
@@ -136,7 +143,9 @@ export class ReplicaHost {
     const details = await getEvent(store.db, event);
     if (!details) throw new NotFoundError('event', event);
     const replica = new GateReplica(event, gateDocName(event));
-    applyStored(replica, await loadDoc(store.db, replica.docName));
+    const stored = await loadDoc(store.db, replica.docName);
+    held.snapshotBytes = stored.snapshot?.byteLength ?? 0;
+    applyStored(replica, stored);
 
     // From here on every change is seen: persisted and sent to other hubs when it entered through this hub.
     const onUpdate = (update: Uint8Array, origin: unknown) => {
@@ -181,15 +190,21 @@ export class ReplicaHost {
     writeMeta(replica.doc, { event, name: details.name, timezone: details.timezone, zones: details.zones, gates: details.gates, publicKey: keys.publicJwk }, Origin.hub);
     await this.#writeRoster(replica);
 
+    const legacy = legacyScanCount(replica.doc);
+    if (legacy > 0) log.error({ doc: replica.docName, legacy }, 'the stored doc holds scans in format 1 (a "scans" array), which nothing reads: they are not counted');
     const initial = replica.indexAll();
     const stopScans = observeScans(replica.doc, (batch) => {
-      const change = replica.index(batch.entries.map((e) => e.scan));
-      for (const l of this.#listeners) l.scans?.(replica, batch, change);
+      // After the transaction's 'update' event, so the relay to the other gates does not wait for the timeline
+      // (2,000 scans from a gate back online); microtasks keep the batches in order.
+      queueMicrotask(() => {
+        const change = replica.index(batch.entries.map((e) => e.scan));
+        for (const l of this.#listeners) l.scans?.(replica, batch, change);
+      });
     });
     held.cleanup.push(stopScans);
     held.loaded = replica;
     for (const l of this.#listeners) l.loaded?.(replica, initial);
-    log.info({ doc: replica.docName, scans: replica.scanIds.size }, 'replica loaded');
+    log.info({ doc: replica.docName, scans: countScans(replica.doc) }, 'replica loaded');
     return replica;
   }
 
@@ -225,11 +240,14 @@ export class ReplicaHost {
     const batch = held.pending.splice(0);
     held.flushing = (async () => {
       try {
-        await appendDocUpdates(this.deps.store.db, replica.docName, [Y.mergeUpdates(batch)]);
-        held.appendedSinceCompaction += batch.length;
-        if (held.appendedSinceCompaction >= this.options.compactAfter) {
-          held.appendedSinceCompaction = 0;
-          compactDoc(this.deps.store.db, replica.docName).catch((err: unknown) => this.deps.log.warn({ err, doc: replica.docName }, 'compaction failed'));
+        const merged = Y.mergeUpdates(batch);
+        for (const id of await appendDocUpdates(this.deps.store.db, replica.docName, [merged])) held.ownIds.add(id);
+        const since = held.sinceCompaction;
+        since.rows++;
+        since.bytes += merged.byteLength;
+        if (since.rows >= this.options.compactAfter && since.bytes * 8 >= held.snapshotBytes) {
+          held.sinceCompaction = { rows: 0, bytes: 0 };
+          void this.#compact(replica, held);
         }
       } catch (err) {
         held.pending.unshift(...batch);
@@ -242,13 +260,30 @@ export class ReplicaHost {
     return held.flushing;
   }
 
+  /**
+   * Folds the doc's log into a snapshot, then catches up on the other hubs' updates it folded (already read), so the
+   * next pull starts after the snapshot instead of reading it back.
+   */
+  async #compact(replica: GateReplica, held: Held): Promise<void> {
+    try {
+      const { bytes, upto, updates } = await compactDoc(this.deps.store.db, replica.docName);
+      held.snapshotBytes = bytes;
+      const after = BigInt(replica.lastUpdateId);
+      applyStored(replica, { snapshot: undefined, updates: updates.filter((u) => BigInt(u.id) > after && !held.ownIds.has(u.id)), lastId: upto });
+      forgetPassed(held, replica);
+    } catch (err) {
+      this.deps.log.warn({ err, doc: replica.docName }, 'compaction failed');
+    }
+  }
+
   /** Applies updates other hubs stored since the last pull (the safety net under bus signals). */
   async #pullAll(): Promise<void> {
     for (const held of this.#held.values()) {
       const replica = held.loaded;
       if (!replica) continue;
       try {
-        applyStored(replica, await loadDoc(this.deps.store.db, replica.docName, replica.lastUpdateId));
+        applyStored(replica, await loadDoc(this.deps.store.db, replica.docName, replica.lastUpdateId, (id) => held.ownIds.has(id)));
+        forgetPassed(held, replica);
       } catch (err) {
         this.deps.log.warn({ err, doc: replica.docName }, 'anti-entropy pull failed');
       }
@@ -283,7 +318,14 @@ function applyStored(replica: GateReplica, stored: StoredDoc): void {
       Origin.store,
     );
   }
-  replica.lastUpdateId = stored.lastId;
+  // Never backwards: a pull and a compaction may finish in either order.
+  if (BigInt(stored.lastId) > BigInt(replica.lastUpdateId)) replica.lastUpdateId = stored.lastId;
+}
+
+/** Drops own row ids the replica's pull position has passed: they will not be read again. */
+function forgetPassed(held: Held, replica: GateReplica): void {
+  const position = BigInt(replica.lastUpdateId);
+  for (const id of held.ownIds) if (BigInt(id) <= position) held.ownIds.delete(id);
 }
 
 function withKind(kind: number, body: Uint8Array): Uint8Array {

@@ -10,12 +10,35 @@ import { insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, ty
 import type { Store } from '../store/store.ts';
 
 /** Work for one replica: new scans and the duplicate admissions they revealed or withdrew. */
-interface Work {
+export interface Work {
   scans: ScanRecord[];
   added: DuplicateAdmission[];
   removed: DuplicateAdmission[];
   /** set for the pass after loading: skip scans the Store already has */
   reconcile?: boolean;
+}
+
+/** At most this many scans go into one Store transaction. */
+const MAX_BATCH_SCANS = 2000;
+
+/**
+ * The work at the head of the queue, merged with the works behind it into one transaction: a gate coming back
+ * online, or ten gates scanning at once, queue one work per Yjs transaction, and a transaction per scan would keep
+ * the Store (and, on PGlite, this thread) busy for seconds. Merging stops before a work that withdraws duplicate
+ * alerts, or follows one that does, so alerts are raised and withdrawn in the order the timeline reported them.
+ */
+export function nextBatch(queue: readonly Work[]): { work: Work; taken: number } {
+  const head = queue[0]!;
+  if (head.reconcile || head.removed.length > 0) return { work: head, taken: 1 };
+  const merged: Work = { scans: [...head.scans], added: [...head.added], removed: [] };
+  let taken = 1;
+  for (; taken < queue.length; taken++) {
+    const next = queue[taken]!;
+    if (next.reconcile || next.removed.length > 0 || merged.scans.length + next.scans.length > MAX_BATCH_SCANS) break;
+    merged.scans.push(...next.scans);
+    merged.added.push(...next.added);
+  }
+  return { work: merged, taken };
 }
 
 interface Lane {
@@ -62,9 +85,10 @@ export function checkinsStream(
     lane.running = true;
     try {
       while (lane.queue.length > 0 && !closed) {
+        const { work, taken } = nextBatch(lane.queue);
         try {
-          await derive(replica, lane, lane.queue[0]!);
-          lane.queue.shift();
+          await derive(replica, work);
+          lane.queue.splice(0, taken);
         } catch (err) {
           log.warn({ err, event: replica.event }, 'deriving check-ins failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, options.retryMs).unref());
@@ -75,7 +99,7 @@ export function checkinsStream(
     }
   }
 
-  async function derive(replica: GateReplica, lane: Lane, work: Work): Promise<void> {
+  async function derive(replica: GateReplica, work: Work): Promise<void> {
     const { event } = replica;
     let scans = work.scans;
     if (work.reconcile) {

@@ -148,18 +148,41 @@ describe('what the replica host refuses', () => {
   it('rejects a scan record that breaks the schema and derives nothing from it', async () => {
     const client = await gate('gate');
     const before = console_.messages('event/expo/checkins').length;
-    gateDocTypes(client.doc).scans.insert(0, [{ scanId: 'bad-scan-0001', code: 'T3', gate: 'north', verdict: 'admitted' } as never]);
+    gateDocTypes(client.doc).scans.set('bad-scan-0001', { code: 'T3', gate: 'north', verdict: 'admitted' });
     expect(await client.nextClose()).toBe(CloseCode.invalidPayload);
     await derived();
     expect(console_.messages('event/expo/checkins').length).toBe(before);
   });
 
-  it('closes a socket that sends a malformed Yjs frame with 1007 and keeps the doc intact', async () => {
+  it("relays a gate's scan to each other socket exactly once (ahead of applying it, not again after)", async () => {
+    const { default: WebSocket } = await import('ws');
+    const reader = new WebSocket(`ws://127.0.0.1:${t.port}/yjs/event/expo/gate?token=${await t.token({ role: 'staff' })}`);
+    const updates: Uint8Array[] = [];
+    reader.on('message', (data: Buffer) => {
+      // y-websocket: [0 = sync, 2 = update, length, update]
+      if (data[0] === 0 && data[1] === 2) updates.push(new Uint8Array(data));
+    });
+    // The hub subscribes a socket to its doc's relay right before sending its opening frames.
+    await new Promise((r) => reader.once('message', r));
+    const writer = await gate('gate');
+    const scan = writer.scan({ code: 'T1', gate: 'north' });
+    const staff = await gate('staff');
+    await staff.until(() => readScans(staff.doc).some((s) => s.scanId === scan.scanId), 2000);
+    await derived();
+    reader.close();
+    const carrying = updates.filter((u) => Buffer.from(u).includes(Buffer.from(scan.scanId)));
+    expect(carrying).toHaveLength(1);
+  });
+
+  it.each([
+    ['a truncated frame', [0, 2, 200, 1, 2, 3]],
+    ['a well-framed update whose bytes are not a Yjs update', [0, 2, 4, 200, 200, 200, 200]],
+  ])('closes a socket that sends %s with 1007 and keeps the doc intact', async (_name, bytes) => {
     const { default: WebSocket } = await import('ws');
     const socket = new WebSocket(`ws://127.0.0.1:${t.port}/yjs/event/expo/gate?token=${await t.token({ role: 'gate' })}`);
     await new Promise((r) => socket.once('open', r));
     const closed = new Promise<number>((r) => socket.once('close', (code) => r(code)));
-    socket.send(Buffer.from([0, 2, 200, 1, 2, 3]));
+    socket.send(Buffer.from(bytes));
     expect(await closed).toBe(CloseCode.invalidPayload);
     const reader = await gate('staff');
     expect(gateDocTypes(reader.doc).tickets.size).toBeGreaterThanOrEqual(4);

@@ -33,6 +33,23 @@ afterAll(async () => {
 const scanAt = (doc: Y.Doc, code: string) =>
   appendScan(doc, { scanId: randomUUID(), code, gate: 'g', device: 'dev-1', dir: 'in', at: Date.now(), verdict: 'admitted' }, gateOrigin);
 
+/** Appends a scan and waits until the host has stored it (a new update row, or a compaction that folded it). */
+async function scanAsOwnRow(doc: Y.Doc, code: string): Promise<void> {
+  // The highest id stored, in the log or folded into a snapshot (a compaction deletes log rows, never lowers `upto`).
+  const stored = async () => {
+    const log = await store.db.selectFrom('yjs_updates').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    const folded = await store.db.selectFrom('yjs_snapshots').select((eb) => eb.fn.max('upto').as('upto')).executeTakeFirst();
+    return [log?.id, folded?.upto].reduce<bigint>((high, id) => (id != null && BigInt(id) > high ? BigInt(id) : high), 0n);
+  };
+  const before = await stored();
+  scanAt(doc, code);
+  const deadline = Date.now() + 5000;
+  while ((await stored()) === before) {
+    if (Date.now() > deadline) throw new Error('the scan was never stored');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -54,7 +71,8 @@ it('loads the roster into a new doc and carries a scan to another hub through th
 
 it('compacts the update log into a snapshot, and a fresh hub loads exactly the same doc', async () => {
   const onA = await a.acquire('p');
-  for (let i = 0; i < 12; i++) scanAt(onA.doc, i % 2 ? 'A' : 'B');
+  // Apart, so each lands in its own row: compaction counts rows.
+  for (let i = 0; i < 12; i++) await scanAsOwnRow(onA.doc, i % 2 ? 'A' : 'B');
   await until(() => readScans(onA.doc).length === 13, 'scans on hub A');
   let snapshots = 0;
   const deadline = Date.now() + 5000;
@@ -72,4 +90,28 @@ it('compacts the update log into a snapshot, and a fresh hub loads exactly the s
   expect(readScans(loaded.doc).map((s) => s.scanId).sort()).toEqual(readScans(onA.doc).map((s) => s.scanId).sort());
   fresh.release('p');
   await fresh.close();
+});
+
+it("catches up on another hub's updates when its own compaction folds them, and stays past the snapshot", async () => {
+  await createEvent(store.db, { id: 'q', name: 'Q', timezone: 'UTC', zones: [{ id: 'hall', name: 'Hall', capacity: 10 }], gates: [{ id: 'g', name: 'G', zone: 'hall' }] });
+  await importTickets(store.db, 'q', [{ code: 'A' }, { code: 'B' }]);
+  // No pulls within the test and no signals: only the compaction can carry B's scan to C.
+  const quiet = { ...options, antiEntropyMs: 600_000, compactAfter: 3 };
+  const b2 = new ReplicaHost({ store, bus: new MemoryBus(), log }, quiet);
+  const c = new ReplicaHost({ store, bus: new MemoryBus(), log }, quiet);
+  try {
+    const onB = await b2.acquire('q');
+    const onC = await c.acquire('q');
+    const fromB = scanAt(onB.doc, 'A');
+    b2.release('q');
+    await b2.close(); // flushed: B's scan is a row in the Store
+    for (let i = 0; i < 3; i++) await scanAsOwnRow(onC.doc, 'B');
+    await until(() => readScans(onC.doc).some((s) => s.scanId === fromB.scanId), "B's scan folded into C's compaction");
+    const snapshot = await store.db.selectFrom('yjs_snapshots').select('upto').where('doc', '=', onC.docName).executeTakeFirstOrThrow();
+    expect(BigInt(onC.lastUpdateId)).toBeGreaterThanOrEqual(BigInt(snapshot.upto));
+    c.release('q');
+  } finally {
+    await b2.close();
+    await c.close();
+  }
 });

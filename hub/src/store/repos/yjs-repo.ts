@@ -14,28 +14,37 @@ export interface StoredDoc {
 
 /**
  * Reads a doc from the Store: its snapshot and every update after it, or only updates after `afterId` (the
- * snapshot is included again when a compaction has folded in updates the caller has not seen).
+ * snapshot is included again when a compaction has folded in updates the caller has not seen). `skip` names updates
+ * the caller already has (its own writes): their bytes are not fetched, though `lastId` moves past them.
  * @example const { snapshot, updates } = await loadDoc(db, 'event/expo/gate');
  */
-export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0'): Promise<StoredDoc> {
+export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0', skip?: (id: string) => boolean): Promise<StoredDoc> {
   // One transaction, so the snapshot and the updates after it are read from one state of the Store.
   return inTransaction(db, async (trx) => {
-    const snapshotRow = await trx.selectFrom('yjs_snapshots').select(['state', 'upto']).where('doc', '=', doc).executeTakeFirst();
+    const snapshotRow = await trx.selectFrom('yjs_snapshots').select(['upto']).where('doc', '=', doc).executeTakeFirst();
     const upto = snapshotRow?.upto ?? '0';
     const needSnapshot = snapshotRow !== undefined && BigInt(upto) > BigInt(afterId);
     const from = needSnapshot ? upto : maxId(afterId, upto);
-    const rows = await trx
-      .selectFrom('yjs_updates')
-      .select(['id', 'update'])
-      .where('doc', '=', doc)
-      .where('id', '>', from)
-      .orderBy('id')
-      .execute();
+    const updatesAfter = trx.selectFrom('yjs_updates').where('doc', '=', doc).where('id', '>', from);
+    let ids: string[] | undefined;
+    if (skip) {
+      // Ids first, bytes only for what the caller lacks: on PGlite a bytea crosses as hex text, so re-reading a
+      // hub's own writes every anti-entropy round cost more than writing them.
+      ids = (await updatesAfter.select('id').orderBy('id').execute()).map((r) => String(r.id));
+    }
+    const wanted = ids?.filter((id) => !skip!(id));
+    const rows =
+      wanted === undefined
+        ? await updatesAfter.select(['id', 'update']).orderBy('id').execute()
+        : wanted.length === 0
+          ? []
+          : await updatesAfter.select(['id', 'update']).where('id', 'in', wanted).orderBy('id').execute();
     const updates = rows.map((r) => ({ id: String(r.id), update: toBytes(r.update) }));
+    const state = needSnapshot ? await trx.selectFrom('yjs_snapshots').select('state').where('doc', '=', doc).executeTakeFirstOrThrow() : undefined;
     return {
-      snapshot: needSnapshot ? toBytes(snapshotRow!.state) : undefined,
+      snapshot: state ? toBytes(state.state) : undefined,
       updates,
-      lastId: updates.at(-1)?.id ?? maxId(afterId, upto),
+      lastId: ids?.at(-1) ?? updates.at(-1)?.id ?? maxId(afterId, upto),
     };
   });
 }
@@ -64,13 +73,15 @@ export async function countDocUpdates(db: Kysely<Database>, doc: string): Promis
  * Folds the snapshot and every stored update into a new snapshot and deletes the folded updates, from what the
  * Store holds (not from a process's memory, which may lack another hub's latest update). An advisory lock keeps
  * two hubs from compacting one doc at once, which could otherwise write an older snapshot over a newer one.
- * @example await compactDoc(db, 'event/expo/gate'); // { folded: 1200, bytes: 4_812_003 }
+ * Returns what it folded: `updates` (with ids, up to `upto`) lets the caller catch up on them without reading the
+ * new snapshot back.
+ * @example await compactDoc(db, 'event/expo/gate'); // { folded: 1200, bytes: 4_812_003, upto: '5120', updates }
  */
-export async function compactDoc(db: Kysely<Database>, doc: string): Promise<{ folded: number; bytes: number }> {
+export async function compactDoc(db: Kysely<Database>, doc: string): Promise<{ folded: number; bytes: number; upto: string; updates: StoredDoc['updates'] }> {
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${'yjs:' + doc}))`.execute(trx);
     const stored = await loadDoc(trx, doc);
-    if (stored.updates.length === 0) return { folded: 0, bytes: stored.snapshot?.byteLength ?? 0 };
+    if (stored.updates.length === 0) return { folded: 0, bytes: stored.snapshot?.byteLength ?? 0, upto: stored.lastId, updates: [] };
     const parts = stored.snapshot ? [stored.snapshot, ...stored.updates.map((u) => u.update)] : stored.updates.map((u) => u.update);
     const state = Y.mergeUpdates(parts);
     await trx
@@ -79,7 +90,7 @@ export async function compactDoc(db: Kysely<Database>, doc: string): Promise<{ f
       .onConflict((oc) => oc.column('doc').doUpdateSet({ state, upto: stored.lastId, updated_at: sql`now()` }))
       .execute();
     await trx.deleteFrom('yjs_updates').where('doc', '=', doc).where('id', '<=', stored.lastId).execute();
-    return { folded: stored.updates.length, bytes: state.byteLength };
+    return { folded: stored.updates.length, bytes: state.byteLength, upto: stored.lastId, updates: stored.updates };
   });
 }
 
