@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
+import { parseAddressRange } from './transport/client-address.ts';
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalUrl = (protocols: string[]) =>
@@ -11,6 +12,19 @@ const optionalUrl = (protocols: string[]) =>
       .optional(),
   );
 const optionalString = z.preprocess(blankToUndefined, z.string().min(1).optional());
+/** `TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges, each checked; canonical `address/prefix` strings. */
+const addressRanges = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const ranges: string[] = [];
+    for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+      const range = parseAddressRange(entry);
+      if (range) ranges.push(`${range.address}/${range.prefix}`);
+      else ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range (expected a comma-separated list such as 10.0.0.5, 10.0.0.0/8, fd00::/8)` });
+    }
+    return ranges;
+  });
 
 const Env = z
   .object({
@@ -30,6 +44,7 @@ const Env = z
     VAPID_PUBLIC_KEY: optionalString,
     VAPID_PRIVATE_KEY: optionalString,
     VAPID_SUBJECT: optionalString,
+    TRUSTED_PROXIES: addressRanges,
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
       z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -62,6 +77,11 @@ export interface Config {
     | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
   readonly stripe: { readonly secretKey: string | undefined; readonly webhookSecret: string | undefined };
   readonly vapid: { readonly publicKey: string | undefined; readonly privateKey: string | undefined; readonly subject: string | undefined };
+  /**
+   * Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`), as `address/prefix`; empty: nobody's, and
+   * per-client limits key on the socket's peer. See transport/client-address.ts.
+   */
+  readonly trustedProxies: readonly string[];
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -98,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : { kind: 'hs256', secret: e.HUB_JWT_SECRET },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
     vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
+    trustedProxies: e.TRUSTED_PROXIES,
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

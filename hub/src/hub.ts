@@ -30,6 +30,7 @@ import { leadsStream } from './streams/leads/leads-stream.ts';
 import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
 import { defaultWsLimits, WsEndpoint, type WsLimits } from './transport/ws-endpoint.ts';
+import { TrustedProxies } from './transport/client-address.ts';
 
 export interface Backends {
   readonly bus: Bus;
@@ -45,6 +46,8 @@ export interface HubOptions {
   /** 0 picks a free port (tests) */
   readonly port: number;
   readonly wsLimits?: Partial<WsLimits>;
+  /** reverse proxies whose `X-Forwarded-For` names the client for per-client limits (`TRUSTED_PROXIES`); none by default */
+  readonly trustedProxies?: readonly string[];
 }
 
 /**
@@ -120,7 +123,7 @@ export class Hub {
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
     registerAnnouncementRoutes(this.#app, { store, verifier, log, onStatus });
     registerEngagementRoutes(this.#app, { store, bus, verifier, log, onStatus });
-    registerJoinRoutes(this.#app, { store, verifier, log, onStatus });
+    registerJoinRoutes(this.#app, { store, verifier, log, onStatus, proxies: new TrustedProxies(options.trustedProxies) });
     registerLeadsRoutes(this.#app, { store, bus, verifier, links, log, onStatus });
     registerAnalyticsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.

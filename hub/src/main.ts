@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const verifier = await createTokenVerifier(config);
   const backends = await composeBackends(config, log);
-  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port });
+  if (config.trustedProxies.length > 0) log.info({ trustedProxies: config.trustedProxies }, 'per-client limits read X-Forwarded-For from these proxies');
+  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies });
 
   let stopping = false;
   const stop = (signal: string) => {

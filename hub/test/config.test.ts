@@ -28,6 +28,8 @@ describe('loadConfig', () => {
     [{ HUB_JWT_SECRET: 'short' }, 'HUB_JWT_SECRET'],
     [{ HUB_JWKS_URL: 'https://idp/jwks' }, 'HUB_JWT_ISSUER'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ TRUSTED_PROXIES: '10.0.0.0/8, proxy.internal' }, 'TRUSTED_PROXIES'],
+    [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES'],
   ])('rejects %j naming %s', (env, variable) => {
     let error: unknown;
     try {
@@ -38,6 +40,15 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems.map((p) => p.variable)).toContain(variable);
     expect((error as ConfigError).message).toContain(`${variable}:`);
+  });
+
+  it('trusts no proxy by default, and reads TRUSTED_PROXIES as checked addresses and CIDR ranges', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ TRUSTED_PROXIES: '  ' }).trustedProxies).toEqual([]);
+    const config = loadConfig({ TRUSTED_PROXIES: ' 10.0.0.5, 172.16.0.0/12,,FD00::/8 ' });
+    expect(config.trustedProxies).toEqual(['10.0.0.5/32', '172.16.0.0/12', 'fd00::/8']);
+    expect(Object.isFrozen(config.trustedProxies)).toBe(true);
+    expect(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.1, localhost' })).toThrow(/TRUSTED_PROXIES: "localhost" is not an IP address or CIDR range/);
   });
 
   it('takes a complete JWKS configuration', () => {

@@ -10,6 +10,7 @@ import { takeRateToken } from '../store/repos/chat-repo.ts';
 import { ensureJoinCode, generateJoinCode, rateLimitWait, readJoinCode, setJoinCode } from '../store/repos/join-code-repo.ts';
 import { eventExists } from '../store/repos/polls-repo.ts';
 import type { Store } from '../store/store.ts';
+import { TrustedProxies } from '../transport/client-address.ts';
 import { jsonBody, route, type Reply, type Request } from '../transport/http-route.ts';
 import { authenticate, requireAccess } from './authenticate.ts';
 
@@ -25,7 +26,8 @@ const ANY_EVENT = '*';
  * - `POST /api/v1/events/{e}/join` `{"code"}` (no token) → `{"token","sub","role":"attendee","event","expiresAt"}`:
  *   an attendee token for that one event with an opaque random `sub`, valid for `joinLimits.tokenTtlSeconds`. A wrong
  *   code, an event without one and an unknown event all answer the same `403`, so the route tells nobody which events
- *   exist. Limited per client address (`joinLimits.attempts`, `joinLimits.failures`) across hub processes.
+ *   exist. Limited per client address (`joinLimits.attempts`, `joinLimits.failures`) across hub processes: the socket's
+ *   peer, or behind a proxy in `proxies` (`TRUSTED_PROXIES`) the client its `X-Forwarded-For` names.
  * - `GET /api/v1/events/{e}/join-code` (admin, staff, moderator) → the code, generated on first read.
  * - `POST /api/v1/events/{e}/join-code` `{"code"?}` (same) → sets the code, or rotates it to a generated one. Tokens
  *   already minted stay valid until they expire; the old code admits nobody new. Audited (without the code itself).
@@ -35,9 +37,10 @@ const ANY_EVENT = '*';
  */
 export function registerJoinRoutes(
   app: TemplatedApp,
-  deps: { store: Store; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
+  deps: { store: Store; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void; proxies?: TrustedProxies },
 ): void {
   const { store, verifier } = deps;
+  const proxies = deps.proxies ?? new TrustedProxies();
   const options = { log: deps.log, onStatus: deps.onStatus };
   const mint = verifier.mint?.bind(verifier);
 
@@ -56,7 +59,7 @@ export function registerJoinRoutes(
     const sign = signing();
     const event = eventParam(req);
     const { code } = JoinRequest.parse(await jsonBody(req));
-    const address = req.remoteAddress || 'unknown';
+    const address = proxies.clientAddress(req.remoteAddress, req.header('x-forwarded-for')) || 'unknown';
     const limit = (bucket: 'join' | 'join-fail') => ({ event: ANY_EVENT, bucket, user: address, ...joinLimits[bucket === 'join' ? 'attempts' : 'failures'] });
 
     // An address that has used up its wrong guesses is refused before its code is compared: otherwise a right guess

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { ClientError, toErrorReply } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { addressFromBytes } from './client-address.ts';
 
 /** What a handler sees of a request: copied out of uWS's stack-allocated `req` before anything async happens. */
 export interface Request {
@@ -8,8 +9,13 @@ export interface Request {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly params: readonly string[];
-  /** the peer's address as uWS reports it (a proxy's, behind one); for per-address limits */
+  /**
+   * The socket peer's address, canonical (`203.0.113.7`, `2001:db8::1`; an IPv4 peer of a dual-stack socket as IPv4).
+   * Behind a reverse proxy this is the proxy: per-client limits resolve the client with `TrustedProxies.clientAddress`
+   * from this and `header('x-forwarded-for')`.
+   */
   readonly remoteAddress: string;
+  /** `authorization`, `content-type`, `accept`, and `x-forwarded-for` (every line of it, comma-joined); '' when absent */
   header(name: string): string;
   /** The whole body, at most `limit` bytes (413 beyond). */
   body(): Promise<Buffer>;
@@ -81,7 +87,8 @@ function copyRequest(res: HttpResponse, req: HttpRequest, paramCount: number, li
   const query = new URLSearchParams(req.getQuery() ?? '');
   const params = Array.from({ length: paramCount }, (_, i) => decodeURIComponent(req.getParameter(i) ?? ''));
   const headers = new Map(HEADERS_KEPT.map((h) => [h, req.getHeader(h)]));
-  const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString('utf8');
+  headers.set('x-forwarded-for', forwardedFor(req));
+  const remoteAddress = addressFromBytes(res.getRemoteAddress());
   // The body must be listened for now: uWS drops data that arrives while no onData handler is set.
   let body: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
   let fail: (e: Error) => void = () => {};
@@ -113,6 +120,18 @@ function copyRequest(res: HttpResponse, req: HttpRequest, paramCount: number, li
     body: () => body,
     abort: () => fail(new Error('request aborted')),
   };
+}
+
+/**
+ * Every `X-Forwarded-For` line, in order, as one list. `getHeader` returns only the first line: behind a proxy that
+ * adds a line of its own below one the client sent, that would be the client's line alone, entries of its choosing.
+ */
+function forwardedFor(req: HttpRequest): string {
+  const lines: string[] = [];
+  req.forEach((name, value) => {
+    if (name === 'x-forwarded-for') lines.push(value);
+  });
+  return lines.join(', ');
 }
 
 class PayloadTooLarge extends ClientError {

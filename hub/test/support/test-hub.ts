@@ -30,7 +30,7 @@ export interface TestHub {
  * A real hub in this process on port 0: uWS, the given bus (in-process by default), in-memory PGlite and chDB in a
  * temp folder. One per test file: chDB holds one engine per process.
  */
-export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits> } = {}): Promise<TestHub> {
+export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits>; trustedProxies?: readonly string[] } = {}): Promise<TestHub> {
   const dir = await mkdtemp(join(tmpdir(), 'opshub-hub-'));
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const backends: Backends = { bus: options.bus ?? new MemoryBus(), store: new PgliteStore(), analytics: createAnalytics({ dataDir: dir, flushMs: 50 }) };
@@ -41,6 +41,7 @@ export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLi
     host: '127.0.0.1',
     port: 0,
     wsLimits: options.wsLimits,
+    trustedProxies: options.trustedProxies,
   });
   const { port } = await hub.start();
   const token: TestHub['token'] = (claims) => minter.mint({ sub: `${claims.role}-test`, events: ['expo'], ...claims });
