@@ -41,13 +41,16 @@ function occupancyOf(deltas: MinuteDeltas, zones: readonly string[], from: numbe
   });
 }
 
+const plan = trafficPlan({ events: 40_000, seed: 5, event: 'live', tickets: 400 });
+const zones = planZones(plan);
+const events = [...generateTraffic(plan)];
+const from = Math.floor(events[0]!.ts / 60_000) * 60_000;
+const end = Math.ceil((events.at(-1)!.ts + 1) / 60_000) * 60_000;
+const middle = from + Math.floor((end - from) / 2 / 60_000) * 60_000;
+/** everything recorded by the first test, in time order */
+let recorded: AnalyticsEvent[] = [];
+
 it('keeps the paired history, extends it as time passes, and rebuilds it when a late scan changes the past', async () => {
-  const plan = trafficPlan({ events: 40_000, seed: 5, event: 'live', tickets: 400 });
-  const zones = planZones(plan);
-  const events = [...generateTraffic(plan)];
-  const from = Math.floor(events[0]!.ts / 60_000) * 60_000;
-  const end = Math.ceil((events.at(-1)!.ts + 1) / 60_000) * 60_000;
-  const middle = from + Math.floor((end - from) / 2 / 60_000) * 60_000;
   let now = middle;
   const occupancy = new OccupancyDeltas(counted, { now: () => now, settleMs: 10 * 60_000 });
   const record = async (list: readonly AnalyticsEvent[]) => {
@@ -81,4 +84,21 @@ it('keeps the paired history, extends it as time passes, and rebuilds it when a 
   const withLate = [...events, late].sort((a, b) => a.ts - b.ts);
   await check(withLate, end);
   expect(pairings).toBe(2);
+  recorded = withLate;
+});
+
+it('keeps the history of some zones only: a ticket in another zone counts as outside them, built, extended and in the tail', async () => {
+  expect(recorded.length).toBeGreaterThan(events.length);
+  // Not in the plan's order, so a zone's position in the list is what names it.
+  const some = ['vip', 'booth-2', 'hall-b'];
+  let now = middle;
+  const occupancy = new OccupancyDeltas(analytics, { now: () => now, settleMs: 10 * 60_000 });
+  const check = async (to: number) => {
+    const deltas = await occupancy.minuteDeltas(plan.event, some, to);
+    expect([...deltas.keys()].every((zone) => some.includes(zone))).toBe(true);
+    expect(occupancyOf(deltas, some, from, to)).toEqual(expectedOccupancy(recorded, some, from, to, 60_000));
+  };
+  await check(end);
+  now = end + 60 * 60_000;
+  await check(end);
 });
