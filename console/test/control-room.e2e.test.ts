@@ -4,33 +4,18 @@
  */
 import { get } from 'node:http';
 import type { Page, WebSocket as PageWebSocket } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TcpProxy } from '../../hub/test/support/tcp-proxy.ts';
-import { startTestHub, type TestHub } from '../../hub/test/support/test-hub.ts';
 import { TestClient } from '../../hub/test/support/ws-client.ts';
-import { ensureConsoleBuild } from '../scripts/ensure-build.ts';
-import { launchBrowser, type TestBrowser } from './support/browser.ts';
-import { connectionState, createEvent, screenshot, signIn } from './support/console-fixture.ts';
+import { connectionState, screenshot, signIn } from './support/console-fixture.ts';
+import { useHubAndBrowser } from './support/hub-and-browser.ts';
 
-let hub: TestHub;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  await ensureConsoleBuild();
-  hub = await startTestHub();
-  await createEvent(hub);
-  browser = await launchBrowser();
-}, 240_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.close();
-});
+const setup = useHubAndBrowser();
 
 /** The status of a GET with `path` sent exactly as written. */
 function rawStatus(path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port: hub.port, path }, (res) => {
+    get({ host: '127.0.0.1', port: setup.hub.port, path }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     }).on('error', reject);
@@ -41,7 +26,7 @@ const announcementsWith = (page: Page, text: string) => page.locator('[data-test
 
 describe('the hub serves the console', () => {
   it('answers client routes with the app, hashed assets as immutable, and leaves the API and health alone', async () => {
-    const shell = await fetch(`${hub.httpUrl}/ops/expo`);
+    const shell = await fetch(`${setup.hub.httpUrl}/ops/expo`);
     expect(shell.status).toBe(200);
     expect(shell.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(shell.headers.get('cache-control')).toBe('no-cache');
@@ -50,16 +35,16 @@ describe('the hub serves the console', () => {
     expect(html).toContain('content-security-policy');
     const asset = /\/_app\/immutable\/[^"]+\.js/.exec(html)?.[0];
     expect(asset).toBeDefined();
-    const js = await fetch(`${hub.httpUrl}${asset}`);
+    const js = await fetch(`${setup.hub.httpUrl}${asset}`);
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    expect((await fetch(`${hub.httpUrl}/_app/immutable/nope.js`)).status).toBe(404);
+    expect((await fetch(`${setup.hub.httpUrl}/_app/immutable/nope.js`)).status).toBe(404);
     // Raw paths: fetch() would normalise the dot segments away before sending.
     for (const path of ['/%2e%2e/package.json', '/_app/%2e%2e/%2e%2e/package.json', '/..%2fpackage.json']) expect(await rawStatus(path)).toBe(400);
-    const health = await fetch(`${hub.httpUrl}/healthz`);
+    const health = await fetch(`${setup.hub.httpUrl}/healthz`);
     expect(await health.json()).toMatchObject({ ok: true });
-    const missing = await fetch(`${hub.httpUrl}/api/v1/no-such-thing`);
+    const missing = await fetch(`${setup.hub.httpUrl}/api/v1/no-such-thing`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: 'not_found' });
   });
@@ -67,16 +52,16 @@ describe('the hub serves the console', () => {
 
 describe('the console in chromium', () => {
   it('signs in from ?token=, drops the token from the address bar and history, and shows what the role may open', async () => {
-    const page = await browser.newPage();
-    const token = await hub.token({ role: 'staff' });
-    await signIn(page, hub.httpUrl, '/ops/expo', token);
-    expect(page.url()).toBe(`${hub.httpUrl}/ops/expo`);
+    const page = await setup.browser.newPage();
+    const token = await setup.hub.token({ role: 'staff' });
+    await signIn(page, setup.hub.httpUrl, '/ops/expo', token);
+    expect(page.url()).toBe(`${setup.hub.httpUrl}/ops/expo`);
     expect(await page.evaluate(() => sessionStorage.getItem('opshub.token'))).toBe(token);
     // The sign-in URL was replaced, not pushed: going back leaves the console rather than revealing the token.
     await page.goBack();
     expect(page.url()).toBe('about:blank');
     await page.goForward();
-    expect(page.url()).toBe(`${hub.httpUrl}/ops/expo`);
+    expect(page.url()).toBe(`${setup.hub.httpUrl}/ops/expo`);
     await page.getByRole('heading', { name: 'Expo 2026' }).waitFor();
     await connectionState(page, 'live');
     const nav = page.getByRole('navigation', { name: 'Event' }).getByRole('link');
@@ -86,33 +71,33 @@ describe('the console in chromium', () => {
     // A reload keeps the session (sessionStorage), and the token never comes back into the URL.
     await page.reload();
     await connectionState(page, 'live');
-    expect(page.url()).toBe(`${hub.httpUrl}/ops/expo`);
+    expect(page.url()).toBe(`${setup.hub.httpUrl}/ops/expo`);
     await screenshot(page, 'control-room-signed-in');
 
     // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
 
-    const attendee = await browser.newPage();
-    await signIn(attendee, hub.httpUrl, '/ops/expo', await hub.token({ role: 'attendee' }));
+    const attendee = await setup.browser.newPage();
+    await signIn(attendee, setup.hub.httpUrl, '/ops/expo', await setup.hub.token({ role: 'attendee' }));
     await attendee.getByRole('heading', { name: 'Not allowed' }).waitFor();
     expect(await attendee.getByRole('navigation', { name: 'Event' }).getByRole('link').allInnerTexts()).toEqual(['Announcements']);
     await attendee.close();
 
-    const forged = await browser.newPage();
-    await forged.goto(`${hub.httpUrl}/?token=not-a-jwt`);
+    const forged = await setup.browser.newPage();
+    await forged.goto(`${setup.hub.httpUrl}/?token=not-a-jwt`);
     await forged.getByRole('alert').filter({ hasText: 'Cannot sign in' }).waitFor();
     await forged.close();
     await page.close();
-    expect(browser.errors).toEqual([]);
+    expect(setup.browser.errors).toEqual([]);
   });
 
   it('sends an emergency announcement only after confirmation, and a second console shows it', async () => {
-    const staff = await browser.newPage();
-    await signIn(staff, hub.httpUrl, '/ops/expo', await hub.token({ role: 'staff' }));
+    const staff = await setup.browser.newPage();
+    await signIn(staff, setup.hub.httpUrl, '/ops/expo', await setup.hub.token({ role: 'staff' }));
     await connectionState(staff, 'live');
-    const attendee = await browser.newPage();
-    await signIn(attendee, hub.httpUrl, '/announcements/expo', await hub.token({ role: 'attendee' }));
+    const attendee = await setup.browser.newPage();
+    await signIn(attendee, setup.hub.httpUrl, '/announcements/expo', await setup.hub.token({ role: 'attendee' }));
     await connectionState(attendee, 'live');
     await attendee.getByText('No announcements yet.').waitFor();
 
@@ -128,7 +113,7 @@ describe('the console in chromium', () => {
     await screenshot(staff, 'emergency-confirmation');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    const stored = await (await hub.api('/api/v1/events/expo/announcements', { claims: { role: 'staff' } })).json();
+    const stored = await (await setup.hub.api('/api/v1/events/expo/announcements', { claims: { role: 'staff' } })).json();
     expect(stored).toEqual([]);
 
     await staff.getByRole('button', { name: 'Send emergency…' }).click();
@@ -140,13 +125,13 @@ describe('the console in chromium', () => {
     await screenshot(attendee, 'emergency-received');
     await staff.close();
     await attendee.close();
-    expect(browser.errors).toEqual([]);
+    expect(setup.browser.errors).toEqual([]);
   });
 
   it('shows reconnecting when the socket is cut, then resumes with since and shows what it missed exactly once', async () => {
-    const proxy = await TcpProxy.start('127.0.0.1', hub.port);
+    const proxy = await TcpProxy.start('127.0.0.1', setup.hub.port);
     const origin = `http://127.0.0.1:${proxy.port}`;
-    const page = await browser.newPage();
+    const page = await setup.browser.newPage();
     const subs: { topic: string; since?: number }[] = [];
     page.on('websocket', (ws: PageWebSocket) =>
       ws.on('framesent', ({ payload }) => {
@@ -155,10 +140,10 @@ describe('the console in chromium', () => {
       }),
     );
     try {
-      await signIn(page, origin, '/ops/expo', await hub.token({ role: 'staff' }));
+      await signIn(page, origin, '/ops/expo', await setup.hub.token({ role: 'staff' }));
       await connectionState(page, 'live');
       const before = 'Doors open at the north gate';
-      const staff = await TestClient.connect(hub.wsUrl, await hub.token({ role: 'staff' }));
+      const staff = await TestClient.connect(setup.hub.wsUrl, await setup.hub.token({ role: 'staff' }));
       expect(await staff.command('announce.send', { event: 'expo', text: before, level: 'info' })).toMatchObject({ op: 'ok' });
       await announcementsWith(page, before).waitFor();
 
@@ -184,7 +169,7 @@ describe('the console in chromium', () => {
       const resumed = subs.slice(subsBefore).find((s) => s.topic === 'event/expo/announcements');
       expect(resumed?.since).toBeGreaterThan(0);
       await screenshot(page, 'control-room-recovered');
-      expect(browser.errors).toEqual([]);
+      expect(setup.browser.errors).toEqual([]);
     } finally {
       await page.close();
       await proxy.close();
@@ -192,9 +177,9 @@ describe('the console in chromium', () => {
   });
 
   it('keeps every check-in of a 50-per-second burst, without blocking the page', async () => {
-    const page = await browser.newPage();
+    const page = await setup.browser.newPage();
     await page.setViewportSize({ width: 1920, height: 1080 });
-    await signIn(page, hub.httpUrl, '/ops/expo', await hub.token({ role: 'staff' }));
+    await signIn(page, setup.hub.httpUrl, '/ops/expo', await setup.hub.token({ role: 'staff' }));
     await connectionState(page, 'live');
     await page.evaluate(() => {
       if (!PerformanceObserver.supportedEntryTypes.includes('longtask')) throw new Error('this chromium reports no long tasks');
@@ -206,7 +191,7 @@ describe('the console in chromium', () => {
     const burst = 250;
     const started = Date.now();
     for (let i = 0; i < burst; i++) {
-      await hub.backends.bus.publish('event/expo/checkins', {
+      await setup.hub.backends.bus.publish('event/expo/checkins', {
         scanId: `burst-${i}`, code: `B${i}`, gate: 'north', zone: 'hall', device: 'burst', dir: 'in', at: Date.now(), verdict: 'admitted', duplicate: false,
       });
       // Pacing the generator (not waiting for the page): the next scan is due 20 ms after the previous one.
@@ -221,6 +206,6 @@ describe('the console in chromium', () => {
     expect(longTasks.filter((ms) => ms > 250)).toEqual([]);
     await screenshot(page, 'control-room-burst');
     await page.close();
-    expect(browser.errors).toEqual([]);
+    expect(setup.browser.errors).toEqual([]);
   });
 });

@@ -5,26 +5,11 @@
  * muted) reach the attendee in words.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHub, type TestHub } from '../../hub/test/support/test-hub.ts';
-import { ensureConsoleBuild } from '../scripts/ensure-build.ts';
-import { launchBrowser, type TestBrowser } from './support/browser.ts';
-import { connectionState, createEvent, screenshot, signIn } from './support/console-fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { connectionState, screenshot, signIn } from './support/console-fixture.ts';
+import { useHubAndBrowser } from './support/hub-and-browser.ts';
 
-let hub: TestHub;
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  await ensureConsoleBuild();
-  hub = await startTestHub();
-  await createEvent(hub);
-  browser = await launchBrowser();
-}, 240_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await hub?.close();
-});
+const setup = useHubAndBrowser();
 
 const session = 'keynote';
 const question = 'How does the hub keep poll totals exact across processes?';
@@ -38,9 +23,9 @@ const roleIn = (page: Page) =>
 
 /** A tab with this origin's storage emptied, so a join starts from nothing (tabs share localStorage). */
 async function freshPhone(): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await setup.browser.newPage();
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto(`${hub.httpUrl}/`);
+  await page.goto(`${setup.hub.httpUrl}/`);
   await page.evaluate(() => localStorage.clear());
   return page;
 }
@@ -48,12 +33,12 @@ async function freshPhone(): Promise<Page> {
 describe('audience, moderator and projector pages', () => {
   it('an attendee joins with a code, votes and asks; the moderator approves and pins; the projector shows both', async () => {
     // The moderator opens the session and creates a poll.
-    const mod = await browser.newPage();
-    await signIn(mod, hub.httpUrl, `/moderate/expo/${session}`, await hub.token({ role: 'moderator', sub: 'mod-ana' }));
+    const mod = await setup.browser.newPage();
+    await signIn(mod, setup.hub.httpUrl, `/moderate/expo/${session}`, await setup.hub.token({ role: 'moderator', sub: 'mod-ana' }));
     await connectionState(mod, 'live');
     const code = (await mod.getByTestId('join-code').textContent())?.trim() ?? '';
     expect(code).toMatch(/^[A-Z0-9]{6}$/);
-    expect(await mod.getByTestId('join-link').textContent()).toBe(`${hub.httpUrl}/live/expo/${session}?code=${code}`);
+    expect(await mod.getByTestId('join-link').textContent()).toBe(`${setup.hub.httpUrl}/live/expo/${session}?code=${code}`);
     await mod.getByLabel('Question', { exact: true }).fill('Which language should we learn next?');
     await mod.getByLabel(/Options, one per line/).fill('Rust\nGo\nZig');
     await mod.getByRole('button', { name: 'Create and open' }).click();
@@ -61,7 +46,7 @@ describe('audience, moderator and projector pages', () => {
 
     // An attendee follows a join link with a mistyped code: told so, types the right one (keyboard only), and is in.
     const phone = await freshPhone();
-    await phone.goto(`${hub.httpUrl}/live/expo/${session}?code=WRONG1`);
+    await phone.goto(`${setup.hub.httpUrl}/live/expo/${session}?code=WRONG1`);
     await phone.getByTestId('join-error').filter({ hasText: 'does not open this event' }).waitFor();
     await phone.getByLabel('Join code').fill(`${code.slice(0, 3).toLowerCase()}-${code.slice(3)}`);
     await phone.keyboard.press('Enter');
@@ -108,9 +93,9 @@ describe('audience, moderator and projector pages', () => {
     await expect.poll(() => shown.getByTestId('upvote').textContent()).toContain('1');
 
     // The projector: no controls, the pinned question and the poll's live results, and how to join.
-    const projector = await browser.newPage();
+    const projector = await setup.browser.newPage();
     await projector.setViewportSize({ width: 1920, height: 1080 });
-    await signIn(projector, hub.httpUrl, `/projector/expo/${session}`, await hub.token({ role: 'staff', sub: 'av-desk' }));
+    await signIn(projector, setup.hub.httpUrl, `/projector/expo/${session}`, await setup.hub.token({ role: 'staff', sub: 'av-desk' }));
     await projector.getByTestId('projector-question').filter({ hasText: question }).waitFor();
     await projector.getByTestId('projector-question').getByText('Dana').waitFor();
     const results = projector.getByTestId('projector-poll');
@@ -126,7 +111,7 @@ describe('audience, moderator and projector pages', () => {
     await mod.getByRole('button', { name: 'Create and open' }).click();
     await results.getByRole('paragraph').filter({ hasText: 'One word for this keynote?' }).waitFor();
     const second = await freshPhone();
-    await second.goto(`${hub.httpUrl}/live/expo/${session}?code=${code}`);
+    await second.goto(`${setup.hub.httpUrl}/live/expo/${session}?code=${code}`);
     await second.getByTestId('audience-page').waitFor();
     const cloud = second.getByTestId('audience-poll').filter({ hasText: 'One word for this keynote?' });
     await cloud.getByLabel('Word 1').fill('  Inspiring ');
@@ -158,15 +143,15 @@ describe('audience, moderator and projector pages', () => {
 
     await mod.setViewportSize({ width: 1600, height: 1400 });
     await screenshot(mod, 'engagement-moderator');
-    expect(browser.errors).toEqual([]);
+    expect(setup.browser.errors).toEqual([]);
     for (const page of [mod, phone, second, projector]) await page.close();
   });
 
   it('keeps attendees out of the moderator page and projector', async () => {
-    const page = await browser.newPage();
-    await signIn(page, hub.httpUrl, `/moderate/expo/${session}`, await hub.token({ role: 'attendee' }));
+    const page = await setup.browser.newPage();
+    await signIn(page, setup.hub.httpUrl, `/moderate/expo/${session}`, await setup.hub.token({ role: 'attendee' }));
     await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
-    await page.goto(`${hub.httpUrl}/projector/expo/${session}`);
+    await page.goto(`${setup.hub.httpUrl}/projector/expo/${session}`);
     await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
     await page.close();
   });

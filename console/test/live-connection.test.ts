@@ -40,6 +40,27 @@ function setup(options: { random?: () => number } = {}) {
   return { browser, connection, states };
 }
 
+/**
+ * The start most tests share: a connection following T live, opened, and confirmed by the hub at `head`.
+ * @example const { browser, sink } = confirmedLive({ seq: 4, epoch: 'a' });
+ */
+function confirmedLive(head: { seq: number; epoch?: string }) {
+  const started = setup();
+  const sink = new RecordingSink();
+  const sub = started.connection.subscribe(T, sink, 'live');
+  started.connection.start();
+  started.browser.socket.open();
+  started.browser.socket.frame({ op: 'ok', id: started.browser.socket.lastSub().id, result: { topic: T, ...head } });
+  return { ...started, sink, sub };
+}
+
+/** The socket drops with `code`; under fake timers, the first retry (its backoff is under a second) opens the next. */
+function dropAndReconnect(browser: FakeBrowser, code: number, reason?: string): void {
+  browser.socket.drop(code, reason);
+  vi.advanceTimersByTime(1000);
+  browser.socket.open();
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -65,12 +86,7 @@ describe('LiveConnection', () => {
   });
 
   it('drops repeated seqs and closes a gap by asking the hub to replay it', () => {
-    const { browser, connection } = setup();
-    const sink = new RecordingSink();
-    connection.subscribe(T, sink, 'live');
-    connection.start();
-    browser.socket.open();
-    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 0 } });
+    const { browser, connection, sink } = confirmedLive({ seq: 0 });
     browser.socket.msg(T, 1);
     browser.socket.msg(T, 2);
     browser.socket.msg(T, 2);
@@ -129,12 +145,7 @@ describe('LiveConnection', () => {
   });
 
   it('delivers what was queued before a reset, then reports the reset and continues after its head', () => {
-    const { browser, connection } = setup();
-    const sink = new RecordingSink();
-    connection.subscribe(T, sink, 'live');
-    connection.start();
-    browser.socket.open();
-    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 0 } });
+    const { browser, connection, sink } = confirmedLive({ seq: 0 });
     browser.socket.msg(T, 1);
     browser.socket.frame({ op: 'reset', topic: T, seq: 900 });
     expect(sink.seqs).toEqual([1]);
@@ -175,16 +186,9 @@ describe('LiveConnection', () => {
 
   it('after the hub restarted (1012) it resumes and also reports a reset, since seqs may have restarted', () => {
     vi.useFakeTimers();
-    const { browser, connection } = setup();
-    const sink = new RecordingSink();
-    connection.subscribe(T, sink, 'live');
-    connection.start();
-    browser.socket.open();
-    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 0 } });
+    const { browser, connection, sink } = confirmedLive({ seq: 0 });
     browser.socket.msg(T, 1);
-    browser.socket.drop(1012, 'hub shutting down');
-    vi.advanceTimersByTime(1000);
-    browser.socket.open();
+    dropAndReconnect(browser, 1012, 'hub shutting down');
     const resume = browser.socket.lastSub();
     expect(resume.since).toBe(1);
     browser.socket.msg(T, 2);
@@ -195,15 +199,8 @@ describe('LiveConnection', () => {
 
   it('treats a changed epoch in the confirmation as a reset', () => {
     vi.useFakeTimers();
-    const { browser, connection } = setup();
-    const sink = new RecordingSink();
-    connection.subscribe(T, sink, 'live');
-    connection.start();
-    browser.socket.open();
-    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 4, epoch: 'a' } });
-    browser.socket.drop(1006);
-    vi.advanceTimersByTime(1000);
-    browser.socket.open();
+    const { browser, connection, sink } = confirmedLive({ seq: 4, epoch: 'a' });
+    dropAndReconnect(browser, 1006);
     browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 2, epoch: 'b' } });
     expect(sink.resets).toEqual([2]);
     connection.close();
@@ -211,18 +208,11 @@ describe('LiveConnection', () => {
 
   it('resumes with the epoch it was confirmed in; the same epoch after a restart (1012) replays, no reset', () => {
     vi.useFakeTimers();
-    const { browser, connection } = setup();
-    const sink = new RecordingSink();
-    const sub = connection.subscribe(T, sink, 'live');
-    connection.start();
-    browser.socket.open();
-    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 4, epoch: 'a' } });
+    const { browser, connection, sink, sub } = confirmedLive({ seq: 4, epoch: 'a' });
     expect(sub.epoch).toBe('a');
     browser.socket.msg(T, 5);
     // A hub on a shared bus restarted: its history (and epoch) survived, so the hub's replay is exact.
-    browser.socket.drop(1012, 'hub shutting down');
-    vi.advanceTimersByTime(1000);
-    browser.socket.open();
+    dropAndReconnect(browser, 1012, 'hub shutting down');
     const resume = browser.socket.lastSub();
     expect(resume).toMatchObject({ since: 5, epoch: 'a' });
     browser.socket.msg(T, 6);
@@ -252,9 +242,7 @@ describe('LiveConnection', () => {
     connection.start();
     browser.socket.open();
     browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 21, epoch: 'a' } });
-    browser.socket.drop(1012, 'hub shutting down');
-    vi.advanceTimersByTime(1000);
-    browser.socket.open();
+    dropAndReconnect(browser, 1012, 'hub shutting down');
     const resume = browser.socket.lastSub();
     expect(resume).toMatchObject({ since: 21, epoch: 'a' });
     // The restarted hub (epoch b, seqs from 1) answers reset, then confirms the superseded sub; the replay follows.
@@ -278,11 +266,7 @@ describe('LiveConnection', () => {
   });
 
   it('resumes from a snapshot with the snapshot\'s epoch', () => {
-    const { browser, connection } = setup();
-    const sub = connection.subscribe(T, new RecordingSink(), 'live');
-    connection.start();
-    browser.socket.open();
-    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 10, epoch: 'a' } });
+    const { browser, connection, sub } = confirmedLive({ seq: 10, epoch: 'a' });
     sub.resume(7, 'a');
     expect(browser.socket.lastSub()).toMatchObject({ since: 7, epoch: 'a' });
     connection.close();
@@ -322,12 +306,7 @@ describe('LiveConnection', () => {
   });
 
   it('ignores frames outside the protocol and messages for topics it does not follow', () => {
-    const { browser, connection } = setup();
-    const sink = new RecordingSink();
-    connection.subscribe(T, sink, 'live');
-    connection.start();
-    browser.socket.open();
-    browser.socket.frame({ op: 'ok', id: browser.socket.lastSub().id, result: { topic: T, seq: 0 } });
+    const { browser, connection, sink } = confirmedLive({ seq: 0 });
     browser.socket.onmessage?.({ data: 'not json' });
     browser.socket.frame({ op: 'msg', topic: T, seq: -1, ts: 0, data: {} });
     browser.socket.msg('event/expo/other', 1);
