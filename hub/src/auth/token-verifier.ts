@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import { Claims } from '@opshub/schema';
 import type { Config } from '../config.ts';
+import { JwsRejection, verifyHs256 } from './hs256-jws.ts';
 
 /** A token that is missing, malformed, forged, expired or carries claims outside the contract. Answered with 401. */
 export class AuthError extends Error {
@@ -13,6 +14,12 @@ export class AuthError extends Error {
 export interface TokenVerifier {
   /** Verifies the signature and expiry, then the claims against the contract. Throws {@link AuthError}. */
   verify(token: string): Promise<Claims>;
+  /**
+   * The same decision without waiting, where the verifier can make it: the claims, or throws {@link AuthError};
+   * `undefined` when only `verify` can tell (a JWKS token not seen recently). WebSocket upgrades use it to complete
+   * inside uWS's request handler (see transport/upgrade.ts).
+   */
+  verifyNow(token: string): Claims | undefined;
   /** Mints a token (HS256 only: with an identity provider the hub cannot sign). */
   mint?(claims: Claims, ttl?: string): Promise<string>;
 }
@@ -47,14 +54,18 @@ export async function loadOrCreateSecret(dataDir: string): Promise<string> {
 /** An HS256 verifier and minter over a shared secret. */
 export function hs256Verifier(secret: string): Required<TokenVerifier> {
   const key = new TextEncoder().encode(secret);
+  // HMAC needs no key lookup, so every HS256 decision is synchronous; `verify` is the same decision as a promise.
+  const verifyNow = (token: string): Claims => {
+    try {
+      return parseClaims(verifyHs256(token, key));
+    } catch (error) {
+      throw toAuthError(error);
+    }
+  };
   return {
+    verifyNow,
     async verify(token) {
-      try {
-        const { payload } = await jwtVerify(token, key, { algorithms: [HS256] });
-        return parseClaims(payload);
-      } catch (error) {
-        throw toAuthError(error);
-      }
+      return verifyNow(token);
     },
     async mint(claims, ttl = '12h') {
       return new SignJWT({ ...Claims.parse(claims) }).setProtectedHeader({ alg: HS256 }).setIssuedAt().setExpirationTime(ttl).sign(key);
@@ -62,10 +73,26 @@ export function hs256Verifier(secret: string): Required<TokenVerifier> {
   };
 }
 
-/** A verifier for tokens from an OIDC identity provider, keys fetched (and cached) from its JWKS endpoint. */
+/** How long a JWKS token verified once is believed again without a key lookup (at most until it expires). */
+const REMEMBER_VERIFIED_MS = 5 * 60_000;
+const REMEMBERED_TOKENS = 20_000;
+
+/**
+ * A verifier for tokens from an OIDC identity provider, keys fetched (and cached) from its JWKS endpoint. The key
+ * lookup may fetch, so only `verify` decides a token seen for the first time; `verifyNow` answers for tokens it
+ * verified in the last few minutes (a reconnecting console or gate), so their upgrades stay synchronous.
+ */
 export function jwksVerifier(options: { jwksUrl: string; issuer: string; audience: string; keys?: JWTVerifyGetKey }): TokenVerifier {
   const keys = options.keys ?? createRemoteJWKSet(new URL(options.jwksUrl));
+  const verified = new Map<string, { claims: Claims; until: number }>();
   return {
+    verifyNow(token) {
+      const known = verified.get(token);
+      if (!known) return undefined;
+      if (known.until > Date.now()) return known.claims;
+      verified.delete(token);
+      return undefined;
+    },
     async verify(token) {
       try {
         const { payload } = await jwtVerify(token, keys, {
@@ -73,7 +100,12 @@ export function jwksVerifier(options: { jwksUrl: string; issuer: string; audienc
           audience: options.audience,
           algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'],
         });
-        return parseClaims(payload);
+        const claims = parseClaims(payload);
+        // Map order is insertion order: drop the oldest when full.
+        if (verified.size >= REMEMBERED_TOKENS) verified.delete(verified.keys().next().value!);
+        const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
+        verified.set(token, { claims, until: Math.min(Date.now() + REMEMBER_VERIFIED_MS, expiresAt) });
+        return claims;
       } catch (error) {
         throw toAuthError(error);
       }
@@ -99,7 +131,8 @@ function parseClaims(payload: unknown): Claims {
 
 function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
-  if (error instanceof joseErrors.JWTExpired) return new AuthError('token expired');
+  if (error instanceof joseErrors.JWTExpired || (error instanceof JwsRejection && error.code === 'ERR_JWT_EXPIRED')) return new AuthError('token expired');
+  if (error instanceof JwsRejection) return new AuthError(`token rejected: ${error.code}`);
   if (error instanceof joseErrors.JOSEError) return new AuthError(`token rejected: ${error.code}`);
   return new AuthError('token rejected');
 }

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import { ClientFrame, CloseCode, parseTopic, wsLimits, type Claims, type CmdFrame } from '@opshub/schema';
 import { subscribeAccess, type SponsorLinks } from '../auth/permissions.ts';
-import { extractToken, type TokenVerifier } from '../auth/token-verifier.ts';
+import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { CommandRouter } from '../commands/command-router.ts';
 import { ClientError, describeZodError, toErrorReply } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -9,6 +9,7 @@ import type { HubMetrics } from '../metrics.ts';
 import type { TopicRelay } from '../topics/topic-relay.ts';
 import { errFrame, okFrame, pongFrame, resetFrame } from './frames-out.ts';
 import { TokenBucket } from './rate-limiter.ts';
+import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 
 /** The stated limits of `/ws`; see docs/protocol.md. */
 export interface WsLimits {
@@ -111,39 +112,19 @@ export class WsEndpoint {
   }
 
   #upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    // uWS frees `req` when this function returns: copy everything out before the first await.
-    const key = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
-    const token = extractToken(req.getHeader('authorization'), req.getQuery('token') ?? '');
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    const refuse = (status: string, error: string, message: string): void => {
-      res.cork(() => {
-        res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error, message }));
-      });
-    };
-    if (!this.#accepting) return refuse('503 Service Unavailable', 'unavailable', 'hub shutting down');
-    if (!token) return refuse('401 Unauthorized', 'unauthorized', 'a token is required (Authorization: Bearer or ?token=)');
-    this.deps.verifier.verify(token).then(
-      (claims) => {
-        if (aborted) return;
-        if (!this.#accepting) return refuse('503 Service Unavailable', 'unavailable', 'hub shutting down');
-        const connection: Connection = {
-          id: this.#nextId++,
-          claims,
-          topics: new Map(),
-          bucket: new TokenBucket(this.deps.limits.framesPerSecond, this.deps.limits.burst),
-          strikes: 0,
-          sweepsOverBound: 0,
-          open: true,
-        };
-        res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
-      },
-      (error: unknown) => {
-        if (!aborted) refuse('401 Unauthorized', 'unauthorized', toErrorReply(error).message);
-      },
-    );
+    if (!this.#accepting) return refuseUpgrade(res, shuttingDown);
+    upgradeAuthenticated(res, context, readHandshake(req), this.deps.verifier, (claims): Connection | UpgradeRefusal => {
+      if (!this.#accepting) return shuttingDown;
+      return {
+        id: this.#nextId++,
+        claims,
+        topics: new Map(),
+        bucket: new TokenBucket(this.deps.limits.framesPerSecond, this.deps.limits.burst),
+        strikes: 0,
+        sweepsOverBound: 0,
+        open: true,
+      };
+    });
   }
 
   #message(ws: Ws, message: ArrayBuffer, isBinary: boolean): void {

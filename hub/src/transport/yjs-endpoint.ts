@@ -12,13 +12,14 @@ import {
   respond,
 } from '@opshub/replica';
 import { removeAwarenessStates } from 'y-protocols/awareness';
-import { extractToken, type TokenVerifier } from '../auth/token-verifier.ts';
-import { toErrorReply } from '../errors.ts';
+import type * as Y from 'yjs';
+import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { Logger } from '../log.ts';
 import type { HubMetrics } from '../metrics.ts';
 import type { GateReplica } from '../replicas/gate-replica.ts';
 import { isSocketOrigin, type SocketOrigin } from '../replicas/origins.ts';
 import type { ReplicaHost } from '../replicas/replica-host.ts';
+import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 
 /** Roles that may open a gate doc; only `gate` may write to it, and only new scans. */
 const READERS = new Set(['gate', 'staff', 'admin']);
@@ -40,6 +41,8 @@ interface YjsConnection extends SocketOrigin {
   open: boolean;
   /** the socket itself, set on open, so a change can be fanned out from it (excluding it) without a lookup */
   ws: Ws | undefined;
+  /** set while applying an update this socket sent that was already relayed to the others (see #handle) */
+  relayedAhead: boolean;
 }
 
 type Ws = WebSocket<YjsConnection>;
@@ -83,51 +86,34 @@ export class YjsEndpoint {
   }
 
   #upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    const key = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
     const docName = safeDecode(req.getUrl().slice('/yjs/'.length));
-    const token = extractToken(req.getHeader('authorization'), req.getQuery('token') ?? '');
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    const refuse = (status: string, error: string, message: string): void => {
-      res.cork(() => {
-        res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error, message }));
-      });
-    };
-    if (!this.#accepting) return refuse('503 Service Unavailable', 'unavailable', 'hub shutting down');
+    const handshake = readHandshake(req);
+    if (!this.#accepting) return refuseUpgrade(res, shuttingDown);
     const event = docName === undefined ? undefined : parseGateDocName(docName);
-    if (!event) return refuse('404 Not Found', 'not_found', `no such document "${docName ?? ''}": gate docs are event/{e}/gate`);
-    if (!token) return refuse('401 Unauthorized', 'unauthorized', 'a token is required (Authorization: Bearer or ?token=)');
-    this.deps.verifier.verify(token).then(
-      (claims) => {
-        if (aborted) return;
-        const refusal = !hasEvent(claims, event)
-          ? `the token does not grant event "${event}"`
-          : !READERS.has(claims.role)
-            ? `role "${claims.role}" may not open gate documents`
-            : undefined;
-        const connection: YjsConnection = {
-          kind: 'socket',
-          id: this.#nextId++,
-          role: claims.role,
-          sub: claims.sub,
-          claims,
-          event,
-          topic: `yjs/${docName}`,
-          refusal,
-          replica: undefined,
-          queued: [],
-          awarenessClients: new Set(),
-          open: true,
-          ws: undefined,
-        };
-        res.cork(() => res.upgrade(connection, key, protocol, extensions, context));
-      },
-      (error: unknown) => {
-        if (!aborted) refuse('401 Unauthorized', 'unauthorized', toErrorReply(error).message);
-      },
-    );
+    if (!event) return refuseUpgrade(res, new UpgradeRefusal('404 Not Found', 'not_found', `no such document "${docName ?? ''}": gate docs are event/{e}/gate`));
+    upgradeAuthenticated(res, context, handshake, this.deps.verifier, (claims): YjsConnection => {
+      const refusal = !hasEvent(claims, event)
+        ? `the token does not grant event "${event}"`
+        : !READERS.has(claims.role)
+          ? `role "${claims.role}" may not open gate documents`
+          : undefined;
+      return {
+        kind: 'socket',
+        id: this.#nextId++,
+        role: claims.role,
+        sub: claims.sub,
+        claims,
+        event,
+        topic: `yjs/${docName}`,
+        refusal,
+        replica: undefined,
+        queued: [],
+        awarenessClients: new Set(),
+        open: true,
+        ws: undefined,
+        relayedAhead: false,
+      };
+    });
   }
 
   #open(ws: Ws): void {
@@ -177,14 +163,16 @@ export class YjsEndpoint {
   #handle(ws: Ws, conn: YjsConnection, replica: GateReplica, frame: Uint8Array): void {
     let message;
     try {
-      message = decodeMessage(frame);
+      // Updates are not decoded here: checkGateUpdate decodes each one anyway and answers `malformed` (a 2,000-scan
+      // update from a gate back online takes 10–20 ms per decode).
+      message = decodeMessage(frame, { verifyUpdates: false });
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
       this.deps.metrics.rejectedFrames.inc({ code: 'yjs_malformed' });
       return void ws.end(CloseCode.invalidPayload, 'malformed y-websocket message');
     }
     if (isDocUpdate(message)) {
-      const check = checkGateUpdate(replica.doc, message.update, { isKnownScan: (id) => replica.scanIds.has(id) });
+      const check = checkGateUpdate(replica.doc, message.update);
       if (!check.ok) {
         if (check.reason === 'unresolved') {
           // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.
@@ -198,13 +186,25 @@ export class YjsEndpoint {
       if (check.scans.length > 0 && conn.role !== 'gate') {
         return void ws.end(CloseCode.forbidden, `role "${conn.role}" may not write scans`);
       }
+      // Checked, so relay it now and apply it after: the other gates do not wait for this hub to integrate 2,000
+      // scans from a gate back online. Only when the doc holds no pending structs (possible from another hub's
+      // out-of-order signal): applying could then integrate those too, and only the update Yjs emits carries them.
+      if (check.scans.length > 0 && !hasPendingStructs(replica.doc)) {
+        ws.publish(conn.topic, encodeMessage({ kind: 'sync-update', update: message.update }), true);
+        conn.relayedAhead = true;
+      }
     } else if (message.kind === 'awareness') {
       for (const { clientId, state } of readAwarenessEntries(message.update)) {
         if (state === null) conn.awarenessClients.delete(clientId);
         else conn.awarenessClients.add(clientId);
       }
     }
-    const replies = respond(message, replica, conn);
+    let replies: Uint8Array[];
+    try {
+      replies = respond(message, replica, conn);
+    } finally {
+      conn.relayedAhead = false;
+    }
     if (replies.length > 0) ws.cork(() => replies.forEach((reply) => ws.send(reply, true)));
   }
 
@@ -226,7 +226,10 @@ export class YjsEndpoint {
     const topic = `yjs/${replica.docName}`;
     // ws.publish reaches every subscriber but the sender: the gate already has its own change.
     const source = isSocketOrigin(origin) ? (origin as YjsConnection).ws : undefined;
-    if (source && (origin as YjsConnection).open) return void source.publish(topic, frame, true);
+    if (source && (origin as YjsConnection).open) {
+      if ((origin as YjsConnection).relayedAhead) return;
+      return void source.publish(topic, frame, true);
+    }
     this.#app?.publish(topic, frame, true);
   }
 }
@@ -237,4 +240,9 @@ function safeDecode(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** True when Yjs holds structs of this doc it could not integrate yet (they wait for missing neighbours). */
+function hasPendingStructs(doc: Y.Doc): boolean {
+  return doc.store.pendingStructs !== null || doc.store.pendingDs !== null;
 }

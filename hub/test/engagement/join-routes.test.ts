@@ -135,7 +135,7 @@ describe('a hub that does not sign tokens (identity provider)', () => {
   it('answers 501 unavailable with the reason, for joining and for the code', async () => {
     const app = loadNativeUws().App();
     // A verifier without `mint`, as with HUB_JWKS_URL; the routes refuse before they reach the Store.
-    registerJoinRoutes(app, { store: {} as Store, verifier: { verify: (t) => minter.verify(t) }, log: createLogger('silent') });
+    registerJoinRoutes(app, { store: {} as Store, verifier: { verify: (t) => minter.verify(t), verifyNow: (t) => minter.verifyNow(t) }, log: createLogger('silent') });
     const uws = loadNativeUws();
     const socket = await new Promise<unknown>((resolve) => app.listen('127.0.0.1', 0, resolve));
     const port = uws.us_socket_local_port(socket as never);

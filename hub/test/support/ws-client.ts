@@ -12,10 +12,18 @@ export interface Frame {
 export class TestClient {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  #waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void; from: number }[] = [];
+  #waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void; reject: (e: Error) => void; from: number }[] = [];
+  #closedWith: { code: number; reason: string } | undefined;
 
   private constructor(readonly socket: WebSocket) {
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      socket.on('close', (code, reason) => {
+        this.#closedWith = { code, reason: reason.toString() };
+        // Nothing more can arrive: fail whoever still waits now, with the close, instead of at their timeout.
+        for (const w of this.#waiters.splice(0)) w.reject(this.#closedError());
+        resolve(this.#closedWith);
+      }),
+    );
     socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
       this.frames.push(frame);
@@ -49,10 +57,15 @@ export class TestClient {
   next(match: (f: Frame) => boolean, timeoutMs = 5000, from = 0): Promise<Frame> {
     const seen = this.frames.slice(from).find(match);
     if (seen) return Promise.resolve(seen);
+    if (this.#closedWith) return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; last frames: ${JSON.stringify(this.frames.slice(-3))}`)), timeoutMs);
-      this.#waiters.push({ match, from, resolve: (f) => (clearTimeout(timer), resolve(f)) });
+      this.#waiters.push({ match, from, resolve: (f) => (clearTimeout(timer), resolve(f)), reject: (e) => (clearTimeout(timer), reject(e)) });
     });
+  }
+
+  #closedError(): Error {
+    return new Error(`socket closed (${this.#closedWith?.code} ${this.#closedWith?.reason}) before a matching frame; last frames: ${JSON.stringify(this.frames.slice(-3))}`);
   }
 
   /** Sends a command and resolves with its `ok` or `err` answer. */
