@@ -89,6 +89,8 @@ export interface AnnouncementsTable {
   level: AnnouncementLevel;
   created_by: string;
   created_at: CreatedAt;
+  /** insert order: the tie-break among announcements made in the same millisecond */
+  seq: GeneratedAlways<string>;
 }
 
 export interface AuditLogTable {

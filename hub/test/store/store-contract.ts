@@ -20,6 +20,8 @@ import {
   revokeTicket,
   type Store,
 } from '../../src/store/index.ts';
+import { appendDocUpdates, compactDoc, loadDoc } from '../../src/store/repos/yjs-repo.ts';
+import * as Y from 'yjs';
 
 export interface StoreContractOptions {
   /** True when a store created again by `createStore` opens the same database (on disk, or a server). */
@@ -414,6 +416,47 @@ export function storeContract(name: string, createStore: () => Store, { persiste
         const row = await store.db.selectFrom('checkins').selectAll().where('event_id', '=', id).executeTakeFirstOrThrow();
         expect(row).toMatchObject({ ...scan, duplicate: false });
         expect(row.at.getTime()).toBe(at.getTime());
+      });
+    });
+
+    describe('Yjs doc log', () => {
+      const bytes = (n: number) => new Uint8Array([n, n + 1, n + 2]);
+
+      it('reads updates after a position, fetching none of the skipped ones but moving past them', async () => {
+        const doc = `${eventId('doc')}/gate`;
+        const ids = await appendDocUpdates(store.db, doc, [bytes(1), bytes(2), bytes(3)]);
+        expect(ids).toHaveLength(3);
+        const all = await loadDoc(store.db, doc);
+        expect(all.updates.map((u) => [...u.update])).toEqual([[1, 2, 3], [2, 3, 4], [3, 4, 5]]);
+        expect(all.lastId).toBe(ids[2]);
+
+        const others = await loadDoc(store.db, doc, '0', (id) => id !== ids[1]);
+        expect(others.updates.map((u) => u.id)).toEqual([ids[1]]);
+        expect(others.lastId).toBe(ids[2]);
+
+        const none = await loadDoc(store.db, doc, ids[0], () => true);
+        expect(none).toEqual({ snapshot: undefined, updates: [], lastId: ids[2] });
+      });
+
+      it('compacts into a snapshot, answers what it folded, and a reader past the snapshot does not get it again', async () => {
+        const doc = `${eventId('doc')}/gate`;
+        const a = new Y.Doc();
+        const updates: Uint8Array[] = [];
+        a.on('update', (u: Uint8Array) => updates.push(u));
+        a.getMap('m').set('x', 1);
+        a.getMap('m').set('y', 2);
+        const ids = await appendDocUpdates(store.db, doc, updates);
+        const compacted = await compactDoc(store.db, doc);
+        expect(compacted).toMatchObject({ folded: 2, upto: ids[1] });
+        expect(compacted.updates.map((u) => u.id)).toEqual(ids);
+
+        const fresh = await loadDoc(store.db, doc);
+        expect(fresh.updates).toEqual([]);
+        const b = new Y.Doc();
+        Y.applyUpdate(b, fresh.snapshot!);
+        expect(b.getMap('m').toJSON()).toEqual({ x: 1, y: 2 });
+        expect(await loadDoc(store.db, doc, compacted.upto)).toEqual({ snapshot: undefined, updates: [], lastId: compacted.upto });
+        expect((await loadDoc(store.db, doc, ids[0])).snapshot).toBeDefined();
       });
     });
 

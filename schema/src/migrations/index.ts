@@ -4,6 +4,7 @@ import { gates } from './0003-gates.ts';
 import { capacity } from './0004-capacity.ts';
 import { join } from './0005-join.ts';
 import { leads } from './0006-leads.ts';
+import { announcementOrder } from './0007-announcement-order.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -21,4 +22,5 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0004-capacity': capacity,
   '0005-join': join,
   '0006-leads': leads,
+  '0007-announcement-order': announcementOrder,
 };

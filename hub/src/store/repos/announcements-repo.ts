@@ -43,7 +43,7 @@ export async function listAnnouncements(db: Kysely<Database>, event: string, lim
     .selectAll()
     .where('event_id', '=', event)
     .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
+    .orderBy('seq', 'desc')
     .limit(limit)
     .execute();
   return rows.map(toAnnouncement);

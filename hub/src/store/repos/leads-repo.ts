@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { ConsentField, type Lead, type LeadAttendee } from '@opshub/schema';
 import type { Database } from '@opshub/schema/db';
+import { timeOrderedId } from '../ids/time-ordered-id.ts';
 
 export interface CaptureInput {
   event: string;
@@ -33,7 +33,8 @@ export async function captureLead(db: Kysely<Database>, input: CaptureInput): Pr
     .values({
       event_id: input.event,
       exhibitor_id: input.exhibitor,
-      id: randomUUID(),
+      // time-ordered: leads captured in the same millisecond still page and export in the order they were captured
+      id: timeOrderedId(),
       ticket_code: input.ticket,
       rating: input.rating ?? null,
       notes: input.notes ?? '',

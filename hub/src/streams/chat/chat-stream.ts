@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { engagementLimits, topicName, type ChatModMessage, type ChatRoomMessage } from '@opshub/schema';
 import type { Analytics } from '../../analytics/analytics.ts';
 import { BusUnavailableError, type Bus } from '../../bus/bus.ts';
@@ -22,6 +21,7 @@ import {
 import { eventExists } from '../../store/repos/polls-repo.ts';
 import type { Store } from '../../store/store.ts';
 import type { EventWordFilters } from './event-word-filters.ts';
+import { timeOrderedId } from '../../store/ids/time-ordered-id.ts';
 
 export interface ChatStreamDeps {
   readonly bus: Bus;
@@ -67,7 +67,8 @@ export function chatStream(deps: ChatStreamDeps) {
     const row = await store.db.transaction().execute(async (trx) => {
       const inserted = await insertChatMessage(trx, {
         event: args.event,
-        id: randomUUID(),
+        // time-ordered: messages made in the same millisecond keep their order in history (created_at, id)
+        id: timeOrderedId(),
         room: args.room,
         author: claims.sub,
         name: (masked ? name?.masked : args.name) ?? null,

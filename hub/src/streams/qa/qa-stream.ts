@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { engagementLimits, topicName, type ModQuestion, type QaMessage, type QaModMessage } from '@opshub/schema';
 import type { QaQuestionRow } from '@opshub/schema/db-engagement';
 import type { Analytics } from '../../analytics/analytics.ts';
@@ -26,6 +25,7 @@ import {
 import type { Store } from '../../store/store.ts';
 import type { EventWordFilters } from '../chat/event-word-filters.ts';
 import { Coalescer, type FlushOutcome } from '../polls/coalescer.ts';
+import { timeOrderedId } from '../../store/ids/time-ordered-id.ts';
 
 export interface QaStreamDeps {
   readonly bus: Bus;
@@ -145,7 +145,8 @@ export function qaStream(deps: QaStreamDeps) {
       if (!settings.open) throw new ClientError('conflict', `questions for session "${args.session}" are closed`);
       const inserted = await insertQuestion(trx, {
         event: args.event,
-        id: randomUUID(),
+        // time-ordered: messages made in the same millisecond keep their order in history (created_at, id)
+        id: timeOrderedId(),
         session: args.session,
         text: args.text,
         author: claims.sub,
