@@ -24,7 +24,8 @@ export interface HubProcess {
 
 /**
  * Runs `hub/src/main.ts` as its own process (what `npm start` runs), resolving once it listens.
- * PORT defaults to 0; the port is read from the "hub listening" log line, readiness from the sign-in line.
+ * PORT defaults to 0; the port is read from the "hub listening" log line, readiness from the sign-in line (once both
+ * have been seen, in whichever order they arrive).
  */
 export function startHubProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<HubProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
@@ -46,11 +47,14 @@ export function startHubProcess(env: Record<string, string>, timeoutMs = 30_000)
       reject(Object.assign(new Error(`hub exited with ${code} before listening:\n${output.join('\n')}`), { code, output }));
     });
     let port = 0;
+    let signInPrinted = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output.push(line);
       if (line.includes('"hub listening"')) port = (JSON.parse(line) as { port: number }).port;
-      // Ready once the sign-in link is printed: the last thing main.ts does at start.
-      if (!(port && line.trim().startsWith('sign in'))) return;
+      // Ready once the sign-in link is printed: the last thing main.ts does at start. The two lines may arrive in
+      // either order: pino writes its log line through the thread pool, the sign-in link is written directly.
+      if (line.trim().startsWith('sign in')) signInPrinted = true;
+      if (!(port && signInPrinted)) return;
       clearTimeout(timer);
       resolve({
         child,
