@@ -17,6 +17,28 @@ describe('frame fields', () => {
     }
   });
 
+  it('reads a frame in place inside a larger buffer, never past its end, whatever the layout of the frame before', () => {
+    const topics = ['event/b/checkins', 'event/b/chat/r10', 'event/bench-longer-event/chat/r1'];
+    const frames = topics.map((topic, i) => Buffer.from(`{"op":"msg","topic":"${topic}","seq":${i + 1},"ts":17636832001${i},"data":{"t":${i}.25,"n":${i + 7},"p":"x"}}`));
+    const bare = Buffer.from('{"op":"msg","topic":"event/b/checkins","seq":9,"ts":1,"data":{"text":"no bench payload"}}');
+    // the frame without a payload sits right before one with a payload: its fields must not be read from there
+    const buf = Buffer.concat([Buffer.from('garbage'), frames[0]!, bare, frames[1]!, frames[2]!, frames[0]!]);
+    let at = 7;
+    const read = (frame: Buffer) => {
+      const fields = { ...readMsg(buf, at, at + frame.length) };
+      at += frame.length;
+      return fields;
+    };
+    expect(read(frames[0]!)).toEqual({ seq: 1, t: 0.25, n: 7 });
+    expect(read(bare)).toEqual({ seq: 9, t: Number.NaN, n: Number.NaN });
+    expect(read(frames[1]!)).toEqual({ seq: 2, t: 1.25, n: 8 });
+    expect(read(frames[2]!)).toEqual({ seq: 3, t: 2.25, n: 9 });
+    expect(read(frames[0]!)).toEqual({ seq: 1, t: 0.25, n: 7 });
+    expect({ ...readMsg(Buffer.from('{"op":"msg","topic":"event/b/checkins"}')) }).toEqual({ seq: Number.NaN, t: Number.NaN, n: Number.NaN });
+    // fields laid out otherwise (no `ts`, extra keys) are still found, by search
+    expect({ ...readMsg(Buffer.from('{"op":"msg","seq":5,"extra":1,"data":{"t":3,"n":4}}')) }).toEqual({ seq: 5, t: 3, n: 4 });
+  });
+
   it('answers NaN for a frame without the bench payload, and for numbers it does not read', () => {
     const other = readMsg(frame({ text: 'Doors open' }));
     expect(other.seq).toBe(42);

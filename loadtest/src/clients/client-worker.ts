@@ -1,11 +1,13 @@
 /**
  * A client process: holds a share of a scenario's connections, records what they receive, answers the driver's
- * {@link ClientSpec} calls. The driver starts one or more of these on the client cores.
+ * {@link ClientSpec} calls. The driver starts one or more of these on the client cores, with `BENCH_CLIENT`
+ * naming the WebSocket client its opshub subscribers run on.
  */
 import { nowMs } from '../core/payload.ts';
 import { serve } from '../core/rpc.ts';
 import type { ClientSpec, ConnectPlan, ConnectReport, DrainReport, RecoveryReport } from '../core/specs.ts';
 import type { BenchConnection, ConnectionSetup } from './bench-connection.ts';
+import { parseOpshubClient } from './frame-socket.ts';
 import { OpshubConnection } from './opshub-connection.ts';
 import { Recorder } from './recorder.ts';
 import { SocketioConnection } from './socketio-connection.ts';
@@ -13,6 +15,7 @@ import { SocketioConnection } from './socketio-connection.ts';
 // An orderly exit on SIGTERM, so --cpu-prof profiles get written.
 process.on('SIGTERM', () => process.exit(0));
 
+const opshubClient = parseOpshubClient(process.env.BENCH_CLIENT);
 const recorder = new Recorder();
 let connections: { conn: BenchConnection; channel: string; setup: ConnectionSetup }[] = [];
 let plan: ConnectPlan | undefined;
@@ -94,7 +97,7 @@ serve<ClientSpec>({
 });
 
 function create(next: ConnectPlan, setup: ConnectionSetup): BenchConnection {
-  return next.target === 'opshub' ? new OpshubConnection(setup) : new SocketioConnection(setup);
+  return next.target === 'opshub' ? new OpshubConnection(setup, opshubClient) : new SocketioConnection(setup);
 }
 
 /** Opens connections `concurrency` at a time, each retried twice; a connection that never opens is reported. */

@@ -1,14 +1,15 @@
-import WebSocket from 'ws';
 import { nowMs } from '../core/payload.ts';
 import type { BenchConnection, ConnectionSetup } from './bench-connection.ts';
 import { reconnectDelay } from './bench-connection.ts';
+import { openFrameSocket, type FrameSocket, type OpshubClient } from './frame-socket.ts';
 import { OP_BYTE, OP_MSG, readMsg } from './frame-fields.ts';
 
 const SUB_ID = 1;
 
 /**
- * An opshub subscriber on a `ws` client: `{"op":"sub"}` with a token in the query, message fields read without
- * JSON.parse, and on a dropped connection a resume on the failover hub with `since` = the last seq it saw.
+ * An opshub subscriber on the lean WebSocket client or on `ws` (see {@link OpshubClient}): `{"op":"sub"}` with a
+ * token in the query, message fields read without JSON.parse, and on a dropped connection a resume on the failover
+ * hub with `since` = the last seq it saw.
  */
 export class OpshubConnection implements BenchConnection {
   lastN = 0;
@@ -22,10 +23,13 @@ export class OpshubConnection implements BenchConnection {
   readonly recovered = false;
   /** `reset` frames: the hub could not replay the gap (counted as loss by the driver) */
   resets = 0;
-  #ws: WebSocket | undefined;
+  #socket: FrameSocket | undefined;
   #closing = false;
 
-  constructor(private readonly setup: ConnectionSetup) {}
+  constructor(
+    private readonly setup: ConnectionSetup,
+    private readonly client: OpshubClient,
+  ) {}
 
   open(): Promise<void> {
     // open() after close() is a retry: start over
@@ -37,49 +41,45 @@ export class OpshubConnection implements BenchConnection {
   close(): void {
     this.#closing = true;
     this.dead = true;
-    this.#ws?.terminate();
+    this.#socket?.terminate();
   }
 
   #connect(url: string, since: number | undefined): Promise<void> {
     const { token, name, localAddress, recorder, stats } = this.setup;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`, {
-        perMessageDeflate: false,
-        skipUTF8Validation: true,
-        handshakeTimeout: 30_000,
-        ...(localAddress && { localAddress }),
-      });
-      this.#ws = ws;
       let confirmed = false;
-      ws.on('open', () => ws.send(JSON.stringify(since === undefined ? { op: 'sub', topic: name, id: SUB_ID } : { op: 'sub', topic: name, since, id: SUB_ID })));
-      ws.on('message', (data: Buffer) => {
-        if (data[OP_BYTE] === OP_MSG) {
-          const { seq, t, n } = readMsg(data);
-          this.lastSeq = seq;
-          recorder.message(stats, this, n, t);
-          return;
-        }
-        const frame = JSON.parse(data.toString()) as { op: string; id?: unknown; message?: string; seq?: number };
-        if (frame.op === 'ok' && frame.id === SUB_ID && !confirmed) {
-          confirmed = true;
-          this.subscribed = true;
-          if (since !== undefined) this.backAt = nowMs();
-          resolve();
-        } else if (frame.op === 'err' && !confirmed) {
-          reject(new Error(`sub refused: ${frame.message}`));
-          ws.terminate();
-        } else if (frame.op === 'reset') {
-          this.resets++;
-        }
+      const socket = openFrameSocket(this.client, `${url}?token=${encodeURIComponent(token)}`, localAddress, {
+        open: () => socket.send(JSON.stringify(since === undefined ? { op: 'sub', topic: name, id: SUB_ID } : { op: 'sub', topic: name, since, id: SUB_ID })),
+        message: (data, start, end) => {
+          if (data[start + OP_BYTE] === OP_MSG) {
+            const { seq, t, n } = readMsg(data, start, end);
+            this.lastSeq = seq;
+            recorder.message(stats, this, n, t);
+            return;
+          }
+          const frame = JSON.parse(data.toString('utf8', start, end)) as { op: string; id?: unknown; message?: string; seq?: number };
+          if (frame.op === 'ok' && frame.id === SUB_ID && !confirmed) {
+            confirmed = true;
+            this.subscribed = true;
+            if (since !== undefined) this.backAt = nowMs();
+            resolve();
+          } else if (frame.op === 'err' && !confirmed) {
+            reject(new Error(`sub refused: ${frame.message}`));
+            socket.terminate();
+          } else if (frame.op === 'reset') {
+            this.resets++;
+          }
+        },
+        error: (err) => {
+          if (!confirmed) reject(err);
+        },
+        close: () => {
+          this.subscribed = false;
+          if (!confirmed) return reject(new Error('closed before the subscription was confirmed'));
+          if (!this.#closing) this.#dropped();
+        },
       });
-      ws.on('error', (err) => {
-        if (!confirmed) reject(err);
-      });
-      ws.on('close', () => {
-        this.subscribed = false;
-        if (!confirmed) return reject(new Error('closed before the subscription was confirmed'));
-        if (!this.#closing) this.#dropped();
-      });
+      this.#socket = socket;
     });
   }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus as osCpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { RpcClient, type RpcSpec } from './rpc.ts';
 
@@ -55,7 +55,11 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** extra node flags, e.g. --expose-gc, --cpu-prof */
   readonly nodeArgs?: readonly string[];
-  /** taskset CPU list to start on ('' = unpinned) */
+  /**
+   * taskset CPU list to start on. Absent or '': every CPU of the machine, not the driver's own: the driver pins
+   * itself to the client core, and a child would otherwise inherit that (servers starting, and chDB measuring, on one
+   * core while the other idles).
+   */
   readonly cpus?: string;
 }
 
@@ -130,7 +134,8 @@ export class ProcessGroup {
   spawnNode<S extends RpcSpec>(options: SpawnOptions): ManagedProcess<S> {
     // nice and taskset exec the next command, so node keeps their pid, priority (all its threads) and CPUs.
     let argv = [process.execPath, '--import', tsxLoader, ...(options.nodeArgs ?? []), options.script, ...(options.args ?? [])];
-    if (options.cpus) argv = ['taskset', '-c', options.cpus, ...argv];
+    const cpus = options.cpus || (hasTaskset() ? `0-${osCpus().length - 1}` : '');
+    if (cpus) argv = ['taskset', '-c', cpus, ...argv];
     if (this.niceness !== 0) argv = ['nice', '-n', String(this.niceness), ...argv];
     const [command, ...args] = argv as [string, ...string[]];
     const child = spawn(command, args, {

@@ -2,6 +2,7 @@ import { LatencyHistogram } from '../core/histogram.ts';
 import { type ManagedProcess, type ProcessGroup } from '../core/process-group.ts';
 import type { ClientSpec, ConnectionGroup, ConnectPlan, ConnectReport, DrainReport, RecoveryReport, WindowReport } from '../core/specs.ts';
 import { fileURLToPath } from 'node:url';
+import { parseOpshubClient, type OpshubClient } from '../clients/frame-socket.ts';
 
 const workerScript = fileURLToPath(new URL('../clients/client-worker.ts', import.meta.url));
 /**
@@ -35,15 +36,21 @@ export interface MergedWindow {
  * across workers and their reports merged.
  */
 export class ClientPool {
-  private constructor(readonly workers: readonly ManagedProcess<ClientSpec>[]) {}
+  private constructor(
+    readonly workers: readonly ManagedProcess<ClientSpec>[],
+    /** the WebSocket client opshub subscribers run on */
+    readonly opshubClient: OpshubClient,
+  ) {}
 
-  static async start(group: ProcessGroup, options: { name: string; workers: number; cpus: string }): Promise<ClientPool> {
+  /** `client` defaults to `BENCH_CLIENT` from the driver's environment (`lean` when unset). */
+  static async start(group: ProcessGroup, options: { name: string; workers: number; cpus: string; client?: OpshubClient }): Promise<ClientPool> {
+    const client = options.client ?? parseOpshubClient(process.env.BENCH_CLIENT);
     const workers = Array.from({ length: Math.max(1, options.workers) }, (_, i) =>
-      group.spawnNode<ClientSpec>({ name: `${options.name}-${i}`, script: workerScript, cpus: options.cpus, nodeArgs: clientNodeArgs }),
+      group.spawnNode<ClientSpec>({ name: `${options.name}-${i}`, script: workerScript, cpus: options.cpus, nodeArgs: clientNodeArgs, env: { BENCH_CLIENT: client } }),
     );
     // A round trip proves each worker is up (its IPC handler installed) before any plan is sent.
     await Promise.all(workers.map((w) => w.rpc.call('reset', {}, 60_000)));
-    return new ClientPool(workers);
+    return new ClientPool(workers, client);
   }
 
   async connect(plan: ConnectPlan): Promise<ConnectReport> {

@@ -114,14 +114,14 @@ async function oneRound(ctx: RunContext, target: Target, a: ServerHandle, b: Ser
   const bytes = ctx.options.payloadBytes;
   await measureWindow(a, clients, channels, ctx.ms(1000, 300), bytes, 5000); // warm-up
 
-  const steady = await measureWindow(a, clients, channels, ctx.ms(3000, 1000), bytes, 5000);
+  const steady = await measureWindow(a, clients, channels, ctx.ms(3000, 600), bytes, 5000);
   const local = latency(steady.clients.groups.get('local')!.histogram);
   const remote = latency(steady.clients.groups.get('remote')!.histogram);
 
   // kill -9 hub B early in a publishing window on A.
   await clients.reset();
-  const publishing = a.publish({ channels, durationMs: ctx.ms(4000, 2000), payloadBytes: bytes });
-  await new Promise((resolve) => setTimeout(resolve, ctx.ms(1000, 600)));
+  const publishing = a.publish({ channels, durationMs: ctx.ms(4000, 1500), payloadBytes: bytes });
+  await new Promise((resolve) => setTimeout(resolve, ctx.ms(1000, 400)));
   const killedAt = nowMs();
   await b.kill9();
   const published = await publishing;

@@ -68,7 +68,7 @@ async function measureTarget(ctx: RunContext, target: Target, channels: readonly
         ]),
       ),
     );
-    const windowMs = ctx.ms(5000, 1500);
+    const windowMs = ctx.ms(5000, 1000);
     await measureWindow(server, clients, channels, ctx.ms(1000, 300), ctx.options.payloadBytes, 5000); // warm-up
     const runs: Figures[] = [];
     for (let repeat = 0; repeat < ctx.repeats; repeat++) {

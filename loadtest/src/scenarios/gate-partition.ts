@@ -17,6 +17,7 @@ const metrics: readonly Metric[] = [
   { key: 'partitionedKB', label: 'bytes the partitioned replica sent + received after reconnect', unit: 'kB', better: 'lower' },
   { key: 'allKB', label: 'bytes all replicas sent + received after reconnect', unit: 'kB', better: 'lower' },
   { key: 'initialSyncMs', label: 'first sync: every replica holds the roster', unit: 'ms', better: 'lower' },
+  { key: 'settledMs', label: "the online scans' check-ins recorded by the hub (after they converged)", unit: 'ms', better: 'lower' },
 ];
 
 interface Sizes {
@@ -34,6 +35,12 @@ interface Side {
   readonly serverUrl: string;
   /** creates the round's doc on the server (opshub: event + roster over REST); returns the token per replica */
   prepare(event: string, sizes: Sizes): Promise<{ params: (replica: number) => Record<string, string>; seed: Y.Doc | undefined }>;
+  /**
+   * Resolves once the server has done what the scans entail besides relaying them (opshub: a check-in row, message
+   * and analytics event per scan). The partition ends after this: in a real partition the online gates' scans are
+   * spread over its whole length, not made in one burst just before it heals.
+   */
+  settle?(event: string, scans: number): Promise<void>;
 }
 
 /**
@@ -76,7 +83,8 @@ export const gatePartition: Scenario = {
         `the baseline column here is ${yWebsocketTarget.label} (the y-websocket reference server), not socket.io.`,
         `${sizes.tickets} tickets, ${sizes.replicas} replicas (y-websocket WebsocketProvider, ws, disableBc) in the driver process; one offline for ${sizes.offlineScans} scans while the others append ${sizes.changes}; a fresh doc per repeat.`,
         `bytes: WebSocket message payloads counted at the replicas from reconnect to convergence (frame headers not included); awareness included.`,
-        `${yWebsocketTarget.label}: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard.`,
+        `${yWebsocketTarget.label}: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard, persisted and derived into check-ins (PGlite).`,
+        `the partition heals once the online scans are recorded (opshub's check-ins; the reference server records nothing): in a real partition they are spread over its length, not made in one burst just before it heals.`,
       ],
     };
   },
@@ -101,6 +109,8 @@ interface Replica {
   readonly doc: Y.Doc;
   readonly provider: WebsocketProvider;
   readonly counter: Counter;
+  /** scans in the doc, counted as they arrive: the wait checks it on every update, so it must not walk the doc */
+  readonly held: { scans: number };
 }
 
 async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string, repeat: number): Promise<Figures> {
@@ -116,8 +126,11 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
       const doc = new Y.Doc();
       if (i === 0 && seed) Y.applyUpdate(doc, Y.encodeStateAsUpdate(seed));
       const counter: Counter = { on: false, bytes: 0 };
+      const held = { scans: 0 };
+      // Keys only: parsing every record (observeScans) would add the driver's own cost to what is measured.
+      gateDocTypes(doc).scans.observe((event) => (held.scans += event.keysChanged.size));
       const provider = new WebsocketProvider(side.serverUrl, room, doc, { WebSocketPolyfill: countingSocket(counter) as unknown as typeof globalThis.WebSocket, disableBc: true, params: params(i) });
-      replicas.push({ doc, provider, counter });
+      replicas.push({ doc, provider, counter, held });
     }
     await until(replicas, (r) => gateDocTypes(r.doc).tickets.size === sizes.tickets, `${side.label}: replicas never held the ${sizes.tickets}-ticket roster`);
     const initialSyncMs = performance.now() - started;
@@ -131,13 +144,16 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
       const i = 1 + (k % online.length);
       appendScan(replicas[i]!.doc, scan(repeat, i, k, sizes.tickets, t0 + k * 100));
     }
-    await until(online, (r) => gateDocTypes(r.doc).scans.length === sizes.changes, `${side.label}: online replicas never converged among themselves`);
+    await until(online, (r) => r.held.scans === sizes.changes, `${side.label}: online replicas never converged among themselves`);
+    const settleStart = performance.now();
+    await side.settle?.(event, sizes.changes);
+    const settledMs = side.settle ? performance.now() - settleStart : undefined;
 
     const total = sizes.offlineScans + sizes.changes;
     for (const r of replicas) r.counter.on = true;
     const reconnected = performance.now();
     cut.provider.connect();
-    await until(replicas, (r) => gateDocTypes(r.doc).scans.length === total, `${side.label}: replicas never held all ${total} scans after reconnect`);
+    await until(replicas, (r) => r.held.scans === total, `${side.label}: replicas never held all ${total} scans after reconnect`);
     const convergenceMs = performance.now() - reconnected;
     for (const r of replicas) r.counter.on = false;
 
@@ -153,6 +169,7 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
       partitionedKB: cut.counter.bytes / 1e3,
       allKB: replicas.reduce((sum, r) => sum + r.counter.bytes, 0) / 1e3,
       initialSyncMs,
+      ...(settledMs === undefined ? {} : { settledMs }),
     };
   } finally {
     for (const r of replicas) {
@@ -192,6 +209,18 @@ function opshubSide(ctx: RunContext, hub: ServerHandle): Side {
       }));
       const tokens = await Promise.all(Array.from({ length: sizes.replicas }, (_, i) => verifier.mint({ sub: `bench-gate-${i}`, role: 'gate', events: [event], gate: `g${i}` }, '2h')));
       return { params: (i) => ({ token: tokens[i]! }), seed: undefined };
+    },
+    async settle(event, scans) {
+      const staff = await verifier.mint({ sub: 'bench', role: 'staff', events: [event] }, '2h');
+      const deadline = performance.now() + WAIT_MS;
+      while (performance.now() < deadline) {
+        const response = await fetch(`${base}/api/v1/events/${event}/checkins/summary`, { headers: { authorization: `Bearer ${staff}` } });
+        if (!response.ok) throw new Error(`gate-partition: checkins summary answered ${response.status} ${await response.text()}`);
+        const body = (await response.json()) as { byGate: Record<string, { scans: number }> };
+        if (Object.values(body.byGate).reduce((n, g) => n + g.scans, 0) >= scans) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`gate-partition: the hub never recorded the ${scans} online scans as check-ins within ${WAIT_MS / 1000} s`);
     },
   };
 }
