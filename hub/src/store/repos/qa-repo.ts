@@ -171,8 +171,12 @@ export async function listQuestions(
     .where('q.event_id', '=', event)
     .where('q.session', '=', session)
     .where('q.status', 'in', [...statuses]);
-  query = order === 'votes' ? query.orderBy('q.upvotes', 'desc').orderBy('q.created_at', 'asc') : query.orderBy('q.created_at', 'desc');
-  const rows = await query.orderBy('q.id').limit(limit).execute();
+  // Question ids are time-ordered, so the id breaks a same-millisecond tie in the direction of the time order.
+  query =
+    order === 'votes'
+      ? query.orderBy('q.upvotes', 'desc').orderBy('q.created_at', 'asc').orderBy('q.id', 'asc')
+      : query.orderBy('q.created_at', 'desc').orderBy('q.id', 'desc');
+  const rows = await query.limit(limit).execute();
   return rows.map((r) => ({ ...r, upvoted: Boolean(r.upvoted) }));
 }
 
