@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, SignJWT, type RemoteJWKSetOptions } from 'jose';
 import { Claims } from '@opshub/schema';
 import type { Config } from '../config.ts';
-import { JwsRejection, verifyHs256 } from './hs256-jws.ts';
+import { JwsRejection } from './compact-jws.ts';
+import { verifyHs256 } from './hs256-jws.ts';
+import { JwkSet, verifyWithJwks } from './jwks-jws.ts';
 
 /** A token that is missing, malformed, forged, expired or carries claims outside the contract. Answered with 401. */
 export class AuthError extends Error {
@@ -16,8 +18,8 @@ export interface TokenVerifier {
   verify(token: string): Promise<Claims>;
   /**
    * The same decision without waiting, where the verifier can make it: the claims, or throws {@link AuthError};
-   * `undefined` when only `verify` can tell (a JWKS token not seen recently). WebSocket upgrades use it to complete
-   * inside uWS's request handler (see transport/upgrade.ts).
+   * `undefined` when only `verify` can tell (a JWKS token whose signing key the hub has not fetched yet). WebSocket
+   * upgrades use it to complete inside uWS's request handler (see transport/upgrade.ts).
    */
   verifyNow(token: string): Claims | undefined;
   /** Mints a token (HS256 only: with an identity provider the hub cannot sign). */
@@ -73,39 +75,65 @@ export function hs256Verifier(secret: string): Required<TokenVerifier> {
   };
 }
 
-/** How long a JWKS token verified once is believed again without a key lookup (at most until it expires). */
-const REMEMBER_VERIFIED_MS = 5 * 60_000;
-const REMEMBERED_TOKENS = 20_000;
-
 /**
- * A verifier for tokens from an OIDC identity provider, keys fetched (and cached) from its JWKS endpoint. The key
- * lookup may fetch, so only `verify` decides a token seen for the first time; `verifyNow` answers for tokens it
- * verified in the last few minutes (a reconnecting console or gate), so their upgrades stay synchronous.
+ * A verifier for tokens from an OIDC identity provider, keys fetched (and cached) from its JWKS endpoint by jose's
+ * createRemoteJWKSet, whose fetching, cache age and cooldown this keeps. Every decision is made synchronously by
+ * `verifyWithJwks` (jwks-jws.ts) against the set last fetched, so `verifyNow` decides any token whose signing key
+ * the hub already has, including one it has never seen. It leaves to `verify` only what needs a fetch: the set
+ * not loaded yet or older than jose's cache age, or a `kid` it does not hold (the provider may have rotated keys).
+ * The set starts loading at once; `ready` settles when that first fetch does (it never rejects: if the provider is
+ * down then, the first `verify` fetches again).
+ *
+ * @example const verifier = jwksVerifier({ jwksUrl: 'https://idp.example/jwks', issuer: 'https://idp.example/', audience: 'opshub' });
  */
-export function jwksVerifier(options: { jwksUrl: string; issuer: string; audience: string; keys?: JWTVerifyGetKey }): TokenVerifier {
-  const keys = options.keys ?? createRemoteJWKSet(new URL(options.jwksUrl));
-  const verified = new Map<string, { claims: Claims; until: number }>();
+export function jwksVerifier(options: {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  /** jose's createRemoteJWKSet options (fetch timeout, cooldown, cache age); tests shorten the cooldown. */
+  jwksOptions?: RemoteJWKSetOptions;
+}): TokenVerifier & { readonly ready: Promise<void> } {
+  const remote = createRemoteJWKSet(new URL(options.jwksUrl), options.jwksOptions);
+  const expected = { issuer: options.issuer, audience: options.audience };
+  // The JSON the keys were built from, so that a reload serving the same set keeps the imported keys.
+  let current: { json: string; keys: JwkSet } | undefined;
+  const reload = async (): Promise<void> => {
+    await remote.reload();
+    const jwks = remote.jwks();
+    const json = JSON.stringify(jwks);
+    if (jwks && json !== current?.json) current = { json, keys: new JwkSet(jwks) };
+  };
+  const decide = (token: string): Claims => {
+    if (!current) throw new JwsRejection('ERR_JWKS_NO_MATCHING_KEY', 'the JSON Web Key Set is not loaded');
+    return parseClaims(verifyWithJwks(token, current.keys, expected));
+  };
+  // Refetched ahead of jose's cache age, so that the set is always fresh and `verifyNow` keeps deciding (a failed
+  // refetch is retried by the next `verify`, as before).
+  const refreshMs = (options.jwksOptions?.cacheMaxAge ?? DEFAULT_JWKS_CACHE_AGE_MS) / 2;
+  if (Number.isFinite(refreshMs) && refreshMs >= MIN_REFRESH_MS) setInterval(() => reload().catch(() => {}), refreshMs).unref();
   return {
+    ready: reload().catch(() => {}),
     verifyNow(token) {
-      const known = verified.get(token);
-      if (!known) return undefined;
-      if (known.until > Date.now()) return known.claims;
-      verified.delete(token);
-      return undefined;
+      // A stale set is refreshed before it decides anything, as jose would: `verify` does that.
+      if (!remote.fresh) return undefined;
+      try {
+        return decide(token);
+      } catch (error) {
+        if (noKey(error)) return undefined;
+        throw toAuthError(error);
+      }
     },
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, keys, {
-          issuer: options.issuer,
-          audience: options.audience,
-          algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'],
-        });
-        const claims = parseClaims(payload);
-        // Map order is insertion order: drop the oldest when full.
-        if (verified.size >= REMEMBERED_TOKENS) verified.delete(verified.keys().next().value!);
-        const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
-        verified.set(token, { claims, until: Math.min(Date.now() + REMEMBER_VERIFIED_MS, expiresAt) });
-        return claims;
+        if (!remote.fresh) await reload();
+        try {
+          return decide(token);
+        } catch (error) {
+          // An unknown key may be a rotation: fetch again, unless the set was fetched moments ago (jose's cooldown).
+          if (!noKey(error) || remote.coolingDown) throw error;
+          await reload();
+          return decide(token);
+        }
       } catch (error) {
         throw toAuthError(error);
       }
@@ -113,9 +141,21 @@ export function jwksVerifier(options: { jwksUrl: string; issuer: string; audienc
   };
 }
 
+/** jose's createRemoteJWKSet default `cacheMaxAge`. */
+const DEFAULT_JWKS_CACHE_AGE_MS = 10 * 60_000;
+/** Below this a cache age means "always refetch" (tests): no timer then. */
+const MIN_REFRESH_MS = 500;
+
+const noKey = (error: unknown) => error instanceof JwsRejection && error.code === 'ERR_JWKS_NO_MATCHING_KEY';
+
 /** Chooses the verifier the configuration asks for. */
 export async function createTokenVerifier(config: Pick<Config, 'auth' | 'dataDir'>): Promise<TokenVerifier> {
-  if (config.auth.kind === 'jwks') return jwksVerifier(config.auth);
+  if (config.auth.kind === 'jwks') {
+    // Waiting for the first fetch (bounded by jose's fetch timeout) lets the first connections upgrade synchronously.
+    const verifier = jwksVerifier(config.auth);
+    await verifier.ready;
+    return verifier;
+  }
   return hs256Verifier(config.auth.secret ?? (await loadOrCreateSecret(config.dataDir)));
 }
 
@@ -131,8 +171,8 @@ function parseClaims(payload: unknown): Claims {
 
 function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
-  if (error instanceof joseErrors.JWTExpired || (error instanceof JwsRejection && error.code === 'ERR_JWT_EXPIRED')) return new AuthError('token expired');
-  if (error instanceof JwsRejection) return new AuthError(`token rejected: ${error.code}`);
+  if (error instanceof JwsRejection) return new AuthError(error.code === 'ERR_JWT_EXPIRED' ? 'token expired' : `token rejected: ${error.code}`);
+  // Fetching the key set failed (provider down, not a key set): jose's JOSEError says which.
   if (error instanceof joseErrors.JOSEError) return new AuthError(`token rejected: ${error.code}`);
   return new AuthError('token rejected');
 }

@@ -42,13 +42,14 @@ export function refuseUpgrade(res: HttpResponse, refusal: UpgradeRefusal): void 
 /**
  * Authenticates the handshake's token, then upgrades with the user data `accept` builds (or answers its refusal).
  *
- * Whenever the verifier can decide at once (every HS256 token, a JWKS token verified recently) the upgrade completes
- * inside uWS's upgrade handler. That is not a shortcut: the pinned uWS (20.30 / uWebSockets 20.4x) has a bug in
- * `HttpResponse::cork` after an upgrade made from a later callback: when adopting the socket reallocates it in place,
- * cork reads the new WebSocket's memory as HTTP response state and, when the bits fall a certain way, shuts the fresh
- * socket down right after `open` (clients see 1006 and nothing else; fixed upstream in uWebSockets PR #1929). Under
- * load it hit about one upgrade in 15,000 here. Upgrading without cork avoids it but makes uWS print a warning per
- * upgrade. Only a JWKS token seen for the first time still takes the async path.
+ * Whenever the verifier can decide at once (every HS256 token, a JWKS token whose signing key the hub has already
+ * fetched) the upgrade completes inside uWS's upgrade handler. That is not a shortcut: the pinned uWS (20.30 /
+ * uWebSockets 20.4x) has a bug in `HttpResponse::cork` after an upgrade made from a later callback: when adopting the
+ * socket reallocates it in place, cork reads the new WebSocket's memory as HTTP response state and, when the bits fall
+ * a certain way, shuts the fresh socket down right after `open` (clients see 1006 and nothing else; fixed upstream in
+ * uWebSockets PR #1929). Under load it hit about one upgrade in 15,000 here. Upgrading without cork avoids it but
+ * makes uWS print a warning per upgrade. Only a JWKS token whose key the hub has not fetched yet (key set not loaded
+ * or past its cache age, or a `kid` it does not hold) still takes the async path.
  */
 export function upgradeAuthenticated<UserData>(
   res: HttpResponse,

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
-import { createHmac } from 'node:crypto';
-import { exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHmac, randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, extractToken, hs256Verifier, jwksVerifier, loadOrCreateSecret } from '../../src/auth/token-verifier.ts';
 
 const secret = 'x'.repeat(40);
@@ -136,27 +136,166 @@ describe('JWKS tokens from an identity provider', () => {
   });
 });
 
-describe('JWKS tokens decided synchronously', () => {
-  it('only once verified, and only while the token is valid', async () => {
-    const { publicKey, privateKey } = await generateKeyPair('ES256');
-    let lookups = 0;
-    const verifier = jwksVerifier({ jwksUrl: 'http://unused.invalid/', issuer: 'i', audience: 'a', keys: async () => (lookups++, publicKey) });
-    const sign = (exp: number) => new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256' }).setIssuer('i').setAudience('a').setExpirationTime(exp).sign(privateKey);
-    const token = await sign(Math.floor(Date.now() / 1000) + 600);
+/** A local identity provider: serves `keys` as its JWKS (or `status` when not 200) and counts fetches. */
+async function identityProvider(keys: JWK[]) {
+  let onFetch: () => void = () => {};
+  const provider = {
+    keys,
+    status: 200,
+    fetches: 0,
+    /** While set, a fetch is answered only once it resolves. */
+    hold: undefined as Promise<void> | undefined,
+    /** Resolves when the next fetch arrives. */
+    nextFetch: () => new Promise<void>((resolve) => (onFetch = resolve)),
+    url: '',
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  const server = createServer(async (_, res) => {
+    provider.fetches++;
+    onFetch();
+    await provider.hold;
+    res.writeHead(provider.status, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: provider.keys }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  provider.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
+  return provider;
+}
+
+async function signingKey(alg: 'ES256' | 'RS256' | 'EdDSA', kid: string) {
+  const { publicKey, privateKey } = await generateKeyPair(alg);
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  const sign = (payload: object = claims, opts: { audience?: string; exp?: number } = {}) =>
+    new SignJWT({ ...payload, jti: randomUUID() })
+      .setProtectedHeader({ alg, kid })
+      .setIssuer('https://idp.test/')
+      .setAudience(opts.audience ?? 'opshub')
+      .setExpirationTime(opts.exp ?? Math.floor(Date.now() / 1000) + 600)
+      .sign(privateKey);
+  return { jwk, sign };
+}
+
+describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)', () => {
+  const idp = { issuer: 'https://idp.test/', audience: 'opshub' };
+  let hs256Token: string;
+  beforeAll(async () => {
+    hs256Token = await hs256Verifier(secret).mint(claims);
+  });
+  const providers: { close(): Promise<void> }[] = [];
+  afterEach(() => Promise.all(providers.splice(0).map((p) => p.close())));
+  const start = async (keys: JWK[]) => {
+    const provider = await identityProvider(keys);
+    providers.push(provider);
+    return provider;
+  };
+
+  it('decides a token it has never seen at once, once the key set is loaded (fetched when the verifier is created)', async () => {
+    const es = await signingKey('ES256', 'es');
+    const rs = await signingKey('RS256', 'rs');
+    const provider = await start([es.jwk, rs.jwk]);
+    const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp });
+    await verifier.ready;
+    expect(provider.fetches).toBe(1);
+    for (const token of [await es.sign(), await es.sign(), await rs.sign()]) expect(verifier.verifyNow(token)).toEqual(claims);
+    const wrongAudience = await es.sign(claims, { audience: 'other' });
+    const expired = await es.sign(claims, { exp: Math.floor(Date.now() / 1000) - 10 });
+    // Another token's signature over this token's header and payload.
+    const forged = `${(await es.sign()).split('.').slice(0, 2).join('.')}.${(await es.sign()).split('.')[2]}`;
+    const unknownRole = await es.sign({ ...claims, role: 'root' });
+    expect(() => verifier.verifyNow(wrongAudience)).toThrow('ERR_JWT_CLAIM_VALIDATION_FAILED');
+    expect(() => verifier.verifyNow(expired)).toThrow('token expired');
+    expect(() => verifier.verifyNow(forged)).toThrow('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    expect(() => verifier.verifyNow(hs256Token)).toThrow('ERR_JOSE_ALG_NOT_ALLOWED');
+    expect(() => verifier.verifyNow(unknownRole)).toThrow(/claims are invalid/);
+    expect(() => verifier.verifyNow('not.a.token')).toThrow(AuthError);
+    // `verify` is the same decision as a promise, and fetches nothing for a key the set holds.
+    expect(await verifier.verify(await rs.sign())).toEqual(claims);
+    await expect(verifier.verify(wrongAudience)).rejects.toThrow('ERR_JWT_CLAIM_VALIDATION_FAILED');
+    expect(provider.fetches).toBe(1);
+  });
+
+  it('leaves every token to verify until the key set has arrived', async () => {
+    const es = await signingKey('ES256', 'es');
+    const provider = await start([es.jwk]);
+    let release: () => void = () => {};
+    provider.hold = new Promise((resolve) => (release = resolve));
+    const arrived = provider.nextFetch();
+    const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp });
+    await arrived;
+    const token = await es.sign();
+    expect(verifier.verifyNow(token)).toBeUndefined();
+    const verified = verifier.verify(token); // waits for the same fetch
+    release();
+    expect(await verified).toEqual(claims);
+    await verifier.ready;
+    expect(verifier.verifyNow(await es.sign())).toEqual(claims);
+    expect(provider.fetches).toBe(1);
+  });
+
+  it('leaves a token with an unknown kid to verify, which fetches the rotated set; a key dropped from it is refused', async () => {
+    const first = await signingKey('ES256', 'k1');
+    const second = await signingKey('EdDSA', 'k2');
+    const provider = await start([first.jwk]);
+    const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp, jwksOptions: { cooldownDuration: 0 } });
+    await verifier.ready;
+    provider.keys = [second.jwk]; // the provider rotates: k2 in, k1 out
+    const rotated = await second.sign();
+    expect(verifier.verifyNow(rotated)).toBeUndefined();
+    expect(await verifier.verify(rotated)).toEqual(claims);
+    expect(provider.fetches).toBe(2);
+    // From now on k2 tokens are decided at once, and k1 is unknown: `verify` fetches again and refuses it.
+    expect(verifier.verifyNow(await second.sign())).toEqual(claims);
+    const old = await first.sign();
+    expect(verifier.verifyNow(old)).toBeUndefined();
+    await expect(verifier.verify(old)).rejects.toThrow('ERR_JWKS_NO_MATCHING_KEY');
+    expect(provider.fetches).toBe(3);
+  });
+
+  it('does not fetch again for an unknown kid within jose\'s cooldown after a fetch', async () => {
+    const known = await signingKey('ES256', 'k1');
+    const unknown = await signingKey('ES256', 'k9');
+    const provider = await start([known.jwk]);
+    const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp });
+    await verifier.ready;
+    await expect(verifier.verify(await unknown.sign())).rejects.toThrow('ERR_JWKS_NO_MATCHING_KEY');
+    expect(provider.fetches).toBe(1);
+  });
+
+  it('is created while the provider is down; the first verify fetches again', async () => {
+    const es = await signingKey('ES256', 'es');
+    const provider = await start([es.jwk]);
+    provider.status = 503;
+    const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp });
+    await verifier.ready; // settles, never rejects
+    const token = await es.sign();
+    expect(verifier.verifyNow(token)).toBeUndefined();
+    await expect(verifier.verify(token)).rejects.toBeInstanceOf(AuthError);
+    provider.status = 200;
+    expect(await verifier.verify(token)).toEqual(claims);
+    expect(verifier.verifyNow(await es.sign())).toEqual(claims);
+    expect(provider.fetches).toBe(3);
+  });
+
+  it('does not decide with a set older than the cache age: verify fetches it again first', async () => {
+    const es = await signingKey('ES256', 'es');
+    const provider = await start([es.jwk]);
+    const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp, jwksOptions: { cacheMaxAge: 0 } });
+    await verifier.ready;
+    const token = await es.sign();
     expect(verifier.verifyNow(token)).toBeUndefined();
     expect(await verifier.verify(token)).toEqual(claims);
-    expect(verifier.verifyNow(token)).toEqual(claims);
-    expect(lookups).toBe(1);
-    // A refused token is not remembered as anything: it stays for `verify` to refuse again.
-    const wrongAudience = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256' }).setIssuer('i').setAudience('other').sign(privateKey);
-    await expect(verifier.verify(wrongAudience)).rejects.toBeInstanceOf(AuthError);
-    expect(verifier.verifyNow(wrongAudience)).toBeUndefined();
-    // Remembered no longer than the token lives (exp two seconds ahead).
-    const shortLived = await sign(Math.floor(Date.now() / 1000) + 2);
-    await verifier.verify(shortLived);
-    expect(verifier.verifyNow(shortLived)).toEqual(claims);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    expect(verifier.verifyNow(shortLived)).toBeUndefined();
+    expect(provider.fetches).toBe(2);
+  });
+
+  it('refetches the set ahead of its cache age, so that verifyNow keeps deciding without waiting for a verify', async () => {
+    const es = await signingKey('ES256', 'es');
+    const provider = await start([es.jwk]);
+    const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp, jwksOptions: { cacheMaxAge: 1200 } });
+    await verifier.ready;
+    expect(provider.fetches).toBe(1);
+    const deadline = Date.now() + 5000;
+    while (provider.fetches < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(provider.fetches).toBeGreaterThanOrEqual(3);
+    expect(verifier.verifyNow(await es.sign())).toEqual(claims);
   });
 });
 

@@ -1,7 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Claims } from '@opshub/schema';
-import { AuthError, hs256Verifier, type TokenVerifier } from '../../src/auth/token-verifier.ts';
+import { AuthError, hs256Verifier, jwksVerifier, type TokenVerifier } from '../../src/auth/token-verifier.ts';
 import { loadNativeUws } from '../../src/native-uws.ts';
 import { readHandshake, UpgradeRefusal, upgradeAuthenticated } from '../../src/transport/upgrade.ts';
 import { minter } from '../support/test-hub.ts';
@@ -63,7 +66,38 @@ describe('WebSocket upgrades behind a token', () => {
     expect(server.seen).toEqual({ acceptedInsideHandler: 400, acceptedLater: 0 });
   });
 
-  it('waits for the verifier when it cannot decide at once (a JWKS token seen for the first time)', async () => {
+  it('decides a JWKS token seen for the first time inside the handler once the key set is loaded; only a key not fetched yet waits', async () => {
+    const first = await generateKeyPair('ES256');
+    const rotated = await generateKeyPair('EdDSA');
+    let keys = [{ ...(await exportJWK(first.publicKey)), kid: 'k1', alg: 'ES256' }];
+    const idp = createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })));
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    servers.push({ close: () => idp.close() });
+    const issuer = 'https://idp.test/';
+    const jwks = jwksVerifier({ jwksUrl: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks`, issuer, audience: 'opshub', jwksOptions: { cooldownDuration: 0 } });
+    const sign = (sub: string, key: CryptoKey, protectedHeader: { alg: string; kid: string }) =>
+      new SignJWT({ ...claims, sub }).setProtectedHeader(protectedHeader).setIssuer(issuer).setAudience('opshub').setExpirationTime('5m').sign(key);
+    let verifyCalls = 0;
+    const server = await echoServer({ verifyNow: (t) => jwks.verifyNow(t), verify: (t) => (verifyCalls++, jwks.verify(t)) });
+    servers.push(server);
+    await jwks.ready;
+
+    // Every token is new to the hub, but its key is in the loaded set: no upgrade waits.
+    const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`u${i}`, first.privateKey, { alg: 'ES256', kid: 'k1' })));
+    const results = await Promise.all(tokens.map((token) => roundTrip(server.url, token)));
+    expect(results.filter((r, i) => r.echo !== `u${i}:hi`)).toEqual([]);
+    expect(server.seen).toEqual({ acceptedInsideHandler: 100, acceptedLater: 0 });
+    expect(verifyCalls).toBe(0);
+
+    // The provider rotates in k2: its first token waits for the fetch, the next is decided inside the handler again.
+    keys = [...keys, { ...(await exportJWK(rotated.publicKey)), kid: 'k2', alg: 'EdDSA' }];
+    expect(await roundTrip(server.url, await sign('bea', rotated.privateKey, { alg: 'EdDSA', kid: 'k2' }))).toEqual({ echo: 'bea:hi' });
+    expect(await roundTrip(server.url, await sign('cy', rotated.privateKey, { alg: 'EdDSA', kid: 'k2' }))).toEqual({ echo: 'cy:hi' });
+    expect(server.seen).toEqual({ acceptedInsideHandler: 101, acceptedLater: 1 });
+    expect(verifyCalls).toBe(1);
+  });
+
+  it('waits for the verifier when it cannot decide at once (a JWKS token whose key the hub has not fetched yet)', async () => {
     const server = await echoServer({ verifyNow: () => undefined, verify: (t) => minter.verify(t) });
     servers.push(server);
     const results = await Promise.all(Array.from({ length: 20 }, async () => roundTrip(server.url, await minter.mint(claims))));
