@@ -5,6 +5,8 @@ export default defineConfig({
   test: {
     include: ['{schema,replica,hub,edge-agent,loadtest,console,demo}/test/**/*.test.ts'],
     pool: 'forks',
+    // One migrated PGlite template for the run: hubs load it instead of creating a database each.
+    globalSetup: ['hub/test/support/pglite-template-setup.ts'],
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,

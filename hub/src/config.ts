@@ -45,6 +45,7 @@ const Env = z
     VAPID_PRIVATE_KEY: optionalString,
     VAPID_SUBJECT: optionalString,
     TRUSTED_PROXIES: addressRanges,
+    PGLITE_TEMPLATE: optionalString,
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
       z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -82,6 +83,8 @@ export interface Config {
    * per-client limits key on the socket's peer. See transport/client-address.ts.
    */
   readonly trustedProxies: readonly string[];
+  /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; tests and the bench). */
+  readonly pgliteTemplate: string | undefined;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -119,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
     vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
     trustedProxies: e.TRUSTED_PROXIES,
+    pgliteTemplate: e.PGLITE_TEMPLATE,
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

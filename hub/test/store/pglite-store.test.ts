@@ -9,6 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEventBody } from '@opshub/schema';
 import { createEvent, DataDirLockedError, getEvent, getTicket, listTickets, PgliteStore } from '../../src/store/index.ts';
 import { storeContract } from './store-contract.ts';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'kysely';
+import { migrateToLatest } from '../../src/store/migrate.ts';
+import { readPgliteTemplate, writePgliteTemplate } from '../../src/store/pglite/pglite-template.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -114,3 +118,49 @@ async function pidOfExitedProcess(): Promise<number> {
   await once(child, 'exit');
   return child.pid!;
 }
+
+describe('PgliteStore from a template (PGLITE_TEMPLATE)', () => {
+  /** A template holding a marker table, so a test can tell a database that came from it. */
+  async function markedTemplate(marker: string): Promise<string> {
+    const plain = join(root, `${marker}-plain.tar`);
+    await writePgliteTemplate(plain);
+    const pglite = await PGlite.create({ loadDataDir: await readPgliteTemplate(plain) });
+    await pglite.exec(`create table ${marker} (id int)`);
+    const file = join(root, `${marker}.tar`);
+    await writeFile(file, Buffer.from(await (await pglite.dumpDataDir('none')).arrayBuffer()));
+    await pglite.close();
+    return file;
+  }
+  const hasTable = async (store: PgliteStore, table: string) =>
+    (await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_name = ${table}`.execute(store.db)).rows[0]!.n === 1;
+
+  it('starts a new database from the template, migrated, on disk and in memory; an existing one is opened as it is', async () => {
+    const first = await markedTemplate('from_first');
+    const dataDir = join(root, 'templated');
+    const store = new PgliteStore({ dataDir, template: first });
+    await store.start();
+    expect(await hasTable(store, 'from_first')).toBe(true);
+    expect(await migrateToLatest(store.db)).toEqual([]);
+    await createEvent(store.db, CreateEventBody.parse({ id: 'tpl-1', name: 'Kept' }));
+    await store.close();
+
+    // Restarted with another template: the database exists, so the template is not used and nothing is lost.
+    const second = await markedTemplate('from_second');
+    const reopened = new PgliteStore({ dataDir, template: second });
+    await reopened.start();
+    expect((await getEvent(reopened.db, 'tpl-1'))?.name).toBe('Kept');
+    expect(await hasTable(reopened, 'from_second')).toBe(false);
+    await reopened.close();
+
+    const inMemory = new PgliteStore({ template: second });
+    await inMemory.start();
+    expect(await hasTable(inMemory, 'from_second')).toBe(true);
+    await createEvent(inMemory.db, CreateEventBody.parse({ id: 'tpl-2', name: 'In memory' }));
+    await inMemory.close();
+  });
+
+  it('refuses to start, and says which file, when the template cannot be read', async () => {
+    const store = new PgliteStore({ template: join(root, 'no-such-template.tar') });
+    await expect(store.start()).rejects.toThrow(/no-such-template\.tar/);
+  });
+});

@@ -33,7 +33,7 @@ export interface TestHub {
 export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits>; trustedProxies?: readonly string[] } = {}): Promise<TestHub> {
   const dir = await mkdtemp(join(tmpdir(), 'opshub-hub-'));
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const backends: Backends = { bus: options.bus ?? new MemoryBus(), store: new PgliteStore(), analytics: createAnalytics({ dataDir: dir, flushMs: 50 }) };
+  const backends: Backends = { bus: options.bus ?? new MemoryBus(), store: new PgliteStore({ template: process.env.PGLITE_TEMPLATE }), analytics: createAnalytics({ dataDir: dir, flushMs: 50 }) };
   const hub = new Hub({
     backends,
     verifier: minter,

@@ -1,16 +1,22 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
-import { rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Database } from '@opshub/schema/db';
 import { migrateToLatest } from '../migrate.ts';
 import type { Store } from '../store.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
+import { readPgliteTemplate } from './pglite-template.ts';
 
 export interface PgliteStoreOptions {
   /** The hub's DATA_DIR: the database lives in `<dataDir>/pg`, the lock in `<dataDir>/pg.lock`. Omit for in-memory. */
   readonly dataDir?: string | undefined;
+  /**
+   * A template tarball (`writePgliteTemplate`) a new database starts from instead of being created empty
+   * (`PGLITE_TEMPLATE`; tests and the bench). An existing database is opened as it is; migrations run either way.
+   */
+  readonly template?: string | undefined;
 }
 
 /**
@@ -28,11 +34,13 @@ export interface PgliteStoreOptions {
 export class PgliteStore implements Store {
   readonly kind = 'pglite';
   readonly #dataDir: string | undefined;
+  readonly #template: string | undefined;
   #db: Kysely<Database> | undefined;
   #lock: DataDirLock | undefined;
 
   constructor(options: PgliteStoreOptions = {}) {
     this.#dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
+    this.#template = options.template;
   }
 
   get db(): Kysely<Database> {
@@ -65,12 +73,18 @@ export class PgliteStore implements Store {
   }
 
   async #open(): Promise<PGlite> {
-    if (this.#dataDir === undefined) return PGlite.create();
+    if (this.#dataDir === undefined) return PGlite.create(await this.#fromTemplate());
     this.#lock = await lockDataDir(this.#dataDir, 'pg.lock');
     const pgDir = join(this.#dataDir, 'pg');
     // Holding our lock means no other process has this database open, so a postmaster.pid is a leftover of a process
     // that died (kill -9, power loss); PGlite would otherwise hang on the next open.
     await rm(join(pgDir, 'postmaster.pid'), { force: true });
-    return PGlite.create(pgDir);
+    // PG_VERSION is the first file initdb writes: without it there is no database here yet.
+    const exists = await access(join(pgDir, 'PG_VERSION')).then(() => true, () => false);
+    return PGlite.create(pgDir, exists ? {} : await this.#fromTemplate());
+  }
+
+  async #fromTemplate(): Promise<{ loadDataDir?: Blob }> {
+    return this.#template === undefined ? {} : { loadDataDir: await readPgliteTemplate(this.#template) };
   }
 }
