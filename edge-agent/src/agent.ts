@@ -140,9 +140,19 @@ async function assemble(
   cleanups.push(stopScans);
 
   // Log first, then relay: the relay never waits for the disk, the scan answer does (GateDesk awaits durable()).
+  // Updates applied to the replica but not yet on disk: what a kill -9 right now would lose (/status `unsaved`).
+  let unsaved = 0;
   const onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === DISK_ORIGIN) return;
-    disk.append(update).catch((error: unknown) => log.warn(`disk append failed: ${String(error)}`));
+    unsaved++;
+    disk.append(update).then(
+      () => {
+        unsaved--;
+        changed();
+      },
+      // Not on disk, so it stays counted: a broken log is reported, not hidden.
+      (error: unknown) => log.warn(`disk append failed: ${String(error)}`),
+    );
     changed();
   };
   doc.on('update', onUpdate);
@@ -251,6 +261,7 @@ async function assemble(
       hub: hubLink ? hubLink.state : 'none',
       inside: counts.inside,
       duplicates: counts.duplicates,
+      unsaved,
     };
   };
 

@@ -36,6 +36,8 @@ export interface AgentStatus {
   hub: string;
   inside: number;
   duplicates: number;
+  /** Updates in the replica not yet on disk (0: everything it holds survives kill -9 and power loss). */
+  unsaved: number;
 }
 
 export interface HttpApiOptions {

@@ -72,7 +72,7 @@ export class EdgeFleet {
     return (await res.json()) as { verdict: string };
   }
 
-  async status(name: string): Promise<{ online: boolean; peers: number; pending: number; tickets: number; scans: number }> {
+  async status(name: string): Promise<{ online: boolean; peers: number; pending: number; tickets: number; scans: number; unsaved: number }> {
     return (await (await fetch(`${this.agents.get(name)!.url}/status`)).json()) as never;
   }
 

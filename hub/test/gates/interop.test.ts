@@ -33,6 +33,8 @@ it('admits a box-office ticket sold after the gate lost its uplink, and a revoca
     (r) => r.results[0]?.status === 'revoked',
     'revocation on the agent',
   );
+  // Reached it means on its disk too: the agent applies an update first and writes it a moment later.
+  await until(() => fleet.status('main-1'), (s) => s.unsaved === 0, 'revocation saved on the agent');
 
   // The gate loses its uplink (restarted pointing at an address where no hub answers); then the box office sells.
   await fleet.killAgent('main-1');
