@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signTicket } from '@opshub/replica';
+import { gateDocTypes, signTicket } from '@opshub/replica';
+import * as Y from 'yjs';
 import { startAgent, type Agent } from '../src/agent.ts';
 import { eventDoc, EVENT, generateEventKeys, getJson, mintToken, postScan, seedDataDir, tempDir, ticket } from './helpers.ts';
 
@@ -89,6 +90,17 @@ describe('GET /status, /lookup, /', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ online: false, peers: 0, pending: expect.any(Number), lastSync: 0, tickets: 6, scans: expect.any(Number), gate: 'north', zone: 'hall' });
     expect(body.pending).toBe(body.scans);
+    expect(body.unsaved).toBe(0);
+  });
+
+  it('counts an update from the hub as unsaved until it is on disk', async () => {
+    // A roster change as the hub's sync applies it: a remote origin, so it is written after it is applied.
+    gateDocTypes(agent.doc).tickets.set('T-LATE', ticket({ holder: 'Late Sale' }));
+    Y.transact(agent.doc, () => gateDocTypes(agent.doc).tickets.set('T-LATER', ticket({ holder: 'Later Sale' })), 'hub-sync');
+    expect(agent.status().unsaved).toBe(2);
+    const deadline = Date.now() + 5000;
+    while (agent.status().unsaved > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await getJson(`${agent.url}/status`)).body).toMatchObject({ unsaved: 0, tickets: 8 });
   });
 
   it('finds tickets by name, email or order, case-insensitively and by prefix', async () => {
