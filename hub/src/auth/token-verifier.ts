@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, errors as joseErrors, SignJWT, type RemoteJWKSetOptions } from 'jose';
 import { Claims } from '@opshub/schema';
@@ -27,30 +27,46 @@ export interface TokenVerifier {
 }
 
 const SECRET_FILE = 'jwt-secret';
+/** As HUB_JWT_SECRET requires (config.ts). */
+const MIN_SECRET_CHARS = 32;
 /** HS256 tokens carry no issuer requirement, so that tokens minted by external tests with the shared secret verify. */
 const HS256 = 'HS256';
 
 /**
  * The secret for HS256 tokens: `HUB_JWT_SECRET`, or one generated once into `DATA_DIR/jwt-secret` (mode 0600).
+ * Two processes starting at once agree on one secret: the file is written whole under a temporary name and linked
+ * into place, so it is either absent or complete (a reader never sees it half-written, and never an empty secret).
  * @example const secret = await loadOrCreateSecret('./data'); // same value on every later start
  */
 export async function loadOrCreateSecret(dataDir: string): Promise<string> {
   const file = join(dataDir, SECRET_FILE);
   try {
-    return (await readFile(file, 'utf8')).trim();
+    return await readSecret(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   await mkdir(dataDir, { recursive: true });
   const secret = randomBytes(48).toString('base64url');
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  await writeFile(temporary, secret + '\n', { mode: 0o600 });
   try {
-    // `wx` so two processes starting at once cannot each write a different secret.
-    await writeFile(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+    // link() fails with EEXIST when another process got there first; then its secret is the one.
+    await link(temporary, file);
     return secret;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readSecret(file);
     throw error;
+  } finally {
+    await unlink(temporary).catch(() => {});
   }
+}
+
+async function readSecret(file: string): Promise<string> {
+  const secret = (await readFile(file, 'utf8')).trim();
+  if (secret.length < MIN_SECRET_CHARS) {
+    throw new Error(`${file} holds no usable secret (${secret.length} characters, at least ${MIN_SECRET_CHARS} needed): delete it to have a new one generated, or set HUB_JWT_SECRET`);
+  }
+  return secret;
 }
 
 /** An HS256 verifier and minter over a shared secret. */
