@@ -2,7 +2,8 @@
  * One agent per data folder: two processes appending to one log would interleave records. The lock is a file with
  * the owner's pid, created exclusively; a lock whose process is gone (the agent was killed) is taken over.
  */
-import { open, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class DataDirLockedError extends Error {
@@ -20,13 +21,17 @@ export interface DataDirLock {
 export async function lockDataDir(dir: string): Promise<DataDirLock> {
   const path = join(dir, 'agent.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
+    // Written whole under a temporary name, then linked into place: the lock appears with its pid in it or not at all,
+    // so an agent starting at the same instant never reads an empty lock and takes it for a dead one's.
+    const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
+    await writeFile(temporary, `${process.pid}\n`);
     try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+      await link(temporary, path);
       return { release: () => rm(path, { force: true }) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await rm(temporary, { force: true });
     }
     const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
