@@ -83,7 +83,7 @@ export interface Config {
    * per-client limits key on the socket's peer. See transport/client-address.ts.
    */
   readonly trustedProxies: readonly string[];
-  /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; tests and the bench). */
+  /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }

@@ -14,7 +14,7 @@ export interface PgliteStoreOptions {
   readonly dataDir?: string | undefined;
   /**
    * A template tarball (`writePgliteTemplate`) a new database starts from instead of being created empty
-   * (`PGLITE_TEMPLATE`; tests and the bench). An existing database is opened as it is; migrations run either way.
+   * (`PGLITE_TEMPLATE`; the test run sets it). An existing database is opened as it is; migrations run either way.
    */
   readonly template?: string | undefined;
 }

@@ -8,8 +8,8 @@ import { pgliteDialect } from './pglite-dialect.ts';
  * Writes a template for new embedded databases: a migrated, empty PGlite cluster as PGlite's data-folder tarball.
  *
  * Why: creating a PGlite database runs initdb inside the wasm engine, 1.5–2 s of CPU, most of a hub's start-up.
- * Loading a tarball takes a third of that. Test runs and the bench start dozens of hubs on fresh databases, so they
- * write one template first and hand it to every hub (`PGLITE_TEMPLATE`). The file is written beside its final name
+ * Loading a tarball takes a third of that. A test run starts dozens of hubs on fresh databases, so it writes one
+ * template first and hands it to every hub (`PGLITE_TEMPLATE`, see hub/test/support/pglite-template-setup.ts). The file is written beside its final name
  * and renamed into place, so a reader never sees half of it.
  *
  * @example await writePgliteTemplate('/tmp/opshub-pg-template.tar'); // then PGLITE_TEMPLATE=/tmp/opshub-pg-template.tar
