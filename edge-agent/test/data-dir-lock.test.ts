@@ -5,18 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLockedError, lockDataDir } from '../src/data-dir-lock.ts';
-import { tempDir } from './helpers.ts';
+import { tempFolder } from './helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function folder(): Promise<string> {
-  const { dir, remove } = await tempDir();
-  cleanups.push(remove);
-  return dir;
-}
+const folder = () => tempFolder(cleanups);
 
 describe('one agent per data folder', () => {
   it('holds the folder with its pid, refuses a second agent while held, and frees it on release', async () => {

@@ -5,18 +5,14 @@ import * as Y from 'yjs';
 import { appendScan, readScans, type ScanRecord } from '@opshub/replica';
 import { CorruptSnapshotError, DISK_ORIGIN, DiskReplica } from '../src/disk-replica.ts';
 import { parseRecords, UpdateLog } from '../src/update-log.ts';
-import { tempDir } from './helpers.ts';
+import { tempFolder } from './helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function folder(): Promise<string> {
-  const { dir, remove } = await tempDir();
-  cleanups.push(remove);
-  return dir;
-}
+const folder = () => tempFolder(cleanups);
 
 let n = 0;
 const byId = (scans: ScanRecord[]): ScanRecord[] => [...scans].sort((a, b) => (a.scanId < b.scanId ? -1 : 1));

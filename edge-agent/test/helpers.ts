@@ -29,6 +29,13 @@ export async function tempDir(prefix = 'opshub-edge-'): Promise<{ dir: string; r
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** A fresh temp folder whose removal joins `cleanups` (the test file runs them after each test). */
+export async function tempFolder(cleanups: (() => Promise<void>)[]): Promise<string> {
+  const { dir, remove } = await tempDir();
+  cleanups.push(remove);
+  return dir;
+}
+
 export const ticket = (over: Partial<Ticket> = {}): Ticket => ({ holder: 'Ada Lovelace', email: 'ada@example.org', type: 'vip', zones: [], status: 'valid', ...over });
 
 /** The hub's side of an event: meta (two zones, three gates), a roster and the signing key. */

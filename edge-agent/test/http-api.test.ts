@@ -98,8 +98,14 @@ describe('GET /status, /lookup, /', () => {
     gateDocTypes(agent.doc).tickets.set('T-LATE', ticket({ holder: 'Late Sale' }));
     Y.transact(agent.doc, () => gateDocTypes(agent.doc).tickets.set('T-LATER', ticket({ holder: 'Later Sale' })), 'hub-sync');
     expect(agent.status().unsaved).toBe(2);
-    const deadline = Date.now() + 5000;
-    while (agent.status().unsaved > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The agent tells its listeners after each write; nothing has been awaited since the check above.
+    await new Promise<void>((resolve) => {
+      const stop = agent.onChange(() => {
+        if (agent.status().unsaved > 0) return;
+        stop();
+        resolve();
+      });
+    });
     expect((await getJson(`${agent.url}/status`)).body).toMatchObject({ unsaved: 0, tickets: 8 });
   });
 
