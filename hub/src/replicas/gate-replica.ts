@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
 import { AdmissionTimeline, gateDocTypes, readMeta, readScans, type EventMeta, type TimelineChange } from '@opshub/replica';
 import type { ZoneOccupancy } from '@opshub/schema';
-import { levelOf } from '../streams/capacity/threshold-rules.ts';
+import { zoneOccupancy } from '../streams/capacity/zone-occupancy.ts';
 
 /**
  * One event's gate doc as a hub holds it: the Yjs doc and awareness, the admission timeline derived from its scans,
@@ -58,11 +58,7 @@ export class GateReplica {
 
   /** Occupancy of every zone of the event, with the 80/90/100 % level. */
   occupancy(): ZoneOccupancy[] {
-    return (this.meta?.zones ?? []).map((zone) => {
-      const inside = this.#insideByZone.get(zone.id) ?? 0;
-      const ratio = zone.capacity > 0 ? inside / zone.capacity : 0;
-      return { zone: zone.id, name: zone.name, capacity: zone.capacity, inside, ratio, level: levelOf(ratio) };
-    });
+    return (this.meta?.zones ?? []).map((zone) => zoneOccupancy(zone, this.#insideByZone.get(zone.id) ?? 0));
   }
 
   /** Moves each touched ticket to the zone its current stay was admitted into (or out of every zone). */

@@ -11,7 +11,7 @@ import { listAlerts } from '../store/repos/alerts-repo.ts';
 import { appendAudit } from '../store/repos/audit-log.ts';
 import { zoneAdjustments } from '../store/repos/capacity-repo.ts';
 import { checkinSummary, lockCheckinsExclusive } from '../store/repos/checkins-repo.ts';
-import { levelOf } from '../streams/capacity/threshold-rules.ts';
+import { zoneOccupancy } from '../streams/capacity/zone-occupancy.ts';
 import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
 import { getTicket, importTickets, revokeTicket } from '../store/repos/tickets-repo.ts';
@@ -61,11 +61,7 @@ export function registerGateRoutes(
     const event = await eventFor(req, ['admin', 'staff', 'gate']);
     const details = await getEvent(store.db, event);
     const [{ byZone }, adjustments] = await Promise.all([checkinSummary(store.db, event), zoneAdjustments(store.db, event)]);
-    const zones = (details?.zones ?? []).map((z) => {
-      const inside = Math.max(0, (byZone[z.id]?.inside ?? 0) + (adjustments.get(z.id) ?? 0));
-      const ratio = z.capacity > 0 ? inside / z.capacity : 0;
-      return { zone: z.id, name: z.name, capacity: z.capacity, inside, ratio, level: levelOf(ratio) };
-    });
+    const zones = (details?.zones ?? []).map((z) => zoneOccupancy(z, Math.max(0, (byZone[z.id]?.inside ?? 0) + (adjustments.get(z.id) ?? 0))));
     return { status: 200, body: { at: Date.now(), zones } };
   });
 

@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import { appendAudit } from '../store/repos/audit-log.ts';
 import { takeRateToken } from '../store/repos/chat-repo.ts';
 import { ensureJoinCode, generateJoinCode, rateLimitWait, readJoinCode, setJoinCode } from '../store/repos/join-code-repo.ts';
-import { eventExists } from '../store/repos/polls-repo.ts';
+import { eventExists } from '../store/repos/events-repo.ts';
 import type { Store } from '../store/store.ts';
 import { TrustedProxies } from '../transport/client-address.ts';
 import { jsonBody, route, type Reply, type Request } from '../transport/http-route.ts';

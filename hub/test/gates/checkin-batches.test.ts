@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DuplicateAdmission, ScanRecord } from '@opshub/replica';
-import { nextBatch, type Work } from '../../src/streams/checkins.ts';
+import { nextBatch, type Work } from '../../src/streams/checkins/checkins-stream.ts';
 
 let n = 0;
 const scan = (): ScanRecord => ({ scanId: `scan-${String(++n).padStart(6, '0')}`, code: 'T-1', gate: 'north', device: 'dev', dir: 'in', at: n, verdict: 'admitted' });

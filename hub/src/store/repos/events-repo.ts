@@ -63,3 +63,12 @@ export async function getEvent(db: Kysely<Database>, id: string): Promise<EventD
 function byId<T extends { id: string }>(items: readonly T[]): T[] {
   return [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
+
+/**
+ * Whether the event exists; one key lookup (the engagement tables reference events, and a missing event should be
+ * `not_found`, not a foreign-key failure).
+ * @example if (!(await eventExists(db, 'expo'))) throw new NotFoundError('event', 'expo');
+ */
+export async function eventExists(db: Kysely<Database>, event: string): Promise<boolean> {
+  return (await db.selectFrom('events').select('id').where('id', '=', event).executeTakeFirst()) !== undefined;
+}

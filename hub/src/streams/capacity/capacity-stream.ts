@@ -11,7 +11,8 @@ import { ackAlert, insertAlert } from '../../store/repos/alerts-repo.ts';
 import { appendAudit } from '../../store/repos/audit-log.ts';
 import { disarmThreshold, rearmThreshold, setZoneAdjustment, thresholdStates, zoneAdjustments } from '../../store/repos/capacity-repo.ts';
 import type { Store } from '../../store/store.ts';
-import { levelOf, step, thresholds, type Armed } from './threshold-rules.ts';
+import { step, thresholds, type Armed } from './threshold-rules.ts';
+import { zoneOccupancy } from './zone-occupancy.ts';
 
 /**
  * Capacity: occupancy per zone (derived from the scans, plus staff corrections) published coalesced on
@@ -28,11 +29,7 @@ export function capacityStream(deps: { store: Store; bus: Bus; analytics: Analyt
   /** Occupancy with corrections applied. */
   async function occupancy(replica: GateReplica): Promise<ZoneOccupancy[]> {
     const adjustments = await zoneAdjustments(store.db, replica.event);
-    return replica.occupancy().map((zone) => {
-      const inside = Math.max(0, zone.inside + (adjustments.get(zone.zone) ?? 0));
-      const ratio = zone.capacity > 0 ? inside / zone.capacity : 0;
-      return { ...zone, inside, ratio, level: levelOf(ratio) };
-    });
+    return replica.occupancy().map((zone) => zoneOccupancy({ id: zone.zone, name: zone.name, capacity: zone.capacity }, Math.max(0, zone.inside + (adjustments.get(zone.zone) ?? 0))));
   }
 
   async function evaluate(replica: GateReplica): Promise<void> {

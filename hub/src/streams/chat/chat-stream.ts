@@ -18,7 +18,7 @@ import {
   unmuteUser,
   updateChatSettings,
 } from '../../store/repos/chat-repo.ts';
-import { eventExists } from '../../store/repos/polls-repo.ts';
+import { eventExists } from '../../store/repos/events-repo.ts';
 import type { Store } from '../../store/store.ts';
 import type { EventWordFilters } from './event-word-filters.ts';
 import { timeOrderedId } from '../../store/ids/time-ordered-id.ts';

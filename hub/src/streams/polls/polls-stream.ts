@@ -8,13 +8,10 @@ import type { Logger } from '../../log.ts';
 import { ConflictError, NotFoundError } from '../../store/errors.ts';
 import { appendAudit } from '../../store/repos/audit-log.ts';
 import {
-  advisoryXactLock,
   castVote,
   closePoll,
-  eventExists,
   getPollRow,
   insertPoll,
-  lockSpace,
   markResultsPublished,
   openPoll,
   pollPublishState,
@@ -22,6 +19,8 @@ import {
   tallyPoll,
   toPoll,
 } from '../../store/repos/polls-repo.ts';
+import { eventExists } from '../../store/repos/events-repo.ts';
+import { advisoryXactLock, lockSpace } from '../../store/repos/locks.ts';
 import type { Store } from '../../store/store.ts';
 import type { EventWordFilters } from '../chat/event-word-filters.ts';
 import { Coalescer, type FlushOutcome } from './coalescer.ts';

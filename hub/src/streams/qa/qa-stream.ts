@@ -8,7 +8,8 @@ import type { Logger } from '../../log.ts';
 import { NotFoundError } from '../../store/errors.ts';
 import { appendAudit } from '../../store/repos/audit-log.ts';
 import { takeRateToken } from '../../store/repos/chat-repo.ts';
-import { advisoryXactLock, eventExists, lockSpace } from '../../store/repos/polls-repo.ts';
+import { eventExists } from '../../store/repos/events-repo.ts';
+import { advisoryXactLock, lockSpace } from '../../store/repos/locks.ts';
 import {
   addUpvote,
   getQaSettings,

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { topicName, type AnnouncementMessage } from '@opshub/schema';
-import type { Analytics } from '../analytics/analytics.ts';
-import type { Bus } from '../bus/bus.ts';
-import type { CommandHandler } from '../commands/command-router.ts';
-import { insertAnnouncement } from '../store/repos/announcements-repo.ts';
-import { appendAudit } from '../store/repos/audit-log.ts';
-import { getEvent } from '../store/repos/events-repo.ts';
-import { NotFoundError } from '../store/errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Analytics } from '../../analytics/analytics.ts';
+import type { Bus } from '../../bus/bus.ts';
+import type { CommandHandler } from '../../commands/command-router.ts';
+import { insertAnnouncement } from '../../store/repos/announcements-repo.ts';
+import { appendAudit } from '../../store/repos/audit-log.ts';
+import { getEvent } from '../../store/repos/events-repo.ts';
+import { NotFoundError } from '../../store/errors.ts';
+import type { Store } from '../../store/store.ts';
 
 /**
  * Announcements: staff tell everyone at the event something, from "coffee in hall B" to an emergency broadcast.

@@ -1,13 +1,13 @@
 import { readScans, type DuplicateAdmission, type ScanRecord } from '@opshub/replica';
 import { topicName, type AlertMessage, type CheckinMessage } from '@opshub/schema';
-import type { Analytics } from '../analytics/analytics.ts';
-import type { Bus } from '../bus/bus.ts';
-import type { Logger } from '../log.ts';
-import type { GateReplica } from '../replicas/gate-replica.ts';
-import type { ReplicaListener } from '../replicas/replica-host.ts';
-import { insertAlert, withdrawAlert } from '../store/repos/alerts-repo.ts';
-import { insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, type CheckinInput } from '../store/repos/checkins-repo.ts';
-import type { Store } from '../store/store.ts';
+import type { Analytics } from '../../analytics/analytics.ts';
+import type { Bus } from '../../bus/bus.ts';
+import type { Logger } from '../../log.ts';
+import type { GateReplica } from '../../replicas/gate-replica.ts';
+import type { ReplicaListener } from '../../replicas/replica-host.ts';
+import { insertAlert, withdrawAlert } from '../../store/repos/alerts-repo.ts';
+import { insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, type CheckinInput } from '../../store/repos/checkins-repo.ts';
+import type { Store } from '../../store/store.ts';
 
 /** Work for one replica: new scans and the duplicate admissions they revealed or withdrew. */
 export interface Work {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { topicName, type GateMessage } from '@opshub/schema';
-import type { Bus } from '../bus/bus.ts';
-import type { Logger } from '../log.ts';
-import type { GateReplica } from '../replicas/gate-replica.ts';
-import { isSocketOrigin } from '../replicas/origins.ts';
-import type { ReplicaListener } from '../replicas/replica-host.ts';
+import type { Bus } from '../../bus/bus.ts';
+import type { Logger } from '../../log.ts';
+import type { GateReplica } from '../../replicas/gate-replica.ts';
+import { isSocketOrigin } from '../../replicas/origins.ts';
+import type { ReplicaListener } from '../../replicas/replica-host.ts';
 
 /** What an edge agent puts in its awareness state; anything else in awareness is ignored here. */
 const GatePresence = z.object({
