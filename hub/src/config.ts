@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parseAddressRange } from './transport/client-address.ts';
+import { parseAllowedOrigin } from './streams/push/endpoint-guard.ts';
+import { checkVapidKeyPair } from './streams/push/vapid-keys.ts';
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalUrl = (protocols: string[]) =>
@@ -26,6 +28,30 @@ const addressRanges = z
     return ranges;
   });
 
+/** `PUSH_ALLOWED_ORIGINS`: comma-separated https origins the hub may send pushes to besides the known push services. */
+const allowedOrigins = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const origins: string[] = [];
+    for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+      try {
+        origins.push(parseAllowedOrigin(entry));
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }
+    return origins;
+  });
+/** `VAPID_SUBJECT`: how push services reach the operator (RFC 8292 §2.1). */
+const vapidSubject = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .refine((s) => URL.canParse(s) && ['mailto:', 'https:'].includes(new URL(s).protocol), { message: 'expected a mailto: or https: URL (how a push service contacts you)' })
+    .optional(),
+);
+
 const Env = z
   .object({
     PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(8080)),
@@ -43,7 +69,9 @@ const Env = z
     STRIPE_WEBHOOK_SECRET: optionalString,
     VAPID_PUBLIC_KEY: optionalString,
     VAPID_PRIVATE_KEY: optionalString,
-    VAPID_SUBJECT: optionalString,
+    VAPID_SUBJECT: vapidSubject,
+    PUSH_ALLOWED_ORIGINS: allowedOrigins,
+    PUSH_CONCURRENCY: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(64)),
     TRUSTED_PROXIES: addressRanges,
     PGLITE_TEMPLATE: optionalString,
     LOG_LEVEL: z.preprocess(
@@ -60,6 +88,16 @@ const Env = z
     }
     if (env.HUB_JWKS_URL && env.HUB_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['HUB_JWT_SECRET'], message: 'set either HUB_JWT_SECRET or HUB_JWKS_URL, not both' });
+    }
+    if (Boolean(env.VAPID_PUBLIC_KEY) !== Boolean(env.VAPID_PRIVATE_KEY)) {
+      const missing = env.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY together (or neither: a pair is generated into DATA_DIR)' });
+    } else if (env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY) {
+      try {
+        checkVapidKeyPair({ publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY });
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['VAPID_PRIVATE_KEY'], message: (error as Error).message });
+      }
     }
   });
 
@@ -78,6 +116,11 @@ export interface Config {
     | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
   readonly stripe: { readonly secretKey: string | undefined; readonly webhookSecret: string | undefined };
   readonly vapid: { readonly publicKey: string | undefined; readonly privateKey: string | undefined; readonly subject: string | undefined };
+  /**
+   * Web push: origins besides the known push services that pushes may be sent to (`PUSH_ALLOWED_ORIGINS`, as
+   * origins), and how many pushes one hub process has in flight at once (`PUSH_CONCURRENCY`).
+   */
+  readonly push: { readonly allowedOrigins: readonly string[]; readonly concurrency: number };
   /**
    * Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`), as `address/prefix`; empty: nobody's, and
    * per-client limits key on the socket's peer. See transport/client-address.ts.
@@ -121,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : { kind: 'hs256', secret: e.HUB_JWT_SECRET },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
     vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
+    push: { allowedOrigins: e.PUSH_ALLOWED_ORIGINS, concurrency: e.PUSH_CONCURRENCY },
     trustedProxies: e.TRUSTED_PROXIES,
     pgliteTemplate: e.PGLITE_TEMPLATE,
     logLevel: e.LOG_LEVEL,

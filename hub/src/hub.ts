@@ -14,6 +14,7 @@ import { registerGateRoutes } from './rest/gate-routes.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
 import { registerLeadsRoutes } from './rest/leads-routes.ts';
 import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
+import { registerPushRoutes } from './rest/push-routes.ts';
 import { ReplicaHost } from './replicas/replica-host.ts';
 import { capacityStream } from './streams/capacity/capacity-stream.ts';
 import { checkinsStream } from './streams/checkins/checkins-stream.ts';
@@ -26,6 +27,8 @@ import { chatStream } from './streams/chat/chat-stream.ts';
 import { EventWordFilters } from './streams/chat/event-word-filters.ts';
 import { pollsStream } from './streams/polls/polls-stream.ts';
 import { qaStream } from './streams/qa/qa-stream.ts';
+import { pushStream, type PushService, type PushSettings } from './streams/push/push-stream.ts';
+import { ephemeralPushSettings } from './streams/push/push-settings.ts';
 import { leadsStream } from './streams/leads/leads-stream.ts';
 import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
@@ -48,6 +51,8 @@ export interface HubOptions {
   readonly wsLimits?: Partial<WsLimits>;
   /** reverse proxies whose `X-Forwarded-For` names the client for per-client limits (`TRUSTED_PROXIES`); none by default */
   readonly trustedProxies?: readonly string[];
+  /** web push: VAPID keys, allowed origins, concurrency (main.ts: `pushSettings(config)`); tests: a throwaway key pair */
+  readonly push?: PushSettings;
 }
 
 /**
@@ -66,6 +71,8 @@ export class Hub {
   readonly #checkins: ReturnType<typeof checkinsStream>;
   readonly #capacity: ReturnType<typeof capacityStream>;
   readonly #gates: ReturnType<typeof gatesStream>;
+  /** web push: announcements, session news and answers to subscribed browsers (see streams/push/push-stream.ts) */
+  readonly push: PushService;
   /** engagement streams with coalesced publishes to drain at shutdown */
   readonly #engagement: readonly { close(): Promise<void> }[];
   #listenSocket: us_listen_socket | undefined;
@@ -87,11 +94,34 @@ export class Hub {
     this.#replicas.listen(this.#checkins.listener);
     this.#replicas.listen(this.#gates.listener);
 
-    const announcements = announcementsStream({ bus, store, analytics });
+    // Web push runs beside the streams: they hand it announcements, answers and session news once their own work is done.
+    const pushLog = log.child({ module: 'push' });
+    this.push = pushStream({ store, bus, log: pushLog, metrics: this.metrics, settings: options.push ?? ephemeralPushSettings() });
+    const push = this.push;
+    const queuePush = (what: string, queued: Promise<string>) => void queued.catch((err: unknown) => pushLog.error({ err, what }, 'push not queued'));
+    const announcements = announcementsStream({ bus, store, analytics, onSent: (message) => queuePush('announcement', push.announce(message)) });
     // Polls, Q&A and chat share one cache of compiled word filters (chat's list also screens questions and word clouds).
     const filters = new EventWordFilters();
     const polls = pollsStream({ bus, store, analytics, filters, log: log.child({ module: 'polls' }) });
-    const qa = qaStream({ bus, store, analytics, filters, log: log.child({ module: 'qa' }) });
+    const qa = qaStream({
+      bus,
+      store,
+      analytics,
+      filters,
+      log: log.child({ module: 'qa' }),
+      onAnswered: (event, question) =>
+        queuePush(
+          'answer',
+          push.toAttendee(event, question.author, {
+            kind: 'answer',
+            ref: question.id,
+            title: 'Your question was answered',
+            body: question.text,
+            url: `/live/${encodeURIComponent(event)}/${encodeURIComponent(question.session)}#questions`,
+            tag: `answer-${question.id}`,
+          }),
+        ),
+    });
     const chat = chatStream({ bus, store, analytics, filters });
     this.#engagement = [polls, qa];
     const leads = leadsStream({ bus, store, analytics });
@@ -126,6 +156,7 @@ export class Hub {
     registerJoinRoutes(this.#app, { store, verifier, log, onStatus, proxies: new TrustedProxies(options.trustedProxies) });
     registerLeadsRoutes(this.#app, { store, bus, verifier, links, log, onStatus });
     registerAnalyticsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
+    registerPushRoutes(this.#app, { store, verifier, push, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
   }
@@ -149,6 +180,7 @@ export class Hub {
     await store.start();
     await bus.start();
     await analytics.start();
+    await this.push.start();
     const uws = loadNativeUws();
     this.#listenSocket = await this.#listen();
     this.#port = uws.us_socket_local_port(this.#listenSocket as never);
@@ -192,6 +224,8 @@ export class Hub {
     this.#gates.close();
     // Live poll results and upvote counts still owed go out while the bus and Store are open.
     await Promise.all(this.#engagement.map((s) => s.close().catch((err: unknown) => this.options.log.error({ err }, 'engagement did not drain cleanly'))));
+    // Pushes in flight finish (briefly) and are recorded; what is left is sent by another hub, or after a restart.
+    await this.push.close().catch((err: unknown) => this.options.log.error({ err }, 'push did not close cleanly'));
     await analytics.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics did not close cleanly'));
     await bus.close().catch((err: unknown) => this.options.log.error({ err }, 'bus did not close cleanly'));
     await store.close().catch((err: unknown) => this.options.log.error({ err }, 'store did not close cleanly'));

@@ -7,15 +7,18 @@ import { ConfigError, loadConfig } from './config.ts';
 import { Hub } from './hub.ts';
 import { createLogger } from './log.ts';
 import { NativeBindingError, loadNativeUws } from './native-uws.ts';
+import { pushSettings } from './streams/push/push-settings.ts';
+import { VapidKeyError } from './streams/push/vapid-keys.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   loadNativeUws();
   const log = createLogger(config.logLevel);
   const verifier = await createTokenVerifier(config);
+  const push = await pushSettings(config);
   const backends = await composeBackends(config, log);
   if (config.trustedProxies.length > 0) log.info({ trustedProxies: config.trustedProxies }, 'per-client limits read X-Forwarded-For from these proxies');
-  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies });
+  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies, push });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof NativeBindingError) {
+  if (error instanceof ConfigError || error instanceof NativeBindingError || error instanceof VapidKeyError) {
     process.stderr.write(`opshub: ${error.message}\n`);
   } else {
     process.stderr.write(`opshub: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -13,6 +13,7 @@ import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable } f
 import type { EngagementTables } from './db-engagement.ts';
 import type { JoinTables } from './db-join.ts';
 import type { LeadsTables } from './db-leads.ts';
+import type { PushTables } from './db-push.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -106,7 +107,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, PushTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

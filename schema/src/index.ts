@@ -7,3 +7,4 @@ export * from './limits.ts';
 export * from './messages.ts';
 export * from './engagement.ts';
 export * from './leads.ts';
+export * from './rest/push.ts';

@@ -65,6 +65,7 @@ Error codes: ${errorCodes.map((c) => `\`${c}\``).join(', ')}.
 | \`event/{e}/qa/{session}\`, \`.../mod\` | approved questions; the moderation queue |
 | \`event/{e}/chat/{room}\`, \`.../mod\` | chat; held messages for moderators |
 | \`event/{e}/leads/{exhibitor}\` | leads scanned at a booth |
+| \`event/{e}/push\` | web push delivery figures per announcement (sent, accepted, expired, failed); admin and staff |
 
 Who may subscribe to which topic, and send which command, is one table: \`hub/src/auth/permissions.ts\`.
 

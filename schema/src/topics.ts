@@ -2,14 +2,14 @@ import { Id } from './claims.ts';
 
 /** The shape of every topic the hub carries, parsed from its string form. */
 export type Topic =
-  | { kind: 'checkins' | 'capacity' | 'gates' | 'alerts' | 'announcements' | 'revenue' | 'polls'; event: string }
+  | { kind: 'checkins' | 'capacity' | 'gates' | 'alerts' | 'announcements' | 'revenue' | 'polls' | 'push'; event: string }
   | { kind: 'qa' | 'qa.mod'; event: string; session: string }
   | { kind: 'chat' | 'chat.mod'; event: string; room: string }
   | { kind: 'leads'; event: string; exhibitor: string };
 
 export type TopicKind = Topic['kind'];
 
-const eventWide = new Set(['checkins', 'capacity', 'gates', 'alerts', 'announcements', 'revenue', 'polls']);
+const eventWide = new Set(['checkins', 'capacity', 'gates', 'alerts', 'announcements', 'revenue', 'polls', 'push']);
 const isId = (s: string | undefined): s is string => s !== undefined && Id.safeParse(s).success;
 
 /**

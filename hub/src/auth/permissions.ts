@@ -27,6 +27,8 @@ export const subscribeRules: Readonly<Record<TopicKind, Readonly<Record<Role, Ru
   chat:          { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },
   'chat.mod':    { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   leads:         { admin: 'yes', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'own', sponsor: 'linked', attendee: 'no' },
+  // Web push delivery figures (issue 16): the control room's.
+  push:          { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
 };
 
 /** Who may send which command. The event a command acts on (its `event` argument) must be in the token too. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, errors as joseErrors, SignJWT, type RemoteJWKSetOptions } from 'jose';
 import { Claims } from '@opshub/schema';
 import type { Config } from '../config.ts';
+import { readOrCreateFile } from '../files/read-or-create-file.ts';
 import { JwsRejection } from './compact-jws.ts';
 import { verifyHs256 } from './hs256-jws.ts';
 import { JwkSet, verifyWithJwks } from './jwks-jws.ts';
@@ -40,29 +40,7 @@ const HS256 = 'HS256';
  */
 export async function loadOrCreateSecret(dataDir: string): Promise<string> {
   const file = join(dataDir, SECRET_FILE);
-  try {
-    return await readSecret(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  await mkdir(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString('base64url');
-  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  await writeFile(temporary, secret + '\n', { mode: 0o600 });
-  try {
-    // link() fails with EEXIST when another process got there first; then its secret is the one.
-    await link(temporary, file);
-    return secret;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readSecret(file);
-    throw error;
-  } finally {
-    await unlink(temporary).catch(() => {});
-  }
-}
-
-async function readSecret(file: string): Promise<string> {
-  const secret = (await readFile(file, 'utf8')).trim();
+  const secret = (await readOrCreateFile(file, () => randomBytes(48).toString('base64url') + '\n')).trim();
   if (secret.length < MIN_SECRET_CHARS) {
     throw new Error(`${file} holds no usable secret (${secret.length} characters, at least ${MIN_SECRET_CHARS} needed): delete it to have a new one generated, or set HUB_JWT_SECRET`);
   }

@@ -92,7 +92,8 @@ function copyRequest(res: HttpResponse, req: HttpRequest, paramCount: number, li
   // The body must be listened for now: uWS drops data that arrives while no onData handler is set.
   let body: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
   let fail: (e: Error) => void = () => {};
-  if (method !== 'get' && method !== 'head' && method !== 'delete') {
+  // DELETE may carry a body too (unsubscribing names the push endpoint in one).
+  if (method !== 'get' && method !== 'head') {
     body = new Promise<Buffer>((resolve, reject) => {
       fail = reject;
       const chunks: Buffer[] = [];

@@ -15,6 +15,7 @@ const sampleTopic: Record<TopicKind, string> = {
   chat: 'event/expo/chat/lobby',
   'chat.mod': 'event/expo/chat/lobby/mod',
   leads: 'event/expo/leads/acme',
+  push: 'event/expo/push',
 };
 
 const claimsFor = (role: Role, extra: Partial<Claims> = {}): Claims => ({ sub: `${role}-1`, role, events: ['expo'], ...extra });

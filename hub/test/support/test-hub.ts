@@ -10,6 +10,7 @@ import { Hub, type Backends } from '../../src/hub.ts';
 import { createLogger } from '../../src/log.ts';
 import { PgliteStore } from '../../src/store/pglite/pglite-store.ts';
 import type { WsLimits } from '../../src/transport/ws-endpoint.ts';
+import type { PushSettings } from '../../src/streams/push/push-stream.ts';
 
 export const testSecret = 'test-secret-that-is-long-enough-for-hs256';
 export const minter = hs256Verifier(testSecret);
@@ -30,7 +31,7 @@ export interface TestHub {
  * A real hub in this process on port 0: uWS, the given bus (in-process by default), in-memory PGlite and chDB in a
  * temp folder. One per test file: chDB holds one engine per process.
  */
-export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits>; trustedProxies?: readonly string[] } = {}): Promise<TestHub> {
+export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits>; trustedProxies?: readonly string[]; push?: PushSettings } = {}): Promise<TestHub> {
   const dir = await mkdtemp(join(tmpdir(), 'opshub-hub-'));
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const backends: Backends = { bus: options.bus ?? new MemoryBus(), store: new PgliteStore({ template: process.env.PGLITE_TEMPLATE }), analytics: createAnalytics({ dataDir: dir, flushMs: 50 }) };
@@ -42,6 +43,7 @@ export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLi
     port: 0,
     wsLimits: options.wsLimits,
     trustedProxies: options.trustedProxies,
+    push: options.push,
   });
   const { port } = await hub.start();
   const token: TestHub['token'] = (claims) => minter.mint({ sub: `${claims.role}-test`, events: ['expo'], ...claims });

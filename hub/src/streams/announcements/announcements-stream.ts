@@ -13,7 +13,13 @@ import type { Store } from '../../store/store.ts';
  * Announcements: staff tell everyone at the event something, from "coffee in hall B" to an emergency broadcast.
  * schema → authorize (router) → persist → publish → analytics.
  */
-export function announcementsStream(deps: { bus: Bus; store: Store; analytics: Analytics }) {
+export function announcementsStream(deps: {
+  bus: Bus;
+  store: Store;
+  analytics: Analytics;
+  /** told about each announcement once it is stored and published (web push queues it here) */
+  onSent?: (message: AnnouncementMessage) => void;
+}) {
   const { bus, store, analytics } = deps;
 
   const send: CommandHandler<'announce.send'> = async (args, { claims }) => {
@@ -33,6 +39,7 @@ export function announcementsStream(deps: { bus: Bus; store: Store; analytics: A
       actor: claims.sub,
       properties: { id: message.id, level: message.level, length: message.text.length },
     });
+    deps.onSent?.(message);
     return { id: message.id, seq };
   };
 

@@ -36,6 +36,8 @@ export interface QaStreamDeps {
   readonly filters: EventWordFilters;
   /** upvote counts of a session are published at most this often per hub (default 200 ms) */
   readonly upvotesIntervalMs?: number;
+  /** told when a question is marked answered, once that is stored (web push tells the asker) */
+  readonly onAnswered?: (event: string, question: QaQuestionRow) => void;
 }
 
 /**
@@ -83,9 +85,12 @@ export function qaStream(deps: QaStreamDeps) {
   function moderate<N extends 'qa.approve' | 'qa.reject' | 'qa.edit' | 'qa.pin' | 'qa.answer'>(
     action: N,
     decide: (row: QaQuestionRow, args: Parameters<CommandHandler<N>>[0]) => QuestionChange | null,
+    /** called once the change is committed */
+    changed?: (event: string, before: QaQuestionRow, after: QaQuestionRow) => void,
   ): CommandHandler<N> {
     const handler = async (args: Parameters<CommandHandler<N>>[0], { claims }: CommandContext): Promise<ModQuestion> => {
-      return store.db.transaction().execute(async (trx) => {
+      let committed: [QaQuestionRow, QaQuestionRow] | undefined;
+      const result = await store.db.transaction().execute(async (trx) => {
         const before = await lockQuestion(trx, args.event, args.id);
         if (!before) throw new NotFoundError('question', args.id);
         const change = decide(before, args);
@@ -105,8 +110,11 @@ export function qaStream(deps: QaStreamDeps) {
           after: auditView(after),
         });
         await announce(args.event, before, after);
+        committed = [before, after];
         return toModQuestion(after);
       });
+      if (committed) changed?.(args.event, ...committed);
+      return result;
     };
     return handler as unknown as CommandHandler<N>;
   }
@@ -126,11 +134,17 @@ export function qaStream(deps: QaStreamDeps) {
     return row.pinned === args.pinned ? null : { pinned: args.pinned };
   });
 
-  const answer = moderate('qa.answer', (row, args) => {
-    if (row.status !== 'approved') throw new ClientError('conflict', `only approved questions can be answered; this one is ${row.status}`);
-    if (row.answered === args.answered) return null;
-    return args.answered ? { answered: true, pinned: false } : { answered: false };
-  });
+  const answer = moderate(
+    'qa.answer',
+    (row, args) => {
+      if (row.status !== 'approved') throw new ClientError('conflict', `only approved questions can be answered; this one is ${row.status}`);
+      if (row.answered === args.answered) return null;
+      return args.answered ? { answered: true, pinned: false } : { answered: false };
+    },
+    (event, before, after) => {
+      if (after.answered && !before.answered) deps.onAnswered?.(event, after);
+    },
+  );
 
   const ask: CommandHandler<'qa.ask'> = async (args, { claims }) => {
     const { burst, intervalMs } = engagementLimits.questionRate;
