@@ -13,6 +13,9 @@ const config = {
     runes: ({ filename }) => (filename.split(/[/\\]/).includes('node_modules') ? undefined : true),
   },
   kit: {
+    // The audience page registers the service worker itself, scoped to /live/ (lib/push/push-client.ts): the
+    // console's other pages have no use for it.
+    serviceWorker: { register: false },
     adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', precompress: false, strict: true }),
     // The token lives in sessionStorage, so no script but our own may run: SvelteKit hashes its inline bootstrap
     // into a CSP meta tag. Styles allow inline attributes (Svelte's style: directives, Chart.js sizing the canvas).

@@ -6,7 +6,7 @@ import { ClientError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { NotFoundError } from '../store/errors.ts';
 import { eventExists } from '../store/repos/events-repo.ts';
-import { deletePushSubscription, listPushDeliveries, upsertPushSubscription } from '../store/repos/push-repo.ts';
+import { countPushSubscriptions, deletePushSubscription, listPushDeliveries, upsertPushSubscription } from '../store/repos/push-repo.ts';
 import type { Store } from '../store/store.ts';
 import { EndpointRefused } from '../streams/push/endpoint-guard.ts';
 import type { PushService } from '../streams/push/push-stream.ts';
@@ -22,8 +22,8 @@ import { authenticate, requireAccess } from './authenticate.ts';
  *   `PUSH_ALLOWED_ORIGINS`, else `400`;
  * - `DELETE` the same path `{"endpoint"}` → `204`, or `404` when the caller has no such subscription (admin and staff
  *   may remove anyone's);
- * - `GET /api/v1/events/{e}/push/deliveries?limit=N` (admin, staff) → `{"deliveries":[…]}`, newest first: what the
- *   control room shows per announcement, live on `event/{e}/push`.
+ * - `GET /api/v1/events/{e}/push/deliveries?limit=N` (admin, staff) → `{"deliveries":[…],"subscriptions":N}`, newest
+ *   first: what the control room shows per announcement, live on `event/{e}/push`.
  */
 export function registerPushRoutes(
   app: TemplatedApp,
@@ -81,7 +81,8 @@ export function registerPushRoutes(
     const event = eventParam(req);
     requireAccess(claims, event, ['admin', 'staff']);
     const limit = Math.min(Math.max(Number(req.query.get('limit') ?? 20) || 20, 1), 200);
-    const body: PushDeliveryList = { deliveries: await listPushDeliveries(store.db, event, limit) };
+    const [deliveries, subscriptions] = await Promise.all([listPushDeliveries(store.db, event, limit), countPushSubscriptions(store.db, event)]);
+    const body: PushDeliveryList = { deliveries, subscriptions };
     return { status: 200, body };
   });
 }

@@ -114,8 +114,12 @@ export type PushDelivery = z.infer<typeof PushDelivery>;
 export const PushDeliveryMessage = z.object({ type: z.literal('delivery'), delivery: PushDelivery });
 export type PushDeliveryMessage = z.infer<typeof PushDeliveryMessage>;
 
-/** `GET /api/v1/events/{e}/push/deliveries?limit=N`: the latest pushes, newest first. */
-export const PushDeliveryList = z.object({ deliveries: z.array(PushDelivery) });
+/** `GET /api/v1/events/{e}/push/deliveries?limit=N`: the latest pushes, newest first, and how many devices subscribed. */
+export const PushDeliveryList = z.object({
+  deliveries: z.array(PushDelivery),
+  /** the event's push subscriptions now (one per browser or installed app) */
+  subscriptions: z.number().int(),
+});
 export type PushDeliveryList = z.infer<typeof PushDeliveryList>;
 
 /**

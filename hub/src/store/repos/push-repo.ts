@@ -310,6 +310,12 @@ export async function listPushDeliveries(db: Kysely<Database>, event: string, li
   return rows.map(toDelivery);
 }
 
+/** How many push subscriptions an event has. */
+export async function countPushSubscriptions(db: Kysely<Database>, event: string): Promise<number> {
+  const { n } = await db.selectFrom('push_subscriptions').select((eb) => eb.fn.countAll<string | number>().as('n')).where('event_id', '=', event).executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 /** Deliveries still owed (queued or in flight), for `/metrics`. */
 export async function countQueuedDeliveries(db: Kysely<Database>): Promise<number> {
   const { n } = await db.selectFrom('push_deliveries').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
