@@ -19,6 +19,7 @@ import type { HubMetrics } from '../metrics.ts';
 import type { GateReplica } from '../replicas/gate-replica.ts';
 import { isSocketOrigin, type SocketOrigin } from '../replicas/origins.ts';
 import type { ReplicaHost } from '../replicas/replica-host.ts';
+import { screenScan } from '../replicas/scan-screen.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 
 /** Roles that may open a gate doc; only `gate` may write to it, and only new scans. */
@@ -172,7 +173,8 @@ export class YjsEndpoint {
       return void ws.end(CloseCode.invalidPayload, 'malformed y-websocket message');
     }
     if (isDocUpdate(message)) {
-      const check = checkGateUpdate(replica.doc, message.update);
+      const now = Date.now();
+      const check = checkGateUpdate(replica.doc, message.update, { screen: (scan) => screenScan(scan, now) });
       if (!check.ok) {
         if (check.reason === 'unresolved') {
           // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.
