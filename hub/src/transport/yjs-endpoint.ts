@@ -20,6 +20,7 @@ import type { GateReplica } from '../replicas/gate-replica.ts';
 import { isSocketOrigin, type SocketOrigin } from '../replicas/origins.ts';
 import type { ReplicaHost } from '../replicas/replica-host.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
+import { routeTableOf } from './route-table.ts';
 
 /** Roles that may open a gate doc; only `gate` may write to it, and only new scans. */
 const READERS = new Set(['gate', 'staff', 'admin']);
@@ -63,6 +64,7 @@ export class YjsEndpoint {
 
   attach(app: TemplatedApp): void {
     this.#app = app;
+    routeTableOf(app).add('get', '/yjs/*');
     app.ws<YjsConnection>('/yjs/*', {
       maxPayloadLength: MAX_FRAME,
       maxBackpressure: MAX_FRAME,
