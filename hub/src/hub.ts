@@ -31,6 +31,8 @@ import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
 import { defaultWsLimits, WsEndpoint, type WsLimits } from './transport/ws-endpoint.ts';
 import { TrustedProxies } from './transport/client-address.ts';
+import { routeTableOf, type RouteEntry } from './transport/route-table.ts';
+import { registerUnrouted } from './transport/unrouted.ts';
 
 export interface Backends {
   readonly bus: Bus;
@@ -128,6 +130,13 @@ export class Hub {
     registerAnalyticsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
+    // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.
+    registerUnrouted(this.#app, { log, onStatus });
+  }
+
+  /** Every route this hub registered (method and uWS pattern), for the OpenAPI check and diagnostics. */
+  get routes(): readonly RouteEntry[] {
+    return routeTableOf(this.#app).entries;
   }
 
   get port(): number {
