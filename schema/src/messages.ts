@@ -57,7 +57,8 @@ export const GateMessage = z.object({
 });
 export type GateMessage = z.infer<typeof GateMessage>;
 
-export const AlertKind = z.enum(['capacity', 'duplicate_admission', 'gate_offline']);
+/** `refunded_inside`: a ticket refunded (and so revoked) while its holder is inside (issue 15). */
+export const AlertKind = z.enum(['capacity', 'duplicate_admission', 'gate_offline', 'refunded_inside']);
 export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
 
 /** `event/{e}/alerts`: a new alert, or an acknowledgement of one (`ack` set). */
