@@ -41,6 +41,7 @@ const Env = z
     HUB_JWT_AUDIENCE: optionalString,
     STRIPE_SECRET_KEY: optionalString,
     STRIPE_WEBHOOK_SECRET: optionalString,
+    STRIPE_API_URL: optionalUrl(['http:', 'https:']),
     VAPID_PUBLIC_KEY: optionalString,
     VAPID_PRIVATE_KEY: optionalString,
     VAPID_SUBJECT: optionalString,
@@ -76,7 +77,12 @@ export interface Config {
   readonly auth:
     | { readonly kind: 'hs256'; readonly secret: string | undefined }
     | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
-  readonly stripe: { readonly secretKey: string | undefined; readonly webhookSecret: string | undefined };
+  /**
+   * Stripe for the box office: the secret key (card sales and refunds; without it the box office sells for cash),
+   * the webhook signing secret, and `STRIPE_API_URL`, where the SDK sends its requests (unset: Stripe's own API; a
+   * local stand-in in tests).
+   */
+  readonly stripe: StripeConfig;
   readonly vapid: { readonly publicKey: string | undefined; readonly privateKey: string | undefined; readonly subject: string | undefined };
   /**
    * Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`), as `address/prefix`; empty: nobody's, and
@@ -86,6 +92,12 @@ export interface Config {
   /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}
+
+export interface StripeConfig {
+  readonly secretKey: string | undefined;
+  readonly webhookSecret: string | undefined;
+  readonly apiUrl: string | undefined;
 }
 
 /** A configuration value that cannot be used; the message names each variable and what is wrong with it. */
@@ -119,7 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auth: e.HUB_JWKS_URL
       ? { kind: 'jwks', jwksUrl: e.HUB_JWKS_URL, issuer: e.HUB_JWT_ISSUER!, audience: e.HUB_JWT_AUDIENCE! }
       : { kind: 'hs256', secret: e.HUB_JWT_SECRET },
-    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
+    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL },
     vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
     trustedProxies: e.TRUSTED_PROXIES,
     pgliteTemplate: e.PGLITE_TEMPLATE,

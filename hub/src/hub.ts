@@ -14,6 +14,10 @@ import { registerGateRoutes } from './rest/gate-routes.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
 import { registerLeadsRoutes } from './rest/leads-routes.ts';
 import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
+import { registerBoxOfficeRoutes } from './rest/box-office-routes.ts';
+import { boxOfficeStream } from './streams/box-office/box-office-stream.ts';
+import { stripeGateway } from './streams/box-office/stripe-gateway.ts';
+import type { StripeConfig } from './config.ts';
 import { ReplicaHost } from './replicas/replica-host.ts';
 import { capacityStream } from './streams/capacity/capacity-stream.ts';
 import { checkinsStream } from './streams/checkins/checkins-stream.ts';
@@ -50,6 +54,8 @@ export interface HubOptions {
   readonly wsLimits?: Partial<WsLimits>;
   /** reverse proxies whose `X-Forwarded-For` names the client for per-client limits (`TRUSTED_PROXIES`); none by default */
   readonly trustedProxies?: readonly string[];
+  /** Stripe for the box office (`STRIPE_*`); without a secret key the box office sells for cash only */
+  readonly stripe?: StripeConfig;
 }
 
 /**
@@ -128,6 +134,17 @@ export class Hub {
     registerJoinRoutes(this.#app, { store, verifier, log, onStatus, proxies: new TrustedProxies(options.trustedProxies) });
     registerLeadsRoutes(this.#app, { store, bus, verifier, links, log, onStatus });
     registerAnalyticsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
+    const stripe = options.stripe ?? { secretKey: undefined, webhookSecret: undefined, apiUrl: undefined };
+    const boxOffice = boxOfficeStream({
+      store,
+      bus,
+      analytics,
+      replicas: this.#replicas,
+      log: log.child({ module: 'box-office' }),
+      payments: stripeGateway(stripe),
+      webhooksConfigured: stripe.webhookSecret !== undefined,
+    });
+    registerBoxOfficeRoutes(this.#app, { store, bus, verifier, log, onStatus, boxOffice, webhookSecret: stripe.webhookSecret });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
     // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.

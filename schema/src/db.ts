@@ -10,6 +10,8 @@
  * const rows = await (db as Kysely<Database>).selectFrom('zones').selectAll().where('event_id', '=', 'expo').execute();
  */
 import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable } from 'kysely';
+import type { AlertMessage } from './messages.ts';
+import type { BoxOfficeTables } from './db-box-office.ts';
 import type { EngagementTables } from './db-engagement.ts';
 import type { JoinTables } from './db-join.ts';
 import type { LeadsTables } from './db-leads.ts';
@@ -108,7 +110,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;
@@ -170,7 +172,8 @@ export interface EventKeysTable {
 export interface AlertsTable {
   id: string;
   event_id: string;
-  kind: 'capacity' | 'duplicate_admission' | 'gate_offline' | 'gate_stalled' | 'scan_set_aside' | 'disputed_admission' | 'forged_scan';
+  /** one of zod's `AlertKind` (the table checks only the shape since 0012) */
+  kind: AlertMessage['kind'];
   severity: 'info' | 'warning' | 'critical';
   title: string;
   detail: JsonColumn;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id } from './claims.ts';
+import { TicketTypes } from './commands/box-office.ts';
 
 /** `POST /api/v1/events` body. Gates must name a zone of the same event. */
 export const CreateEventBody = z
@@ -12,6 +13,8 @@ export const CreateEventBody = z
       .max(500)
       .default([]),
     gates: z.array(z.strictObject({ id: Id, name: z.string().trim().min(1).max(200), zone: Id })).max(500).default([]),
+    /** what the box office sells (issue 15): `[{"id","name","price","currency","zones"}]`, price in minor units */
+    ticketTypes: TicketTypes.default([]),
   })
   .superRefine((body, ctx) => {
     const zoneIds = new Set(body.zones.map((z) => z.id));
@@ -20,6 +23,9 @@ export const CreateEventBody = z
     if (gateIds.size !== body.gates.length) ctx.addIssue({ code: 'custom', path: ['gates'], message: 'gate ids must be unique' });
     body.gates.forEach((g, i) => {
       if (!zoneIds.has(g.zone)) ctx.addIssue({ code: 'custom', path: ['gates', i, 'zone'], message: `unknown zone "${g.zone}"` });
+    });
+    body.ticketTypes.forEach((t, i) => {
+      for (const zone of t.zones) if (!zoneIds.has(zone)) ctx.addIssue({ code: 'custom', path: ['ticketTypes', i, 'zones'], message: `unknown zone "${zone}"` });
     });
   });
 export type CreateEventBody = z.infer<typeof CreateEventBody>;

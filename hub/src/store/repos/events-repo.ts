@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '@opshub/schema/db';
-import type { CreateEventBody } from '@opshub/schema';
+import type { CreateEventBody, TicketType } from '@opshub/schema';
 import { ConflictError } from '../errors.ts';
+import { listTicketTypes, putTicketTypes } from './box-office-repo.ts';
 import { inTransaction } from './in-transaction.ts';
 
 /** An event with its zones and gates, shaped like the `POST /api/v1/events` body. */
@@ -11,6 +12,8 @@ export interface EventDetails {
   timezone: string;
   zones: { id: string; name: string; capacity: number }[];
   gates: { id: string; name: string; zone: string }[];
+  /** what the box office sells, in the event's order (issue 15) */
+  ticketTypes: TicketType[];
 }
 
 /**
@@ -20,7 +23,7 @@ export interface EventDetails {
  * @throws {ConflictError} when an event with this id exists
  * @example const event = await createEvent(db, CreateEventBody.parse(json));
  */
-export async function createEvent(db: Kysely<Database>, body: CreateEventBody): Promise<EventDetails> {
+export async function createEvent(db: Kysely<Database>, body: Omit<CreateEventBody, 'ticketTypes'> & { ticketTypes?: TicketType[] }): Promise<EventDetails> {
   return inTransaction(db, async (trx) => {
     // `on conflict do nothing` rather than catching the unique violation: a failed statement would poison the
     // caller's transaction when we joined one.
@@ -43,7 +46,9 @@ export async function createEvent(db: Kysely<Database>, body: CreateEventBody): 
         .values(body.gates.map((g) => ({ event_id: body.id, id: g.id, name: g.name, zone_id: g.zone })))
         .execute();
     }
-    return { id: body.id, name: body.name, timezone: body.timezone, zones: byId(body.zones), gates: byId(body.gates) };
+    const ticketTypes = body.ticketTypes ?? [];
+    await putTicketTypes(trx, body.id, ticketTypes);
+    return { id: body.id, name: body.name, timezone: body.timezone, zones: byId(body.zones), gates: byId(body.gates), ticketTypes };
   });
 }
 
@@ -56,7 +61,8 @@ export async function getEvent(db: Kysely<Database>, id: string): Promise<EventD
   if (!event) return null;
   const zones = await db.selectFrom('zones').select(['id', 'name', 'capacity']).where('event_id', '=', id).execute();
   const gates = await db.selectFrom('gates').select(['id', 'name', 'zone_id as zone']).where('event_id', '=', id).execute();
-  return { ...event, zones: byId(zones), gates: byId(gates) };
+  const ticketTypes = await listTicketTypes(db, id);
+  return { ...event, zones: byId(zones), gates: byId(gates), ticketTypes };
 }
 
 /** Sorted in JS: the database's collation (locale-aware on most PostgreSQL installs, "C" on PGlite) would differ. */
