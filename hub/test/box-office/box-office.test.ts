@@ -29,7 +29,7 @@ const event = {
   ],
 };
 
-async function call<T>(method: string, path: string, body?: unknown, claims: Parameters<TestHub['api']>[1]['claims'] = staff): Promise<{ status: number; body: T }> {
+async function call<T>(method: string, path: string, body?: unknown, claims: NonNullable<Parameters<TestHub['api']>[1]>['claims'] = staff): Promise<{ status: number; body: T }> {
   const res = await hub.api(path, { method, claims, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
   return { status: res.status, body: (await res.json()) as T };
 }
