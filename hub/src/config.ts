@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parseAddressRange } from './transport/client-address.ts';
+import { clusterUrlFromNodes, parseRedisTarget } from './bus/redis/redis-target.ts';
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalUrl = (protocols: string[]) =>
@@ -12,6 +13,35 @@ const optionalUrl = (protocols: string[]) =>
       .optional(),
   );
 const optionalString = z.preprocess(blankToUndefined, z.string().min(1).optional());
+/** A bus URL: one Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://host:port,host:port`). */
+const redisUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseRedisTarget(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
+);
+/** `REDIS_CLUSTER_NODES`: `host:port,host:port`, the seed nodes of a Redis Cluster, as the cluster URL they mean. */
+const redisClusterNodes = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return clusterUrlFromNodes(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+);
 /** `TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges, each checked; canonical `address/prefix` strings. */
 const addressRanges = z
   .string()
@@ -33,7 +63,8 @@ const Env = z
     PUBLIC_URL: optionalUrl(['http:', 'https:']),
     DATA_DIR: z.preprocess(blankToUndefined, z.string().min(1).default('./data')),
     DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
-    REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+    REDIS_URL: redisUrl,
+    REDIS_CLUSTER_NODES: redisClusterNodes,
     CLICKHOUSE_URL: optionalUrl(['http:', 'https:']),
     HUB_JWT_SECRET: z.preprocess(blankToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
     HUB_JWKS_URL: optionalUrl(['http:', 'https:']),
@@ -59,6 +90,9 @@ const Env = z
         if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when any of HUB_JWKS_URL, HUB_JWT_ISSUER, HUB_JWT_AUDIENCE is set' });
       }
     }
+    if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });
+    }
     if (env.HUB_JWKS_URL && env.HUB_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['HUB_JWT_SECRET'], message: 'set either HUB_JWT_SECRET or HUB_JWKS_URL, not both' });
     }
@@ -72,6 +106,7 @@ export interface Config {
   readonly publicUrl: string | undefined;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /** `redis://…` for one Redis, `redis+cluster://…` for a Redis Cluster (from `REDIS_URL` or `REDIS_CLUSTER_NODES`). */
   readonly redisUrl: string | undefined;
   readonly clickhouseUrl: string | undefined;
   readonly auth:
@@ -126,7 +161,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     dataDir: resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL ?? e.REDIS_CLUSTER_NODES,
     clickhouseUrl: e.CLICKHOUSE_URL,
     auth: e.HUB_JWKS_URL
       ? { kind: 'jwks', jwksUrl: e.HUB_JWKS_URL, issuer: e.HUB_JWT_ISSUER!, audience: e.HUB_JWT_AUDIENCE! }

@@ -35,6 +35,8 @@ import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
 import { defaultWsLimits, WsEndpoint, type WsLimits } from './transport/ws-endpoint.ts';
 import { TrustedProxies } from './transport/client-address.ts';
+import { routeTableOf, type RouteEntry } from './transport/route-table.ts';
+import { registerUnrouted } from './transport/unrouted.ts';
 
 export interface Backends {
   readonly bus: Bus;
@@ -145,6 +147,13 @@ export class Hub {
     registerBoxOfficeRoutes(this.#app, { store, bus, verifier, log, onStatus, boxOffice, webhookSecret: stripe.webhookSecret });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
+    // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.
+    registerUnrouted(this.#app, { log, onStatus });
+  }
+
+  /** Every route this hub registered (method and uWS pattern), for the OpenAPI check and diagnostics. */
+  get routes(): readonly RouteEntry[] {
+    return routeTableOf(this.#app).entries;
   }
 
   get port(): number {

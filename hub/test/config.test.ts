@@ -20,8 +20,16 @@ describe('loadConfig', () => {
     expect([config.port, config.databaseUrl, config.redisUrl, config.clickhouseUrl]).toEqual([9000, 'postgres://u@db:5432/x', 'redis://r:6379', 'http://ch:8123']);
   });
 
+  it('selects a Redis Cluster from REDIS_CLUSTER_NODES or a redis+cluster:// URL', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'r1:7000, r2:7000' }).redisUrl).toBe('redis+cluster://r1:7000,r2:7000');
+    expect(loadConfig({ REDIS_URL: 'rediss+cluster://:pw@r1:7000,r2:7000' }).redisUrl).toBe('rediss+cluster://:pw@r1:7000,r2:7000');
+    expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r1:7000' })).toThrow(/REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES/);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
+    [{ REDIS_CLUSTER_NODES: 'r1:7000,r2' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_URL: 'redis+cluster://r1' }, 'REDIS_URL'],
     [{ PORT: '70000' }, 'PORT'],
     [{ REDIS_URL: 'http://r:6379' }, 'REDIS_URL'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],

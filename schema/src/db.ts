@@ -60,6 +60,8 @@ export interface TicketsTable {
   order_code: string | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
+  /** when the ticket was revoked (`0008-trust`); null while valid */
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export type ScanDir = 'in' | 'out';
@@ -120,6 +122,8 @@ export interface Database extends EngagementTables, JoinTables, LeadsTables, Box
   yjs_snapshots: YjsSnapshotsTable;
   event_keys: EventKeysTable;
   alerts: AlertsTable;
+  scans_set_aside: ScansSetAsideTable;
+  token_revocations: TokenRevocationsTable;
   zone_adjustments: ZoneAdjustmentsTable;
   zone_thresholds: ZoneThresholdsTable;
 }
@@ -177,6 +181,30 @@ export interface AlertsTable {
   acked_by: string | null;
   acked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   withdrawn_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** Why the hub derives no check-in from a scan (`0008-trust`). */
+export type SetAsideKind = 'poison' | 'disputed' | 'unknown_gate';
+
+/** A scan the hub will not derive a check-in from, with the reason; loading replicas skip it. */
+export interface ScansSetAsideTable {
+  scan_id: string;
+  event_id: string;
+  kind: SetAsideKind;
+  gate_id: string;
+  /** the scan as JSON text (not jsonb: a record the Store refused may hold what jsonb cannot) */
+  record: string;
+  reason: string;
+  created_at: CreatedAt;
+}
+
+/** Tokens ended before their `exp`: one token by `jti`, or every token of a `sub` issued up to `revoked_at`. */
+export interface TokenRevocationsTable {
+  kind: 'jti' | 'sub';
+  value: string;
+  revoked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  revoked_by: string;
+  reason: Generated<string>;
 }
 
 export type EventRow = Selectable<EventsTable>;

@@ -14,6 +14,7 @@ import { leadCsv } from '../streams/leads/lead-csv.ts';
 import { sponsorScope } from '../streams/leads/sponsor-scope.ts';
 import { jsonBody, route, type Request } from '../transport/http-route.ts';
 import { authenticate, requireAccess } from './authenticate.ts';
+import { routeTableOf } from '../transport/route-table.ts';
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(1000)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
 const SponsorsBody = oneOrMany(SponsorBody);
@@ -206,6 +207,7 @@ function streamRoute(
   handler: (req: Request) => Promise<StreamedReply>,
 ): void {
   const paramCount = (pattern.match(/:/g) ?? []).length;
+  routeTableOf(app).add('get', pattern);
   app.get(pattern, (res: HttpResponse, req: HttpRequest) => {
     // uWS frees `req` when this function returns: copy what the handler may read first.
     const request = copyGet(res, req, paramCount);

@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { ClientError, toErrorReply } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { addressFromBytes } from './client-address.ts';
+import { routeTableOf } from './route-table.ts';
 
 /** What a handler sees of a request: copied out of uWS's stack-allocated `req` before anything async happens. */
 export interface Request {
@@ -52,6 +53,7 @@ export function route(
   handler: Handler,
 ): void {
   const paramCount = (pattern.match(/:/g) ?? []).length;
+  routeTableOf(app).add(method, pattern);
   app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
     const request = copyRequest(res, req, paramCount, options.bodyLimit ?? 1024 * 1024);
     let aborted = false;
