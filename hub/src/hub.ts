@@ -37,6 +37,7 @@ import { defaultWsLimits, WsEndpoint, type WsLimits } from './transport/ws-endpo
 import { TrustedProxies } from './transport/client-address.ts';
 import { routeTableOf, type RouteEntry } from './transport/route-table.ts';
 import { registerUnrouted } from './transport/unrouted.ts';
+import { PortInUseError, portIsFree, someoneListens } from './startup/port-probe.ts';
 
 export interface Backends {
   readonly bus: Bus;
@@ -169,12 +170,20 @@ export class Hub {
     return this.#ws.connectionCount;
   }
 
-  /** Starts the backends (migrations, analytics tables), then listens. */
-  async start(): Promise<{ port: number }> {
+  /**
+   * Starts the backends (migrations, analytics tables), then listens. `progress` hears each step as it begins, so a
+   * person watching a start that takes tens of seconds knows what it is waiting for.
+   * @throws {PortInUseError} when something already listens on the port
+   */
+  async start(progress: (step: string) => void = () => {}): Promise<{ port: number }> {
     const { bus, store, analytics } = this.options.backends;
+    progress(`opening the database (${store.kind}) and applying migrations`);
     await store.start();
+    progress(`connecting the bus (${bus.kind})`);
     await bus.start();
+    progress(`starting analytics (${analytics.kind})`);
     await analytics.start();
+    progress(`listening on port ${this.options.port}`);
     const uws = loadNativeUws();
     this.#listenSocket = await this.#listen();
     this.#port = uws.us_socket_local_port(this.#listenSocket as never);
@@ -183,16 +192,23 @@ export class Hub {
   }
 
   /**
-   * Listens, retrying for a few seconds when the port is still held: a hub restarted in place finds its port in
-   * TIME_WAIT, or briefly taken by a reconnecting gate's outgoing socket.
+   * Listens, refusing a port another server listens on, and retrying for a few seconds when the port is only held
+   * for a moment: a hub restarted in place finds its port in TIME_WAIT, or briefly taken by a reconnecting gate's
+   * outgoing socket. uWS itself binds with SO_REUSEPORT and would share the port with another hub without a word
+   * (see `startup/port-probe.ts`).
    */
   async #listen(): Promise<us_listen_socket> {
     const host = this.options.host ?? '0.0.0.0';
-    const deadline = Date.now() + (this.options.port === 0 ? 0 : 10_000);
+    const { port } = this.options;
+    const deadline = Date.now() + (port === 0 ? 0 : 10_000);
     for (;;) {
-      const socket = await new Promise<us_listen_socket | false>((resolve) => this.#app.listen(host, this.options.port, resolve));
-      if (socket) return socket;
-      if (Date.now() >= deadline) throw new Error(`cannot listen on ${host}:${this.options.port}`);
+      const free = port === 0 || (await portIsFree(host, port));
+      if (!free && (await someoneListens(host, port))) throw new PortInUseError(host, port);
+      if (free) {
+        const socket = await new Promise<us_listen_socket | false>((resolve) => this.#app.listen(host, port, resolve));
+        if (socket) return socket;
+      }
+      if (Date.now() >= deadline) throw new PortInUseError(host, port);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

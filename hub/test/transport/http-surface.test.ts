@@ -1,4 +1,6 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operationId } from '@opshub/schema/openapi/openapi-document';
 import { matches, RouteTable } from '../../src/transport/route-table.ts';
 import { startTestHub, type TestHub } from '../support/test-hub.ts';
 
@@ -71,5 +73,35 @@ describe('every request gets an HTTP answer', () => {
     const options = await fetch(`${hub.httpUrl}/api/v1/events`, { method: 'OPTIONS' });
     expect(options.status).toBe(204);
     expect(options.headers.get('allow')).toContain('POST');
+  });
+
+  it('serves an OpenAPI 3.1 document that validates and describes exactly the routes the hub registers', async () => {
+    const res = await fetch(`${hub.httpUrl}/api/v1/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { operationId: string }>> };
+    expect(doc.openapi).toBe('3.1.0');
+
+    const validator = new Validator();
+    const result = await validator.validate(doc as never);
+    expect(result.errors ?? [], 'OpenAPI validation errors').toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+
+    // Every HTTP route the hub registered (the WebSocket upgrades and the console's catch-all are not REST) …
+    const served = hub.hub.routes
+      .filter((r) => r.pattern !== '/*' && r.pattern !== '/ws' && !r.pattern.startsWith('/yjs/'))
+      .map((r) => `${r.method} ${r.pattern.replace(/:([^/]+)/g, '{$1}')}`)
+      .sort();
+    // … and every operation the document describes, the same set both ways.
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`))
+      .sort();
+    expect(documented.filter((r) => !served.includes(r)), 'documented but not served').toEqual([]);
+    expect(served.filter((r) => !documented.includes(r)), 'served but missing from the OpenAPI document (add it to schema/src/openapi/rest-operations.ts)').toEqual([]);
+
+    const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(operationId({ method: 'post', path: '/api/v1/events/{e}/tickets/{code}/revoke' })).toBe('postEventsTicketsRevoke');
   });
 });
