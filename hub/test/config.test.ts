@@ -50,6 +50,16 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).toContain(`${variable}:`);
   });
 
+  it('reads the Stripe settings, STRIPE_API_URL as an http(s) URL', () => {
+    expect(loadConfig({}).stripe).toEqual({ secretKey: undefined, webhookSecret: undefined, apiUrl: undefined });
+    expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_test_1', STRIPE_WEBHOOK_SECRET: 'whsec_1', STRIPE_API_URL: 'http://127.0.0.1:12111' }).stripe).toEqual({
+      secretKey: 'sk_test_1',
+      webhookSecret: 'whsec_1',
+      apiUrl: 'http://127.0.0.1:12111',
+    });
+    expect(() => loadConfig({ STRIPE_API_URL: 'stripe.local' })).toThrow(/STRIPE_API_URL/);
+  });
+
   it('trusts no proxy by default, and reads TRUSTED_PROXIES as checked addresses and CIDR ranges', () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
     expect(loadConfig({ TRUSTED_PROXIES: '  ' }).trustedProxies).toEqual([]);

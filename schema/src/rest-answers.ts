@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TicketType } from './commands/box-office.ts';
 import { Id } from './claims.ts';
 import { AlertMessage, ZoneOccupancy } from './messages.ts';
 
@@ -28,6 +29,8 @@ export const Event = z.object({
   timezone: z.string(),
   zones: z.array(Zone),
   gates: z.array(Gate),
+  /** what the box office sells, prices in minor units */
+  ticketTypes: z.array(TicketType),
 });
 export type Event = z.infer<typeof Event>;
 

@@ -15,6 +15,7 @@ import {
   IssuedTicket,
   TicketStatusChange,
 } from '../rest-answers.ts';
+import { BoxOfficeState, CreateSaleBody, CreateSaleResult, PaymentTickets, PutTicketTypesBody, RefundBody, RevenueSummary, Sale } from '../commands/box-office.ts';
 import { AnnouncementsQuery, ChatQuery, ConsentQuery, HeatmapQuery, LeadPageQuery, PollsQuery, QaQuery, RangeQuery } from '../rest-queries.ts';
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(1000)]);
@@ -31,6 +32,13 @@ export const requestSchemas = {
   ConsentsBody: oneOrMany(ConsentRow),
   JoinRequest,
   SetJoinCodeRequest,
+  PutTicketTypesBody,
+  CreateSaleBody,
+  RefundBody,
+  Empty: z.strictObject({}),
+  StripeEvent: z
+    .looseObject({ id: z.string(), object: z.literal('event'), type: z.string(), data: z.looseObject({ object: z.record(z.string(), z.unknown()) }) })
+    .describe('a Stripe event, exactly as Stripe sends it (signed in the `Stripe-Signature` header)'),
 };
 
 /** Answers, by component name (described as the hub sends them). */
@@ -62,6 +70,13 @@ export const answerSchemas = {
   Heatmap,
   SponsorSummary,
   EngagementSeries,
+  TicketTypes: PutTicketTypesBody,
+  BoxOfficeState,
+  Sale,
+  CreateSaleResult,
+  PaymentTickets,
+  RevenueSummary,
+  WebhookAnswer: z.object({ received: z.literal(true), outcome: z.string() }),
 };
 
 export type RequestName = keyof typeof requestSchemas;
@@ -118,6 +133,15 @@ export const restOperations: readonly RestOperation[] = [
     body: { schema: 'Roster', csv: true },
     answer: { status: 200, schema: 'ImportResult' },
   },
+  { method: 'put', path: '/api/v1/events/{e}/ticket-types', tag: 'box office', summary: 'Replace the event\'s ticket types (prices in minor units; audited)', roles: staff, body: { schema: 'PutTicketTypesBody' }, answer: { status: 200, schema: 'TicketTypes' } },
+  { method: 'get', path: '/api/v1/events/{e}/box-office', tag: 'box office', summary: 'Ticket types, whether card payments are available (and why not), recent sales', roles: staff, answer: { status: 200, schema: 'BoxOfficeState' } },
+  { method: 'post', path: '/api/v1/events/{e}/box-office/sales', tag: 'box office', summary: 'A door sale: cash (paid, tickets issued) or card (pending until Stripe confirms)', roles: staff, body: { schema: 'CreateSaleBody' }, answer: { status: 201, schema: 'CreateSaleResult' } },
+  { method: 'get', path: '/api/v1/events/{e}/box-office/sales/{sale}', tag: 'box office', summary: 'A sale with its tickets and their signed tokens', roles: staff, answer: { status: 200, schema: 'Sale' } },
+  { method: 'post', path: '/api/v1/events/{e}/box-office/sales/{sale}/refund', tag: 'box office', summary: 'Refund a sale or some of its tickets (revoked at every gate at once)', roles: staff, body: { schema: 'RefundBody' }, answer: { status: 200, schema: 'Sale' } },
+  { method: 'post', path: '/api/v1/events/{e}/box-office/sales/{sale}/cancel', tag: 'box office', summary: 'Cancel an unpaid card sale', roles: staff, body: { schema: 'Empty' }, answer: { status: 200, schema: 'Sale' } },
+  { method: 'get', path: '/api/v1/events/{e}/box-office/payments/{pi}', tag: 'box office', summary: 'The tickets a Stripe PaymentIntent issued', roles: staff, answer: { status: 200, schema: 'PaymentTickets' } },
+  { method: 'get', path: '/api/v1/events/{e}/revenue/summary', tag: 'box office', summary: 'Gross, refunds and net in minor units, by ticket type and channel, per minute', roles: staff, answer: { status: 200, schema: 'RevenueSummary' } },
+  { method: 'post', path: '/api/v1/stripe/webhook', tag: 'box office', summary: 'Stripe\'s events, verified by the Stripe-Signature header (400 and nothing written when it does not verify)', roles: 'public', body: { schema: 'StripeEvent' }, answer: { status: 200, schema: 'WebhookAnswer' } },
   { method: 'post', path: '/api/v1/events/{e}/tickets/issue', tag: 'tickets', summary: 'Issue a box-office ticket with a signed, offline-valid code', roles: staff, body: { schema: 'IssueTicketBody' }, answer: { status: 201, schema: 'IssuedTicket' } },
   { method: 'post', path: '/api/v1/events/{e}/tickets/{code}/revoke', tag: 'tickets', summary: 'Revoke a ticket (reaches every connected gate before the answer)', roles: staff, answer: { status: 200, schema: 'TicketStatusChange' } },
 

@@ -271,7 +271,7 @@ export async function refundTickets(db: Kysely<Database>, event: string, saleId:
     .execute();
   const changed = rows.map((r) => r.code);
   if (changed.length > 0) {
-    await db.updateTable('tickets').set({ status: 'revoked', updated_at: sql<Date>`now()` }).where('event_id', '=', event).where('code', 'in', changed).execute();
+    await db.updateTable('tickets').set({ status: 'revoked', revoked_at: at, updated_at: sql<Date>`now()` }).where('event_id', '=', event).where('code', 'in', changed).execute();
   }
   return changed;
 }
@@ -280,7 +280,7 @@ export async function refundTickets(db: Kysely<Database>, event: string, saleId:
 export async function restoreTickets(db: Kysely<Database>, event: string, saleId: string, codes: readonly string[]): Promise<void> {
   if (codes.length === 0) return;
   await db.updateTable('box_office_tickets').set({ refunded_at: null }).where('event_id', '=', event).where('sale_id', '=', saleId).where('code', 'in', codes).execute();
-  await db.updateTable('tickets').set({ status: 'valid', updated_at: sql<Date>`now()` }).where('event_id', '=', event).where('code', 'in', codes).execute();
+  await db.updateTable('tickets').set({ status: 'valid', revoked_at: null, updated_at: sql<Date>`now()` }).where('event_id', '=', event).where('code', 'in', codes).execute();
 }
 
 /** Moves a sale's refunded total forward (never back) and returns the new total. */
