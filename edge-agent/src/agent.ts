@@ -5,6 +5,11 @@
  * Every doc update is tagged with its origin: 'disk' (replayed at start: neither logged nor relayed), 'local' (a
  * scan here), or the {@link SyncSession} it arrived on (hub or peer). Each update except disk ones is appended to the
  * log, and relayed to every session but its own.
+ *
+ * `assemble` reads top to bottom as the parts below, each a named function with one job: {@link openReplica}
+ * (doc, disk log, timeline), {@link logUpdates} (every update to disk), {@link startPresence} (awareness and the
+ * pending count), {@link watchScans}, {@link openLinks} (mesh server, peers, hub), {@link statusOf} and
+ * {@link serveHttp}.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +17,18 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { AdmissionTimeline, checkGateUpdate, gateDocName, gateDocTypes, legacyScanCount, observeScans, readMeta, readScanEntries, type ScanBatch } from '@opshub/replica';
+import {
+  AdmissionTimeline,
+  checkGateUpdate,
+  gateDocName,
+  gateDocTypes,
+  legacyScanCount,
+  observeScans,
+  readMeta,
+  readScanEntries,
+  type ScanBatch,
+  type ScanEntry,
+} from '@opshub/replica';
 import { resolveOptions, type AgentOptions, type AgentOptionsInput } from './agent-options.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { loadOrCreateDeviceId } from './device-id.ts';
@@ -51,6 +67,9 @@ export interface Agent {
 
 const quietLog: AgentLog = { info: () => {}, warn: () => {} };
 
+/** Shutdown steps, run in reverse order of registration. */
+type Cleanups = (() => Promise<void> | void)[];
+
 /**
  * Starts an agent: loads the replica from disk, binds the HTTP server, dials the hub and peers.
  * @example
@@ -63,7 +82,7 @@ export async function startAgent(input: AgentOptionsInput | AgentOptions, log: A
   const options = resolveOptions(input);
   await mkdir(options.data, { recursive: true });
   const lock = await lockDataDir(options.data);
-  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  const cleanups: Cleanups = [() => lock.release()];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) await fn();
   };
@@ -75,77 +94,101 @@ export async function startAgent(input: AgentOptionsInput | AgentOptions, log: A
   }
 }
 
-async function assemble(
-  options: AgentOptions,
-  log: AgentLog,
-  started: number,
-  cleanups: (() => Promise<void> | void)[],
-  cleanup: () => Promise<void>,
-): Promise<Agent> {
+async function assemble(options: AgentOptions, log: AgentLog, started: number, cleanups: Cleanups, cleanup: () => Promise<void>): Promise<Agent> {
   const device = options.device ?? (await loadOrCreateDeviceId(options.data, options.gate));
+  const changes = new Listeners<[]>();
+  const scanListeners = new Listeners<[ScanBatch]>();
+
+  const replica = await openReplica(options, log, cleanups);
+  const { doc, awareness, timeline } = replica;
+  const unsaved = logUpdates(replica, log, () => changes.emit(), cleanups);
+  const relay = new ReplicaRelay(doc, awareness, [DISK_ORIGIN]);
+  cleanups.push(() => relay.close());
+
+  // The hub link exists only after openLinks, but presence and the pending count need to ask about it.
+  let links: Links | undefined;
+  const presence = await startPresence({ options, device, replica, hubOnline: () => links?.hub?.state === 'online', changed: () => changes.emit() }, cleanups);
+  watchScans(replica, { pending: presence.pending, isHub: (origin) => links?.isHub(origin) ?? false, listeners: scanListeners, log }, cleanups);
+
+  const desk = new GateDesk({ doc, timeline, gate: options.gate, device, durable: () => replica.disk.durable(), onScanned: (at) => presence.scanned(at) });
+  const linked = openLinks({ options, device, replica, relay, pending: presence.pending, log, changed: () => changes.emit(), presenceChanged: () => presence.publish() });
+  links = linked;
+  const status = (): AgentStatus => statusOf({ options, device, replica, relay, desk, links: linked, pending: presence.pending, unsaved: unsaved.count });
+
+  const http = await serveHttp({ options, desk, replica, status, mesh: linked.mesh }, cleanups);
+  linked.start(cleanups);
+  presence.publish();
+  const totalMs = performance.now() - started;
+
+  return {
+    options,
+    device,
+    port: http.port,
+    url: http.url,
+    doc,
+    desk,
+    timeline,
+    startup: { ...replica.stats, totalMs },
+    status,
+    onScans: (listener) => scanListeners.add(listener),
+    onChange: (listener) => changes.add(listener),
+    close: cleanup,
+  };
+}
+
+/** The replica as loaded: doc and awareness, the disk log behind it, and what is derived from it. */
+interface Replica {
+  readonly doc: Y.Doc;
+  readonly awareness: Awareness;
+  readonly disk: DiskReplica;
+  readonly stats: LoadStats;
+  readonly timeline: AdmissionTimeline;
+  readonly search: TicketSearch;
+  /** the scans the doc held when it loaded from disk */
+  readonly loaded: ScanEntry[];
+}
+
+/** Loads the doc from the disk log and derives the admission timeline and the ticket search from it. */
+async function openReplica(options: AgentOptions, log: AgentLog, cleanups: Cleanups): Promise<Replica> {
   const doc = new Y.Doc();
-  const { tickets } = gateDocTypes(doc);
   const { replica: disk, stats } = await DiskReplica.open(doc, {
     dir: options.data,
     compactAfterBytes: options.compactAfterBytes,
     onError: (error) => log.warn(`compaction failed (the log is kept): ${String(error)}`),
   });
   cleanups.push(() => disk.close());
-
   const awareness = new Awareness(doc);
   cleanups.push(() => awareness.destroy());
+
   // Zones from the doc's meta: a scan into another room is a move, not a duplicate (the same rule as the hub's).
   let gateZones = new Map<string, string>();
   const readGateZones = (): void => {
     gateZones = new Map((readMeta(doc)?.gates ?? []).map((g) => [g.id, g.zone]));
   };
   readGateZones();
-  gateDocTypes(doc).meta.observe(readGateZones);
-  cleanups.push(() => gateDocTypes(doc).meta.unobserve(readGateZones));
+  const { meta } = gateDocTypes(doc);
+  meta.observe(readGateZones);
+  cleanups.push(() => meta.unobserve(readGateZones));
   const timeline = new AdmissionTimeline((gate) => gateZones.get(gate));
+
   const legacy = legacyScanCount(doc);
   if (legacy > 0) log.warn(`the replica on disk holds ${legacy} scans in format 1 (a "scans" array), which nothing reads: start with a fresh --data directory`);
-  const entries = readScanEntries(doc);
-  timeline.addMany(entries.map((e) => e.scan));
-  const search = new TicketSearch(tickets);
+  const loaded = readScanEntries(doc);
+  timeline.addMany(loaded.map((e) => e.scan));
+  return { doc, awareness, disk, stats, timeline, search: new TicketSearch(gateDocTypes(doc).tickets), loaded };
+}
 
-  let hubLink: SyncLink | undefined;
-  let lastSync = 0;
-  const changeListeners = new Set<() => void>();
-  const changed = (): void => {
-    for (const listener of changeListeners) listener();
-  };
-  const presence = { pending: 0, lastScan: null as number | null };
-  // Awareness state {gate, device, online, pending, lastScan}: what the hub publishes on event/{e}/gates.
-  const publishPresence = throttle(() => {
-    awareness.setLocalState({ gate: options.gate, device, online: hubLink?.state === 'online', ...presence });
-  }, 250);
-  cleanups.push(() => publishPresence.cancel());
-  const pending = await PendingTracker.load(join(options.data, 'hub-state.json'), () => {
-    presence.pending = pending.pending;
-    publishPresence();
-    changed();
-  });
-  cleanups.push(() => pending.close());
-  pending.track(entries);
-  presence.pending = pending.pending;
-
-  const scanListeners = new Set<(batch: ScanBatch) => void>();
-  const stopScans = observeScans(doc, (batch) => {
-    timeline.addMany(batch.entries.map((e) => e.scan));
-    pending.track(batch.entries, isHub(batch.origin));
-    if (batch.invalid.length > 0) log.warn(`ignored ${batch.invalid.length} scan record(s) that break the schema`);
-    for (const listener of scanListeners) listener(batch);
-  });
-  cleanups.push(stopScans);
-
-  // Log first, then relay: the relay never waits for the disk, the scan answer does (GateDesk awaits durable()).
-  // Updates applied to the replica but not yet on disk: what a kill -9 right now would lose (/status `unsaved`).
+/**
+ * Appends every update (except those replayed from disk) to the disk log. Log first, then relay: the relay never
+ * waits for the disk, the scan answer does (GateDesk awaits durable()). `count()` is the updates applied to the
+ * replica but not yet on disk: what a kill -9 right now would lose (/status `unsaved`).
+ */
+function logUpdates(replica: Replica, log: AgentLog, changed: () => void, cleanups: Cleanups): { count: () => number } {
   let unsaved = 0;
   const onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === DISK_ORIGIN) return;
     unsaved++;
-    disk.append(update).then(
+    replica.disk.append(update).then(
       () => {
         unsaved--;
         changed();
@@ -155,52 +198,103 @@ async function assemble(
     );
     changed();
   };
-  doc.on('update', onUpdate);
-  cleanups.push(() => doc.off('update', onUpdate));
-  const relay = new ReplicaRelay(doc, awareness, [DISK_ORIGIN]);
-  cleanups.push(() => relay.close());
+  replica.doc.on('update', onUpdate);
+  cleanups.push(() => replica.doc.off('update', onUpdate));
+  return { count: () => unsaved };
+}
 
-  const desk = new GateDesk({
-    doc,
-    timeline,
-    gate: options.gate,
-    device,
-    durable: () => disk.durable(),
-    onScanned: (at) => {
-      presence.lastScan = at;
-      publishPresence();
-    },
+interface Presence {
+  readonly pending: PendingTracker;
+  /** publishes the awareness state now (throttled) */
+  publish(): void;
+  /** a scan here became durable at `at` */
+  scanned(at: number): void;
+}
+
+/**
+ * The gate's awareness state `{gate, device, online, pending, lastScan}` (what the hub publishes on
+ * `event/{e}/gates`), throttled to one change per 250 ms, and the pending tracker that feeds its `pending`.
+ */
+async function startPresence(
+  deps: { options: AgentOptions; device: string; replica: Replica; hubOnline: () => boolean; changed: () => void },
+  cleanups: Cleanups,
+): Promise<Presence> {
+  const { options, device, replica } = deps;
+  const state = { pending: 0, lastScan: null as number | null };
+  const publish = throttle(() => {
+    replica.awareness.setLocalState({ gate: options.gate, device, online: deps.hubOnline(), ...state });
+  }, 250);
+  cleanups.push(() => publish.cancel());
+  const pending = await PendingTracker.load(join(options.data, 'hub-state.json'), () => {
+    state.pending = pending.pending;
+    publish();
+    deps.changed();
   });
-
-  const replica = { doc, awareness };
-  const hubHooks = {
-    onRemoteState: (_s: SyncSession, state: Map<number, number>) => pending.hubReached(state),
-    onDelivered: (_s: SyncSession, state: Map<number, number>) => {
-      pending.hubReached(state);
-      lastSync = Date.now();
+  cleanups.push(() => pending.close());
+  pending.track(replica.loaded);
+  state.pending = pending.pending;
+  return {
+    pending,
+    publish,
+    scanned(at) {
+      state.lastScan = at;
+      publish();
     },
-    onSynced: () => {
-      lastSync = Date.now();
-    },
-    onFrame: () => {
-      if (hubLink?.state === 'online') lastSync = Date.now();
-    },
-    onMalformed: (_s: SyncSession, error: Error) => log.warn(`hub sent a malformed frame: ${error.message}`),
   };
-  function isHub(origin: unknown): boolean {
-    return hubLink?.session !== undefined && origin === hubLink.session;
-  }
+}
+
+/** Every batch of scans that reaches the replica, by any path: into the timeline, the pending count and listeners. */
+function watchScans(
+  replica: Replica,
+  deps: { pending: PendingTracker; isHub: (origin: unknown) => boolean; listeners: Listeners<[ScanBatch]>; log: AgentLog },
+  cleanups: Cleanups,
+): void {
+  const stop = observeScans(replica.doc, (batch) => {
+    replica.timeline.addMany(batch.entries.map((e) => e.scan));
+    deps.pending.track(batch.entries, deps.isHub(batch.origin));
+    if (batch.invalid.length > 0) deps.log.warn(`ignored ${batch.invalid.length} scan record(s) that break the schema`);
+    deps.listeners.emit(batch);
+  });
+  cleanups.push(stop);
+}
+
+/** The agent's connections: the mesh server peers dial, links to each `--peer`, and the link to the hub. */
+interface Links {
+  readonly mesh: MeshServer;
+  readonly peers: SyncLink[];
+  readonly hub: SyncLink | undefined;
+  /** when the hub link's last synced moment was (ms since the epoch; 0 = never) */
+  lastSync(): number;
+  /** true when a transaction origin is the hub's session */
+  isHub(origin: unknown): boolean;
+  /** starts dialling (after the HTTP server listens, so peers dialling back find it) */
+  start(cleanups: Cleanups): void;
+}
+
+function openLinks(deps: {
+  options: AgentOptions;
+  device: string;
+  replica: Replica;
+  relay: ReplicaRelay;
+  pending: PendingTracker;
+  log: AgentLog;
+  changed: () => void;
+  presenceChanged: () => void;
+}): Links {
+  const { options, device, replica, relay, pending, log, changed } = deps;
+  const sync = { doc: replica.doc, awareness: replica.awareness };
+  let lastSync = 0;
 
   // Peers relay the hub's roster, so they may write anywhere; but what lands in `scans` must be valid records, or
   // one bad laptop would spread them through the mesh and into every later sync with the hub.
   const admitFromPeer = (update: Uint8Array): { ok: true } | { ok: false; message: string; malformed: boolean } => {
-    const check = checkGateUpdate(doc, update, { from: 'peer' });
+    const check = checkGateUpdate(replica.doc, update, { from: 'peer' });
     return check.ok ? { ok: true } : { ok: false, message: `${check.reason}: ${check.message}`, malformed: check.reason === 'malformed' };
   };
   const mesh = new MeshServer({
     event: options.event,
     device,
-    replica,
+    replica: sync,
     relay,
     admit: admitFromPeer,
     hooks: {
@@ -209,15 +303,14 @@ async function assemble(
     },
   });
 
-  const screen = await readFile(new URL('./gate-screen.html', import.meta.url), 'utf8');
   const docPath = `/yjs/${gateDocName(options.event)}`;
   const tokenQuery = `token=${encodeURIComponent(options.token)}`;
-  const peerLinks = options.peer.map(
+  const peers = options.peer.map(
     (peer) =>
       new SyncLink({
         url: `${peer}${docPath}?${tokenQuery}&device=${encodeURIComponent(device)}`,
         kind: 'peer',
-        replica,
+        replica: sync,
         relay,
         admit: admitFromPeer,
         hooks: {
@@ -230,46 +323,101 @@ async function assemble(
         },
       }),
   );
-  if (options.hub) {
-    hubLink = new SyncLink({
-      url: `${options.hub}${docPath}?${tokenQuery}`,
-      kind: 'hub',
-      replica,
-      relay,
-      hooks: hubHooks,
-      onStateChange: (link) => {
-        log.info(`hub ${link.label}: ${link.state}${link.lastError ? ` (${link.lastError})` : ''}`);
-        publishPresence();
-        changed();
-      },
-    });
-  }
+  const hub = options.hub
+    ? new SyncLink({
+        url: `${options.hub}${docPath}?${tokenQuery}`,
+        kind: 'hub',
+        replica: sync,
+        relay,
+        hooks: {
+          onRemoteState: (_s: SyncSession, state: Map<number, number>) => pending.hubReached(state),
+          onDelivered: (_s: SyncSession, state: Map<number, number>) => {
+            pending.hubReached(state);
+            lastSync = Date.now();
+          },
+          onSynced: () => {
+            lastSync = Date.now();
+          },
+          onFrame: () => {
+            if (hub?.state === 'online') lastSync = Date.now();
+          },
+          onMalformed: (_s: SyncSession, error: Error) => log.warn(`hub sent a malformed frame: ${error.message}`),
+        },
+        onStateChange: (link) => {
+          log.info(`hub ${link.label}: ${link.state}${link.lastError ? ` (${link.lastError})` : ''}`);
+          deps.presenceChanged();
+          changed();
+        },
+      })
+    : undefined;
 
-  const status = (): AgentStatus => {
-    const counts = timeline.counts();
-    return {
-      online: hubLink?.state === 'online',
-      peers: countPeers(relay.list('peer'), device),
-      pending: pending.pending,
-      lastSync,
-      tickets: tickets.size,
-      scans: counts.scans,
-      event: options.event,
-      gate: options.gate,
-      device,
-      zone: desk.zone ?? null,
-      hub: hubLink ? hubLink.state : 'none',
-      inside: counts.inside,
-      duplicates: counts.duplicates,
-      unsaved,
-    };
+  return {
+    mesh,
+    peers,
+    hub,
+    lastSync: () => lastSync,
+    isHub: (origin) => hub?.session !== undefined && origin === hub.session,
+    start(cleanups) {
+      // Registered after the HTTP server, so it runs before it on shutdown: server.close() waits for upgraded sockets too.
+      cleanups.push(() => mesh.close());
+      for (const link of [...peers, ...(hub ? [hub] : [])]) {
+        link.start();
+        cleanups.push(() => link.close());
+      }
+    },
   };
+}
 
+/** What `GET /status` reports. */
+function statusOf(deps: {
+  options: AgentOptions;
+  device: string;
+  replica: Replica;
+  relay: ReplicaRelay;
+  desk: GateDesk;
+  links: Links;
+  pending: PendingTracker;
+  unsaved: () => number;
+}): AgentStatus {
+  const { options, replica, links } = deps;
+  const counts = replica.timeline.counts();
+  return {
+    online: links.hub?.state === 'online',
+    peers: countPeers(deps.relay.list('peer'), deps.device),
+    pending: deps.pending.pending,
+    lastSync: links.lastSync(),
+    tickets: gateDocTypes(replica.doc).tickets.size,
+    scans: counts.scans,
+    event: options.event,
+    gate: options.gate,
+    device: deps.device,
+    zone: deps.desk.zone ?? null,
+    hub: links.hub ? links.hub.state : 'none',
+    inside: counts.inside,
+    duplicates: counts.duplicates,
+    unsaved: deps.unsaved(),
+  };
+}
+
+/** The HTTP server: the gate API and screen, and the upgrade to the mesh endpoint. */
+async function serveHttp(
+  deps: { options: AgentOptions; desk: GateDesk; replica: Replica; status: () => AgentStatus; mesh: MeshServer },
+  cleanups: Cleanups,
+): Promise<{ port: number; url: string }> {
+  const { options, replica } = deps;
+  const screen = await readFile(new URL('./gate-screen.html', import.meta.url), 'utf8');
   const server: Server = createServer(
-    createHttpApi({ desk, search, status, inside: (code) => timeline.state(code)?.inside ?? false, screen, lanApi: options.lanApi }),
+    createHttpApi({
+      desk: deps.desk,
+      search: replica.search,
+      status: deps.status,
+      inside: (code) => replica.timeline.state(code)?.inside ?? false,
+      screen,
+      lanApi: options.lanApi,
+    }),
   );
   server.on('upgrade', (request, socket, head) => {
-    if (mesh.handles(request)) return mesh.upgrade(request, socket, head);
+    if (deps.mesh.handles(request)) return deps.mesh.upgrade(request, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   server.requestTimeout = 30_000;
@@ -284,38 +432,9 @@ async function assemble(
         server.closeAllConnections();
       }),
   );
-  // Registered after the server, so it runs before it on shutdown: server.close() waits for upgraded sockets too.
-  cleanups.push(() => mesh.close());
   const port = (server.address() as AddressInfo).port;
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-
-  for (const link of [...peerLinks, ...(hubLink ? [hubLink] : [])]) {
-    link.start();
-    cleanups.push(() => link.close());
-  }
-  publishPresence();
-  const totalMs = performance.now() - started;
-
-  return {
-    options,
-    device,
-    port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    doc,
-    desk,
-    timeline,
-    startup: { ...stats, totalMs },
-    status,
-    onScans(listener) {
-      scanListeners.add(listener);
-      return () => scanListeners.delete(listener);
-    },
-    onChange(listener) {
-      changeListeners.add(listener);
-      return () => changeListeners.delete(listener);
-    },
-    close: cleanup,
-  };
+  return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
 }
 
 /** Distinct devices among open peer sessions; a client that did not say who it is counts on its own. */
@@ -323,6 +442,20 @@ function countPeers(sessions: SyncSession[], self: string): number {
   const ids = new Set(sessions.map((s) => s.remoteDevice ?? s.id));
   ids.delete(self);
   return ids.size;
+}
+
+/** A set of listeners; `add` returns the unsubscribe function. */
+class Listeners<A extends unknown[]> {
+  readonly #set = new Set<(...args: A) => void>();
+
+  add(listener: (...args: A) => void): () => void {
+    this.#set.add(listener);
+    return () => this.#set.delete(listener);
+  }
+
+  emit(...args: A): void {
+    for (const listener of this.#set) listener(...args);
+  }
 }
 
 function throttle(fn: () => void, ms: number): (() => void) & { cancel(): void } {

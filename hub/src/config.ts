@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parseAddressRange } from './transport/client-address.ts';
+import { clusterUrlFromNodes, parseRedisTarget } from './bus/redis/redis-target.ts';
 import { parseAllowedOrigin } from './streams/push/endpoint-guard.ts';
 import { checkVapidKeyPair } from './streams/push/vapid-keys.ts';
 
@@ -14,6 +15,35 @@ const optionalUrl = (protocols: string[]) =>
       .optional(),
   );
 const optionalString = z.preprocess(blankToUndefined, z.string().min(1).optional());
+/** A bus URL: one Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://host:port,host:port`). */
+const redisUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseRedisTarget(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
+);
+/** `REDIS_CLUSTER_NODES`: `host:port,host:port`, the seed nodes of a Redis Cluster, as the cluster URL they mean. */
+const redisClusterNodes = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return clusterUrlFromNodes(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+);
 /** `TRUSTED_PROXIES`: comma-separated addresses and CIDR ranges, each checked; canonical `address/prefix` strings. */
 const addressRanges = z
   .string()
@@ -59,7 +89,8 @@ const Env = z
     PUBLIC_URL: optionalUrl(['http:', 'https:']),
     DATA_DIR: z.preprocess(blankToUndefined, z.string().min(1).default('./data')),
     DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
-    REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+    REDIS_URL: redisUrl,
+    REDIS_CLUSTER_NODES: redisClusterNodes,
     CLICKHOUSE_URL: optionalUrl(['http:', 'https:']),
     HUB_JWT_SECRET: z.preprocess(blankToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
     HUB_JWKS_URL: optionalUrl(['http:', 'https:']),
@@ -67,6 +98,7 @@ const Env = z
     HUB_JWT_AUDIENCE: optionalString,
     STRIPE_SECRET_KEY: optionalString,
     STRIPE_WEBHOOK_SECRET: optionalString,
+    STRIPE_API_URL: optionalUrl(['http:', 'https:']),
     VAPID_PUBLIC_KEY: optionalString,
     VAPID_PRIVATE_KEY: optionalString,
     VAPID_SUBJECT: vapidSubject,
@@ -85,6 +117,9 @@ const Env = z
       for (const name of ['HUB_JWKS_URL', 'HUB_JWT_ISSUER', 'HUB_JWT_AUDIENCE'] as const) {
         if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when any of HUB_JWKS_URL, HUB_JWT_ISSUER, HUB_JWT_AUDIENCE is set' });
       }
+    }
+    if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });
     }
     if (env.HUB_JWKS_URL && env.HUB_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['HUB_JWT_SECRET'], message: 'set either HUB_JWT_SECRET or HUB_JWKS_URL, not both' });
@@ -109,12 +144,18 @@ export interface Config {
   readonly publicUrl: string | undefined;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /** `redis://…` for one Redis, `redis+cluster://…` for a Redis Cluster (from `REDIS_URL` or `REDIS_CLUSTER_NODES`). */
   readonly redisUrl: string | undefined;
   readonly clickhouseUrl: string | undefined;
   readonly auth:
     | { readonly kind: 'hs256'; readonly secret: string | undefined }
     | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
-  readonly stripe: { readonly secretKey: string | undefined; readonly webhookSecret: string | undefined };
+  /**
+   * Stripe for the box office: the secret key (card sales and refunds; without it the box office sells for cash),
+   * the webhook signing secret, and `STRIPE_API_URL`, where the SDK sends its requests (unset: Stripe's own API; a
+   * local stand-in in tests).
+   */
+  readonly stripe: StripeConfig;
   readonly vapid: { readonly publicKey: string | undefined; readonly privateKey: string | undefined; readonly subject: string | undefined };
   /**
    * Web push: origins besides the known push services that pushes may be sent to (`PUSH_ALLOWED_ORIGINS`, as
@@ -129,6 +170,12 @@ export interface Config {
   /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+}
+
+export interface StripeConfig {
+  readonly secretKey: string | undefined;
+  readonly webhookSecret: string | undefined;
+  readonly apiUrl: string | undefined;
 }
 
 /** A configuration value that cannot be used; the message names each variable and what is wrong with it. */
@@ -157,12 +204,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
     dataDir: resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL ?? e.REDIS_CLUSTER_NODES,
     clickhouseUrl: e.CLICKHOUSE_URL,
     auth: e.HUB_JWKS_URL
       ? { kind: 'jwks', jwksUrl: e.HUB_JWKS_URL, issuer: e.HUB_JWT_ISSUER!, audience: e.HUB_JWT_AUDIENCE! }
       : { kind: 'hs256', secret: e.HUB_JWT_SECRET },
-    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
+    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL },
     vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
     push: { allowedOrigins: e.PUSH_ALLOWED_ORIGINS, concurrency: e.PUSH_CONCURRENCY },
     trustedProxies: e.TRUSTED_PROXIES,

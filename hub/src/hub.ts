@@ -14,6 +14,10 @@ import { registerGateRoutes } from './rest/gate-routes.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
 import { registerLeadsRoutes } from './rest/leads-routes.ts';
 import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
+import { registerBoxOfficeRoutes } from './rest/box-office-routes.ts';
+import { boxOfficeStream } from './streams/box-office/box-office-stream.ts';
+import { stripeGateway } from './streams/box-office/stripe-gateway.ts';
+import type { StripeConfig } from './config.ts';
 import { registerPushRoutes } from './rest/push-routes.ts';
 import { ReplicaHost } from './replicas/replica-host.ts';
 import { capacityStream } from './streams/capacity/capacity-stream.ts';
@@ -34,6 +38,9 @@ import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
 import { defaultWsLimits, WsEndpoint, type WsLimits } from './transport/ws-endpoint.ts';
 import { TrustedProxies } from './transport/client-address.ts';
+import { routeTableOf, type RouteEntry } from './transport/route-table.ts';
+import { registerUnrouted } from './transport/unrouted.ts';
+import { PortInUseError, portIsFree, someoneListens } from './startup/port-probe.ts';
 
 export interface Backends {
   readonly bus: Bus;
@@ -51,6 +58,8 @@ export interface HubOptions {
   readonly wsLimits?: Partial<WsLimits>;
   /** reverse proxies whose `X-Forwarded-For` names the client for per-client limits (`TRUSTED_PROXIES`); none by default */
   readonly trustedProxies?: readonly string[];
+  /** Stripe for the box office (`STRIPE_*`); without a secret key the box office sells for cash only */
+  readonly stripe?: StripeConfig;
   /** web push: VAPID keys, allowed origins, concurrency (main.ts: `pushSettings(config)`); tests: a throwaway key pair */
   readonly push?: PushSettings;
 }
@@ -156,9 +165,27 @@ export class Hub {
     registerJoinRoutes(this.#app, { store, verifier, log, onStatus, proxies: new TrustedProxies(options.trustedProxies) });
     registerLeadsRoutes(this.#app, { store, bus, verifier, links, log, onStatus });
     registerAnalyticsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
+    const stripe = options.stripe ?? { secretKey: undefined, webhookSecret: undefined, apiUrl: undefined };
+    const boxOffice = boxOfficeStream({
+      store,
+      bus,
+      analytics,
+      replicas: this.#replicas,
+      log: log.child({ module: 'box-office' }),
+      payments: stripeGateway(stripe),
+      webhooksConfigured: stripe.webhookSecret !== undefined,
+    });
+    registerBoxOfficeRoutes(this.#app, { store, bus, verifier, log, onStatus, boxOffice, webhookSecret: stripe.webhookSecret });
     registerPushRoutes(this.#app, { store, verifier, push, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
+    // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.
+    registerUnrouted(this.#app, { log, onStatus });
+  }
+
+  /** Every route this hub registered (method and uWS pattern), for the OpenAPI check and diagnostics. */
+  get routes(): readonly RouteEntry[] {
+    return routeTableOf(this.#app).entries;
   }
 
   get port(): number {
@@ -174,13 +201,21 @@ export class Hub {
     return this.#ws.connectionCount;
   }
 
-  /** Starts the backends (migrations, analytics tables), then listens. */
-  async start(): Promise<{ port: number }> {
+  /**
+   * Starts the backends (migrations, analytics tables), then listens. `progress` hears each step as it begins, so a
+   * person watching a start that takes tens of seconds knows what it is waiting for.
+   * @throws {PortInUseError} when something already listens on the port
+   */
+  async start(progress: (step: string) => void = () => {}): Promise<{ port: number }> {
     const { bus, store, analytics } = this.options.backends;
+    progress(`opening the database (${store.kind}) and applying migrations`);
     await store.start();
+    progress(`connecting the bus (${bus.kind})`);
     await bus.start();
+    progress(`starting analytics (${analytics.kind})`);
     await analytics.start();
     await this.push.start();
+    progress(`listening on port ${this.options.port}`);
     const uws = loadNativeUws();
     this.#listenSocket = await this.#listen();
     this.#port = uws.us_socket_local_port(this.#listenSocket as never);
@@ -189,16 +224,23 @@ export class Hub {
   }
 
   /**
-   * Listens, retrying for a few seconds when the port is still held: a hub restarted in place finds its port in
-   * TIME_WAIT, or briefly taken by a reconnecting gate's outgoing socket.
+   * Listens, refusing a port another server listens on, and retrying for a few seconds when the port is only held
+   * for a moment: a hub restarted in place finds its port in TIME_WAIT, or briefly taken by a reconnecting gate's
+   * outgoing socket. uWS itself binds with SO_REUSEPORT and would share the port with another hub without a word
+   * (see `startup/port-probe.ts`).
    */
   async #listen(): Promise<us_listen_socket> {
     const host = this.options.host ?? '0.0.0.0';
-    const deadline = Date.now() + (this.options.port === 0 ? 0 : 10_000);
+    const { port } = this.options;
+    const deadline = Date.now() + (port === 0 ? 0 : 10_000);
     for (;;) {
-      const socket = await new Promise<us_listen_socket | false>((resolve) => this.#app.listen(host, this.options.port, resolve));
-      if (socket) return socket;
-      if (Date.now() >= deadline) throw new Error(`cannot listen on ${host}:${this.options.port}`);
+      const free = port === 0 || (await portIsFree(host, port));
+      if (!free && (await someoneListens(host, port))) throw new PortInUseError(host, port);
+      if (free) {
+        const socket = await new Promise<us_listen_socket | false>((resolve) => this.#app.listen(host, port, resolve));
+        if (socket) return socket;
+      }
+      if (Date.now() >= deadline) throw new PortInUseError(host, port);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

@@ -2,23 +2,42 @@
  * `npm start`: the hub on the backends the environment chooses, until SIGTERM or SIGINT.
  */
 import { createTokenVerifier } from './auth/token-verifier.ts';
-import { composeBackends } from './compose.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { Hub } from './hub.ts';
 import { createLogger } from './log.ts';
 import { NativeBindingError, loadNativeUws } from './native-uws.ts';
-import { pushSettings } from './streams/push/push-settings.ts';
 import { VapidKeyError } from './streams/push/vapid-keys.ts';
+import { PortInUseError, portIsFree, someoneListens } from './startup/port-probe.ts';
+import { BackendUnreachableError, waitReachable } from './startup/reachable.ts';
+import { DataDirLockedError, MigrationError } from './store/errors.ts';
+
+/** Errors whose message says all a person needs: printed as one line, without a stack. */
+const plainErrors = [ConfigError, NativeBindingError, PortInUseError, BackendUnreachableError, DataDirLockedError, MigrationError, VapidKeyError];
+
+/** What start-up is doing, on stderr, so a start that takes tens of seconds is never silent. */
+function progress(step: string): void {
+  process.stderr.write(`opshub: ${step}…\n`);
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   loadNativeUws();
   const log = createLogger(config.logLevel);
   const verifier = await createTokenVerifier(config);
+  // A taken port is refused before anything slow starts (see startup/port-probe.ts); Hub.start checks again.
+  if (config.port !== 0 && !(await portIsFree(config.host, config.port)) && (await someoneListens(config.host, config.port))) {
+    throw new PortInUseError(config.host, config.port);
+  }
+  // A distributed backend that is not there fails here in one line naming its variable, instead of in a driver's
+  // retry loop (ioredis retries forever) or a stack trace from the migrator.
+  if (config.databaseUrl) await waitReachable('DATABASE_URL', config.databaseUrl, 5432);
+  if (config.redisUrl) await waitReachable('REDIS_URL', config.redisUrl, 6379);
+  // The hub and its backends load only now: a start refused above answers in a moment, not after loading chDB.
+  const [{ composeBackends }, { Hub }, { pushSettings }] = await Promise.all([import('./compose.ts'), import('./hub.ts'), import('./streams/push/push-settings.ts')]);
   const push = await pushSettings(config);
   const backends = await composeBackends(config, log);
   if (config.trustedProxies.length > 0) log.info({ trustedProxies: config.trustedProxies }, 'per-client limits read X-Forwarded-For from these proxies');
-  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies, push });
+  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies, stripe: config.stripe, push });
+  if (!config.stripe.secretKey) log.info('STRIPE_SECRET_KEY is not set: the box office sells for cash only');
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -36,7 +55,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  const { port } = await hub.start();
+  const started = Date.now();
+  const { port } = await hub.start(progress);
+  progress(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const url = config.publicUrl ?? `http://localhost:${port}`;
   const signIn = verifier.mint
     ? `sign in (admin, 7 days): ${url}/?token=${await verifier.mint({ sub: 'admin', role: 'admin', events: ['*'] }, '7d')}`
@@ -45,8 +66,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof NativeBindingError || error instanceof VapidKeyError) {
-    process.stderr.write(`opshub: ${error.message}\n`);
+  if (plainErrors.some((kind) => error instanceof kind)) {
+    process.stderr.write(`opshub: ${(error as Error).message}\n`);
   } else {
     process.stderr.write(`opshub: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

@@ -20,8 +20,16 @@ describe('loadConfig', () => {
     expect([config.port, config.databaseUrl, config.redisUrl, config.clickhouseUrl]).toEqual([9000, 'postgres://u@db:5432/x', 'redis://r:6379', 'http://ch:8123']);
   });
 
+  it('selects a Redis Cluster from REDIS_CLUSTER_NODES or a redis+cluster:// URL', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'r1:7000, r2:7000' }).redisUrl).toBe('redis+cluster://r1:7000,r2:7000');
+    expect(loadConfig({ REDIS_URL: 'rediss+cluster://:pw@r1:7000,r2:7000' }).redisUrl).toBe('rediss+cluster://:pw@r1:7000,r2:7000');
+    expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r1:7000' })).toThrow(/REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES/);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
+    [{ REDIS_CLUSTER_NODES: 'r1:7000,r2' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_URL: 'redis+cluster://r1' }, 'REDIS_URL'],
     [{ PORT: '70000' }, 'PORT'],
     [{ REDIS_URL: 'http://r:6379' }, 'REDIS_URL'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
@@ -40,6 +48,16 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems.map((p) => p.variable)).toContain(variable);
     expect((error as ConfigError).message).toContain(`${variable}:`);
+  });
+
+  it('reads the Stripe settings, STRIPE_API_URL as an http(s) URL', () => {
+    expect(loadConfig({}).stripe).toEqual({ secretKey: undefined, webhookSecret: undefined, apiUrl: undefined });
+    expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_test_1', STRIPE_WEBHOOK_SECRET: 'whsec_1', STRIPE_API_URL: 'http://127.0.0.1:12111' }).stripe).toEqual({
+      secretKey: 'sk_test_1',
+      webhookSecret: 'whsec_1',
+      apiUrl: 'http://127.0.0.1:12111',
+    });
+    expect(() => loadConfig({ STRIPE_API_URL: 'stripe.local' })).toThrow(/STRIPE_API_URL/);
   });
 
   it('trusts no proxy by default, and reads TRUSTED_PROXIES as checked addresses and CIDR ranges', () => {

@@ -43,6 +43,18 @@ export interface CheckGateUpdateOptions {
    * through the mesh, and from there into every later sync with the hub.
    */
   from?: 'gate' | 'peer';
+  /**
+   * A further check of each new scan by the caller, which knows what this pure module does not: the time, who wrote
+   * the update, which gates exist. A rejection refuses the whole update, as a schema failure does.
+   * @example screen: (scan) => (scan.at > Date.now() + DAY ? { reason: 'invalid_scan', message: 'in the future' } : undefined)
+   */
+  screen?: (scan: ScanRecord) => ScanRejection | undefined;
+}
+
+/** Why a caller's {@link CheckGateUpdateOptions.screen} refused a scan. */
+export interface ScanRejection {
+  reason: Extract<GateUpdateRejection, 'forbidden' | 'invalid_scan'>;
+  message: string;
 }
 
 type Place = 'scans' | 'elsewhere' | 'unresolved';
@@ -126,6 +138,8 @@ class Placement {
       const parsed = parseStoredScan(scanId, struct.content.getContent()[0]);
       if (!parsed.success) throw new Rejected('invalid_scan', `scan ${describeId(struct.id)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       if (seen.has(scanId) || this.scansType._map.has(scanId)) throw new Rejected('invalid_scan', `scan id ${scanId} is used twice`);
+      const screened = options.screen?.(parsed.data);
+      if (screened) throw new Rejected(screened.reason, `scan ${scanId}: ${screened.message}`);
       seen.add(scanId);
       added.push(parsed.data);
     }

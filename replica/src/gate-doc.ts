@@ -46,6 +46,13 @@ export const ScanId = z
   .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 
 /**
+ * The latest `at` a scan may carry: the last millisecond of year 9999. PostgreSQL (and PGlite) refuse timestamps past
+ * it, so a record beyond would pass here and then fail the check-in transaction; the hub narrows this further to a
+ * window around its own clock (see the hub's scan screen).
+ */
+export const MAX_SCAN_AT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
  * One scan, as appended by a gate. Immutable: later facts are new scans.
  * @example { scanId: '0f9c…', code: 'T-1001', gate: 'north', device: 'north-a1b2', dir: 'in', at: 1767261600000, verdict: 'admitted' }
  */
@@ -56,7 +63,7 @@ export const ScanRecord = z.strictObject({
   device: Id,
   dir: Direction,
   /** Milliseconds since the epoch on the scanning device's clock. */
-  at: z.number().int().min(0).max(8.64e15),
+  at: z.number().int().min(0).max(MAX_SCAN_AT),
   verdict: Verdict,
 });
 export type ScanRecord = z.infer<typeof ScanRecord>;

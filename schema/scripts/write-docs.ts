@@ -1,7 +1,13 @@
-/** `npm run docs`: regenerates docs/protocol.md from the zod schemas. */
+/** `npm run docs`: regenerates docs/protocol.md and docs/openapi.json from the zod schemas. */
 import { writeFileSync } from 'node:fs';
+import { openApiJson } from '../src/openapi/openapi-document.ts';
 import { renderProtocolDoc } from '../src/protocol-doc.ts';
 
-const target = new URL('../../docs/protocol.md', import.meta.url);
-writeFileSync(target, renderProtocolDoc());
-process.stdout.write(`wrote ${target.pathname}\n`);
+for (const [name, text] of [
+  ['protocol.md', renderProtocolDoc()],
+  ['openapi.json', openApiJson()],
+] as const) {
+  const target = new URL(`../../docs/${name}`, import.meta.url);
+  writeFileSync(target, text);
+  process.stdout.write(`wrote ${target.pathname}\n`);
+}

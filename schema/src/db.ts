@@ -10,6 +10,8 @@
  * const rows = await (db as Kysely<Database>).selectFrom('zones').selectAll().where('event_id', '=', 'expo').execute();
  */
 import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable } from 'kysely';
+import type { AlertMessage } from './messages.ts';
+import type { BoxOfficeTables } from './db-box-office.ts';
 import type { EngagementTables } from './db-engagement.ts';
 import type { JoinTables } from './db-join.ts';
 import type { LeadsTables } from './db-leads.ts';
@@ -59,6 +61,8 @@ export interface TicketsTable {
   order_code: string | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
+  /** when the ticket was revoked (`0008-trust`); null while valid */
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export type ScanDir = 'in' | 'out';
@@ -107,7 +111,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables, PushTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;
@@ -119,6 +123,8 @@ export interface Database extends EngagementTables, JoinTables, LeadsTables, Pus
   yjs_snapshots: YjsSnapshotsTable;
   event_keys: EventKeysTable;
   alerts: AlertsTable;
+  scans_set_aside: ScansSetAsideTable;
+  token_revocations: TokenRevocationsTable;
   zone_adjustments: ZoneAdjustmentsTable;
   zone_thresholds: ZoneThresholdsTable;
 }
@@ -167,7 +173,8 @@ export interface EventKeysTable {
 export interface AlertsTable {
   id: string;
   event_id: string;
-  kind: 'capacity' | 'duplicate_admission' | 'gate_offline';
+  /** one of zod's `AlertKind` (the table checks only the shape since 0012) */
+  kind: AlertMessage['kind'];
   severity: 'info' | 'warning' | 'critical';
   title: string;
   detail: JsonColumn;
@@ -175,6 +182,30 @@ export interface AlertsTable {
   acked_by: string | null;
   acked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   withdrawn_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** Why the hub derives no check-in from a scan (`0008-trust`). */
+export type SetAsideKind = 'poison' | 'disputed' | 'unknown_gate';
+
+/** A scan the hub will not derive a check-in from, with the reason; loading replicas skip it. */
+export interface ScansSetAsideTable {
+  scan_id: string;
+  event_id: string;
+  kind: SetAsideKind;
+  gate_id: string;
+  /** the scan as JSON text (not jsonb: a record the Store refused may hold what jsonb cannot) */
+  record: string;
+  reason: string;
+  created_at: CreatedAt;
+}
+
+/** Tokens ended before their `exp`: one token by `jti`, or every token of a `sub` issued up to `revoked_at`. */
+export interface TokenRevocationsTable {
+  kind: 'jti' | 'sub';
+  value: string;
+  revoked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  revoked_by: string;
+  reason: Generated<string>;
 }
 
 export type EventRow = Selectable<EventsTable>;

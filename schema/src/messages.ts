@@ -57,7 +57,13 @@ export const GateMessage = z.object({
 });
 export type GateMessage = z.infer<typeof GateMessage>;
 
-export const AlertKind = z.enum(['capacity', 'duplicate_admission', 'gate_offline']);
+/**
+ * `scan_set_aside`: a scan the Store refused, stored aside and skipped (never retried); `disputed_admission`: a gate
+ * admitted a code the hub cannot (unknown, or revoked before the scan), not counted; `forged_scan`: a gate's socket
+ * wrote scans of another gate without that gate's key, refused; `refunded_inside`: a ticket refunded (and so revoked)
+ * while its holder is inside.
+ */
+export const AlertKind = z.enum(['capacity', 'duplicate_admission', 'gate_offline', 'gate_stalled', 'scan_set_aside', 'disputed_admission', 'forged_scan', 'refunded_inside']);
 export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
 
 /** `event/{e}/alerts`: a new alert, or an acknowledgement of one (`ack` set). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id } from './claims.ts';
+import { TicketTypes } from './commands/box-office.ts';
 
 /** `POST /api/v1/events` body. Gates must name a zone of the same event. */
 export const CreateEventBody = z
@@ -12,6 +13,8 @@ export const CreateEventBody = z
       .max(500)
       .default([]),
     gates: z.array(z.strictObject({ id: Id, name: z.string().trim().min(1).max(200), zone: Id })).max(500).default([]),
+    /** what the box office sells (issue 15): `[{"id","name","price","currency","zones"}]`, price in minor units */
+    ticketTypes: TicketTypes.default([]),
   })
   .superRefine((body, ctx) => {
     const zoneIds = new Set(body.zones.map((z) => z.id));
@@ -20,6 +23,9 @@ export const CreateEventBody = z
     if (gateIds.size !== body.gates.length) ctx.addIssue({ code: 'custom', path: ['gates'], message: 'gate ids must be unique' });
     body.gates.forEach((g, i) => {
       if (!zoneIds.has(g.zone)) ctx.addIssue({ code: 'custom', path: ['gates', i, 'zone'], message: `unknown zone "${g.zone}"` });
+    });
+    body.ticketTypes.forEach((t, i) => {
+      for (const zone of t.zones) if (!zoneIds.has(zone)) ctx.addIssue({ code: 'custom', path: ['ticketTypes', i, 'zones'], message: `unknown zone "${zone}"` });
     });
   });
 export type CreateEventBody = z.infer<typeof CreateEventBody>;
@@ -49,3 +55,39 @@ export type ImportResult = z.infer<typeof ImportResult>;
 
 /** REST error body. */
 export const ApiError = z.object({ error: z.string(), message: z.string() });
+
+/** True for an IANA time zone name the runtime knows (`Europe/Berlin`, `UTC`). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const eventShape = CreateEventBody.shape;
+
+/**
+ * `PATCH /api/v1/events/{e}`: any of name, time zone, zones and gates. `zones` and `gates` are the whole new lists:
+ * an entry missing from them is removed (refused while it has scans), a new id is added, the rest are updated.
+ */
+export const PatchEventBody = z
+  .strictObject({
+    name: eventShape.name.optional(),
+    timezone: eventShape.timezone.unwrap().refine(isTimeZone, 'not a time zone this hub knows (IANA names, e.g. Europe/Berlin)').optional(),
+    zones: eventShape.zones.unwrap().optional(),
+    gates: eventShape.gates.unwrap().optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.zones) {
+      const ids = new Set(body.zones.map((z) => z.id));
+      if (ids.size !== body.zones.length) ctx.addIssue({ code: 'custom', path: ['zones'], message: 'zone ids must be unique' });
+    }
+    if (body.gates) {
+      const ids = new Set(body.gates.map((g) => g.id));
+      if (ids.size !== body.gates.length) ctx.addIssue({ code: 'custom', path: ['gates'], message: 'gate ids must be unique' });
+    }
+    if (Object.keys(body).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'nothing to change: send name, timezone, zones or gates' });
+  });
+export type PatchEventBody = z.infer<typeof PatchEventBody>;

@@ -12,6 +12,13 @@ export function canOpenControlRoom(claims: Pick<Claims, 'role'>): boolean {
   return controlRoomRoles.includes(claims.role);
 }
 
+/** Roles that sell at the door and see money (issue 15); the hub's permission table is the authority. */
+export const boxOfficeRoles: readonly Role[] = ['admin', 'staff'];
+
+export function canSell(claims: Pick<Claims, 'role'>): boolean {
+  return boxOfficeRoles.includes(claims.role);
+}
+
 /** Roles that run a session's Q&A, polls and chat (issue 5): the moderator page and the projector view. */
 export const moderationRoles: readonly Role[] = ['admin', 'staff', 'moderator'];
 
@@ -32,6 +39,7 @@ export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'spon
   const e = encodeURIComponent(event);
   const items: NavItem[] = [];
   if (canOpenControlRoom(claims)) items.push({ href: `/ops/${e}`, label: 'Control room' });
+  if (canSell(claims)) items.push({ href: `/box-office/${e}`, label: 'Box office' });
   // A sponsor's own dashboard (issue 6); the hub refuses any other sponsor's data.
   if (claims.role === 'sponsor' && claims.sponsor) items.push({ href: `/sponsor/${e}/${encodeURIComponent(claims.sponsor)}`, label: 'Sponsor dashboard' });
   items.push({ href: `/announcements/${e}`, label: 'Announcements' });

@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import { NotFoundError } from '../store/errors.ts';
 import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
-import { listTickets } from '../store/repos/tickets-repo.ts';
+import { getTickets, listTickets } from '../store/repos/tickets-repo.ts';
 import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/repos/yjs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
@@ -131,6 +131,37 @@ export class ReplicaHost {
     }
   }
 
+  /**
+   * Writes these tickets, as the Store has them now, into the doc (loading it for the moment if no socket holds it):
+   * a door sale or a refund touches a few codes, and must reach the gates in milliseconds, not after a pass over a
+   * roster of 100,000. Codes the Store does not have are skipped.
+   * @example await host.projectTickets('expo', ['BO-7K2QX9ABCD']);
+   */
+  async projectTickets(event: string, codes: readonly string[]): Promise<number> {
+    if (codes.length === 0) return 0;
+    const tickets = await getTickets(this.deps.store.db, event, codes);
+    const replica = await this.acquire(event);
+    try {
+      return putTickets(replica.doc, tickets.map((t) => [t.code, toReplicaTicket(t)] as const), Origin.hub);
+    } finally {
+      this.release(event);
+    }
+  }
+
+  /**
+   * Brings the event's meta in the doc (name, time zone, zones, gates, public key) up to date with the Store after
+   * the event was edited, loading the doc for the moment if no socket holds it. Written with the hub's origin, so it
+   * reaches this hub's gates at once and the other hubs' over the bus, like a roster change.
+   */
+  async projectMeta(event: string): Promise<void> {
+    const replica = await this.acquire(event);
+    try {
+      await this.#writeMeta(replica);
+    } finally {
+      this.release(event);
+    }
+  }
+
   /** Writes everything queued, then drops every replica. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -186,8 +217,7 @@ export class ReplicaHost {
     held.cleanup.push(() => void bus.offSignal(`yjs/${replica.docName}`, onSignal).catch(() => {}));
 
     // Meta and roster come from the Store, the system of record, every time the doc loads.
-    const keys = await eventKeys(store.db, event);
-    writeMeta(replica.doc, { event, name: details.name, timezone: details.timezone, zones: details.zones, gates: details.gates, publicKey: keys.publicJwk }, Origin.hub);
+    await this.#writeMeta(replica);
     await this.#writeRoster(replica);
 
     const legacy = legacyScanCount(replica.doc);
@@ -206,6 +236,15 @@ export class ReplicaHost {
     for (const l of this.#listeners) l.loaded?.(replica, initial);
     log.info({ doc: replica.docName, scans: countScans(replica.doc) }, 'replica loaded');
     return replica;
+  }
+
+  async #writeMeta(replica: GateReplica): Promise<void> {
+    const { store } = this.deps;
+    const details = await getEvent(store.db, replica.event);
+    if (!details) throw new NotFoundError('event', replica.event);
+    const keys = await eventKeys(store.db, replica.event);
+    const { id: event, name, timezone, zones, gates } = details;
+    writeMeta(replica.doc, { event, name, timezone, zones, gates, publicKey: keys.publicJwk }, Origin.hub);
   }
 
   async #writeRoster(replica: GateReplica): Promise<number> {

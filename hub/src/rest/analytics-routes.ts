@@ -1,6 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
-import { hasEvent, HeatmapBucket, HeatmapDim, heatmapBucketMs, Id, type Claims } from '@opshub/schema';
+import { hasEvent, heatmapBucketMs, Id, type Claims } from '@opshub/schema';
 import type { Analytics } from '../analytics/analytics.ts';
 import { sessionHeatmap, zoneHeatmap, type HeatmapRequest, type HeatmapRow } from '../analytics/dashboards/heatmaps.ts';
 import { OccupancyDeltas } from '../analytics/dashboards/occupancy-deltas.ts';
@@ -15,10 +15,8 @@ import type { Store } from '../store/store.ts';
 import { sponsorScope, type SponsorScope } from '../streams/leads/sponsor-scope.ts';
 import { route, type Request } from '../transport/http-route.ts';
 import { authenticate } from './authenticate.ts';
+import { HeatmapQuery, RangeQuery } from '@opshub/schema/rest-queries';
 
-const Millis = z.coerce.number().int().min(0).max(8_640_000_000_000);
-const RangeQuery = z.object({ bucket: HeatmapBucket.default('5m'), from: Millis.optional(), to: Millis.optional() });
-const HeatmapQuery = RangeQuery.extend({ dim: HeatmapDim, sponsor: Id.optional(), exhibitor: Id.optional() });
 
 /**
  * The sponsor dashboard's numbers, read from ClickHouse (see `hub/src/analytics/dashboards/`):

@@ -7,6 +7,7 @@ import { listAnnouncements } from '../store/repos/announcements-repo.ts';
 import type { Store } from '../store/store.ts';
 import { route } from '../transport/http-route.ts';
 import { authenticate, requireAccess } from './authenticate.ts';
+import { AnnouncementsQuery } from '@opshub/schema/rest-queries';
 
 /** `GET /api/v1/events/{e}/announcements?limit=N`: the latest announcements, newest first (any role of the event). */
 export function registerAnnouncementRoutes(
@@ -18,7 +19,9 @@ export function registerAnnouncementRoutes(
     const event = req.params[0] ?? '';
     if (!Id.safeParse(event).success) throw new ClientError('invalid', `"${event}" is not a valid event id`);
     requireAccess(claims, event);
-    const limit = Math.min(Math.max(Number(req.query.get('limit') ?? 50) || 50, 1), 500);
+    // Lenient on purpose (older clients send odd limits): out of range or not a number falls back into 1–500.
+    const parsed = AnnouncementsQuery.safeParse({ limit: req.query.get('limit') ?? undefined });
+    const limit = parsed.success ? parsed.data.limit : Math.min(Math.max(Number(req.query.get('limit')) || 50, 1), 500);
     const rows = await listAnnouncements(deps.store.db, event, limit);
     return { status: 200, body: rows };
   });

@@ -5,6 +5,8 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { ClientError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { route, type Reply } from '../transport/http-route.ts';
+import { routeTableOf } from '../transport/route-table.ts';
+import { unroutedReply } from '../transport/unrouted.ts';
 
 /** Where `npm run build -w console` (SvelteKit adapter-static) writes the console. */
 export const defaultConsoleDir = fileURLToPath(new URL('../../../console/build/', import.meta.url));
@@ -118,7 +120,7 @@ export class ConsoleAssets {
   }
 
   async reply(rawPath: string): Promise<Reply> {
-    if (rawPath === '/api' || rawPath.startsWith('/api/')) throw new ClientError('not_found', `no route for ${rawPath}`);
+    if (isApiPath(rawPath)) throw new ClientError('not_found', `no route for ${rawPath}`);
     const target = resolveAsset(this.#root, rawPath);
     switch (target.kind) {
       case 'bad_request':
@@ -175,7 +177,13 @@ export function registerConsoleAssets(
   deps: { log: Logger; dir?: string; onStatus?: (status: number) => void },
 ): void {
   const assets = new ConsoleAssets(deps.dir);
-  route(app, 'get', '/*', { log: deps.log, onStatus: deps.onStatus }, (req) => assets.reply(req.path));
+  const table = routeTableOf(app);
+  // An `/api/` path no GET route claimed is a JSON 404, or a 405 when other methods route it.
+  route(app, 'get', '/*', { log: deps.log, onStatus: deps.onStatus }, (req) => (isApiPath(req.path) ? unroutedReply(table, 'GET', req.path) : assets.reply(req.path)));
+}
+
+function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
 }
 
 function text(status: number, body: string): Reply {

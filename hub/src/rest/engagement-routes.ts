@@ -23,18 +23,8 @@ import { getQaSettings, listQuestions, toModQuestion, toQuestion } from '../stor
 import type { Store } from '../store/store.ts';
 import { route, type Request } from '../transport/http-route.ts';
 import { authenticate } from './authenticate.ts';
+import { ChatQuery, PollsQuery, QaQuery } from '@opshub/schema/rest-queries';
 
-const PollsQuery = z.object({ session: Id.optional() });
-const QaQuery = z.object({
-  order: z.enum(['votes', 'recent']).default('votes'),
-  status: z.union([QuestionStatus, z.literal('all')]).default('all'),
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
-});
-const ChatQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(engagementLimits.chatPage).default(engagementLimits.chatPage),
-  /** ms since the epoch: messages older than this (paging back) */
-  before: z.coerce.number().int().min(0).optional(),
-});
 
 /**
  * The state behind the engagement pages, for their first paint and after a `reset`. Each body carries the topic's

@@ -1,11 +1,11 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import { CreateEventBody, Id } from '@opshub/schema';
+import { CreateEventBody, Id, PatchEventBody } from '@opshub/schema';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { ClientError, describeZodError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ReplicaHost } from '../replicas/replica-host.ts';
 import { appendAudit } from '../store/repos/audit-log.ts';
-import { createEvent, getEvent } from '../store/repos/events-repo.ts';
+import { createEvent, getEvent, listEvents, updateEvent } from '../store/repos/events-repo.ts';
 import { importTickets, parseTicketCsv } from '../store/repos/tickets-repo.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody, route, type Request } from '../transport/http-route.ts';
@@ -15,8 +15,9 @@ import { authenticate, requireAccess } from './authenticate.ts';
 const ROSTER_LIMIT = 64 * 1024 * 1024;
 
 /**
- * Events and rosters, as the contract names them:
- * `POST /api/v1/events`, `GET /api/v1/events/{e}`, `POST /api/v1/events/{e}/tickets` (JSON array or CSV).
+ * Events and rosters, as the contract names them: `GET /api/v1/events` (the events the token may see),
+ * `POST /api/v1/events`, `GET /api/v1/events/{e}`, `PATCH /api/v1/events/{e}` (name, time zone, zones, gates;
+ * projected into the gate doc before the answer), `POST /api/v1/events/{e}/tickets` (JSON array or CSV).
  */
 export function registerEventRoutes(
   app: TemplatedApp,
@@ -36,6 +37,29 @@ export function registerEventRoutes(
       return getEvent(trx, parsed.data.id);
     });
     return { status: 201, body: event };
+  });
+
+  route(app, 'get', '/api/v1/events', options, async (req) => {
+    const claims = await authenticate(verifier, req);
+    const ids = claims.events.includes('*') ? '*' : claims.events.filter((e) => e !== '*');
+    return { status: 200, body: { events: await listEvents(store.db, ids) } };
+  });
+
+  route(app, 'patch', '/api/v1/events/:e', options, async (req) => {
+    const claims = await authenticate(verifier, req);
+    const id = eventParam(req);
+    requireAccess(claims, id, ['admin', 'staff']);
+    const parsed = PatchEventBody.safeParse(await jsonBody(req));
+    if (!parsed.success) throw new ClientError('invalid', describeZodError(parsed.error));
+    const { after } = await store.db.transaction().execute(async (trx) => {
+      const change = await updateEvent(trx, id, parsed.data);
+      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'event.update', event: id, target: id, before: change.before, after: change.after });
+      return change;
+    });
+    // Every gate replica gets the new meta (zones, gates, capacities, name) before the answer; a failure is logged
+    // and healed when the doc next loads, as for rosters.
+    await replicas.projectMeta(id).catch((err: unknown) => deps.log.error({ err, event: id }, 'event meta projection failed'));
+    return { status: 200, body: after };
   });
 
   route(app, 'get', '/api/v1/events/:e', options, async (req) => {

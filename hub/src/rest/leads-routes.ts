@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
-import { ExhibitorBody, Id, leadLimits, SponsorBody, topicName, type Claims, type LeadPage } from '@opshub/schema';
+import { ExhibitorBody, Id, SponsorBody, topicName, type Claims, type LeadPage } from '@opshub/schema';
 import { subscribeAccess, type SponsorLinks } from '../auth/permissions.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { Bus } from '../bus/bus.ts';
@@ -14,16 +14,13 @@ import { leadCsv } from '../streams/leads/lead-csv.ts';
 import { sponsorScope } from '../streams/leads/sponsor-scope.ts';
 import { jsonBody, route, type Request } from '../transport/http-route.ts';
 import { authenticate, requireAccess } from './authenticate.ts';
+import { routeTableOf } from '../transport/route-table.ts';
+import { ConsentQuery, LeadPageQuery } from '@opshub/schema/rest-queries';
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(1000)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.infer<T>[]);
 const SponsorsBody = oneOrMany(SponsorBody);
 const ExhibitorsBody = oneOrMany(ExhibitorBody);
 const ConsentsBody = z.union([z.array(z.unknown()).max(100_000), z.record(z.string(), z.unknown())]).transform((v) => (Array.isArray(v) ? v : [v]));
-const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(leadLimits.pageMax).default(leadLimits.pageDefault),
-  after: z.string().max(200).optional(),
-});
-const ConsentQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(500), after: z.string().max(512).optional() });
 
 /** Consent uploads are rosters' companions: leave them the same room. */
 const CONSENT_LIMIT = 16 * 1024 * 1024;
@@ -109,7 +106,7 @@ export function registerLeadsRoutes(
 
   route(app, 'get', '/api/v1/events/:e/exhibitors/:x/leads', options, async (req) => {
     const { event, exhibitor } = await leadsAccess(req);
-    const query = parseBody(PageQuery, Object.fromEntries(req.query));
+    const query = parseBody(LeadPageQuery, Object.fromEntries(req.query));
     const seq = await bus.head(topicName({ kind: 'leads', event, exhibitor }));
     const leads = await leadPage(store.db, event, exhibitor, { limit: query.limit, after: query.after === undefined ? undefined : decodeCursor(query.after) });
     const next = leads.length === query.limit ? encodeCursor(cursorOf(leads[leads.length - 1]!)) : null;
@@ -206,6 +203,7 @@ function streamRoute(
   handler: (req: Request) => Promise<StreamedReply>,
 ): void {
   const paramCount = (pattern.match(/:/g) ?? []).length;
+  routeTableOf(app).add('get', pattern);
   app.get(pattern, (res: HttpResponse, req: HttpRequest) => {
     // uWS frees `req` when this function returns: copy what the handler may read first.
     const request = copyGet(res, req, paramCount);

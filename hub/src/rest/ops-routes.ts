@@ -4,11 +4,12 @@ import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import type { HubMetrics } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
+import { openApiDocument } from '@opshub/schema/openapi/openapi-document';
 import { route } from '../transport/http-route.ts';
 
 /**
- * `GET /healthz` (200 when every backend answers, 503 with the same body otherwise) and `GET /metrics`.
- * The body always names the backends in use, as the contract says.
+ * `GET /healthz` (200 when every backend answers, 503 with the same body otherwise), `GET /metrics` and
+ * `GET /api/v1/openapi.json`. The health body always names the backends in use, as the contract says.
  */
 export function registerOpsRoutes(app: TemplatedApp, deps: { bus: Bus; store: Store; analytics: Analytics; metrics: HubMetrics; log: Logger }): void {
   const { bus, store, analytics, metrics, log } = deps;
@@ -24,4 +25,10 @@ export function registerOpsRoutes(app: TemplatedApp, deps: { bus: Bus; store: St
     body: await metrics.scrape(),
     contentType: metrics.registry.contentType,
   }));
+  // Generated once, on first request: it is the same for the life of the process.
+  let openApi: string | undefined;
+  route(app, 'get', '/api/v1/openapi.json', { log }, () => {
+    openApi ??= JSON.stringify(openApiDocument());
+    return { status: 200, body: openApi, contentType: 'application/json', headers: { 'cache-control': 'no-cache' } };
+  });
 }

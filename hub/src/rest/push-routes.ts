@@ -1,6 +1,6 @@
 import { ECDH } from 'node:crypto';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { Id, PushSubscribeBody, PushUnsubscribeBody, type PushDeliveryList, type VapidPublicKey } from '@opshub/schema';
+import { Id, PushDeliveriesQuery, PushSubscribeBody, PushUnsubscribeBody, type PushDeliveryList, type VapidPublicKey } from '@opshub/schema';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { ClientError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -80,7 +80,7 @@ export function registerPushRoutes(
     const claims = await authenticate(verifier, req);
     const event = eventParam(req);
     requireAccess(claims, event, ['admin', 'staff']);
-    const limit = Math.min(Math.max(Number(req.query.get('limit') ?? 20) || 20, 1), 200);
+    const { limit } = PushDeliveriesQuery.parse(Object.fromEntries(req.query));
     const [deliveries, subscriptions] = await Promise.all([listPushDeliveries(store.db, event, limit), countPushSubscriptions(store.db, event)]);
     const body: PushDeliveryList = { deliveries, subscriptions };
     return { status: 200, body };

@@ -66,3 +66,15 @@ export class TicketCsvError extends Error {
     super(line === undefined ? message : `CSV line ${line}: ${message}`);
   }
 }
+
+/**
+ * True when the Store refused a value rather than failed: SQLSTATE class 22 (data exception: a timestamp out of
+ * range, a NUL in text), 23 (integrity constraint) or 54 (program limit, e.g. an index row too large). Retrying the
+ * same record fails the same way, so a caller sets it aside instead; anything else (connection lost, the bus down,
+ * a serialization failure) is worth retrying.
+ * @example catch (err) { if (isRecordError(err)) setAside(record); else throw err; }
+ */
+export function isRecordError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+}

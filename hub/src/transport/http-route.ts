@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { ClientError, toErrorReply } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { addressFromBytes } from './client-address.ts';
+import { routeTableOf } from './route-table.ts';
 
 /** What a handler sees of a request: copied out of uWS's stack-allocated `req` before anything async happens. */
 export interface Request {
@@ -15,7 +16,7 @@ export interface Request {
    * from this and `header('x-forwarded-for')`.
    */
   readonly remoteAddress: string;
-  /** `authorization`, `content-type`, `accept`, and `x-forwarded-for` (every line of it, comma-joined); '' when absent */
+  /** `authorization`, `content-type`, `accept`, `stripe-signature` (the box office's webhook), and `x-forwarded-for` (every line of it, comma-joined); '' when absent */
   header(name: string): string;
   /** The whole body, at most `limit` bytes (413 beyond). */
   body(): Promise<Buffer>;
@@ -31,7 +32,7 @@ export interface Reply {
 
 export type Handler = (req: Request) => Promise<Reply> | Reply;
 
-const HEADERS_KEPT = ['authorization', 'content-type', 'accept'];
+const HEADERS_KEPT = ['authorization', 'content-type', 'accept', 'stripe-signature'];
 const statusText: Record<number, string> = {
   200: '200 OK', 201: '201 Created', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized',
   403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed', 409: '409 Conflict', 413: '413 Payload Too Large',
@@ -52,6 +53,7 @@ export function route(
   handler: Handler,
 ): void {
   const paramCount = (pattern.match(/:/g) ?? []).length;
+  routeTableOf(app).add(method, pattern);
   app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
     const request = copyRequest(res, req, paramCount, options.bodyLimit ?? 1024 * 1024);
     let aborted = false;

@@ -10,6 +10,7 @@ import type { TopicRelay } from '../topics/topic-relay.ts';
 import { errFrame, okFrame, pongFrame, resetFrame } from './frames-out.ts';
 import { TokenBucket } from './rate-limiter.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
+import { routeTableOf } from './route-table.ts';
 
 /** The stated limits of `/ws`; see docs/protocol.md. */
 export interface WsLimits {
@@ -84,6 +85,7 @@ export class WsEndpoint {
 
   attach(app: TemplatedApp): void {
     const { limits } = this.deps;
+    routeTableOf(app).add('get', '/ws');
     app.ws<Connection>('/ws', {
       // uWS drops an over-long frame by cutting the TCP connection (the client sees 1006), so it only enforces a
       // generous hard cap; the stated limit is checked below, where the hub can close with a proper 1009.

@@ -19,7 +19,9 @@ import type { HubMetrics } from '../metrics.ts';
 import type { GateReplica } from '../replicas/gate-replica.ts';
 import { isSocketOrigin, type SocketOrigin } from '../replicas/origins.ts';
 import type { ReplicaHost } from '../replicas/replica-host.ts';
+import { screenScan } from '../replicas/scan-screen.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
+import { routeTableOf } from './route-table.ts';
 
 /** Roles that may open a gate doc; only `gate` may write to it, and only new scans. */
 const READERS = new Set(['gate', 'staff', 'admin']);
@@ -63,6 +65,7 @@ export class YjsEndpoint {
 
   attach(app: TemplatedApp): void {
     this.#app = app;
+    routeTableOf(app).add('get', '/yjs/*');
     app.ws<YjsConnection>('/yjs/*', {
       maxPayloadLength: MAX_FRAME,
       maxBackpressure: MAX_FRAME,
@@ -172,7 +175,8 @@ export class YjsEndpoint {
       return void ws.end(CloseCode.invalidPayload, 'malformed y-websocket message');
     }
     if (isDocUpdate(message)) {
-      const check = checkGateUpdate(replica.doc, message.update);
+      const now = Date.now();
+      const check = checkGateUpdate(replica.doc, message.update, { screen: (scan) => screenScan(scan, now) });
       if (!check.ok) {
         if (check.reason === 'unresolved') {
           // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.

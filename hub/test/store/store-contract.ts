@@ -104,6 +104,7 @@ export function storeContract(name: string, createStore: () => Store, { persiste
             { id: 'north', name: 'North gate', zone: 'hall' },
             { id: 'vip-door', name: 'VIP door', zone: 'vip' },
           ],
+          ticketTypes: [],
         };
         expect(created).toEqual(expected);
         expect(await getEvent(store.db, id)).toEqual(expected);
@@ -112,7 +113,23 @@ export function storeContract(name: string, createStore: () => Store, { persiste
       it('keeps a given timezone and allows an event without zones', async () => {
         const id = eventId('bare');
         await createEvent(store.db, CreateEventBody.parse({ id, name: 'Bare', timezone: 'Europe/Lisbon' }));
-        expect(await getEvent(store.db, id)).toEqual({ id, name: 'Bare', timezone: 'Europe/Lisbon', zones: [], gates: [] });
+        expect(await getEvent(store.db, id)).toEqual({ id, name: 'Bare', timezone: 'Europe/Lisbon', zones: [], gates: [], ticketTypes: [] });
+      });
+
+      it('keeps ticket types with prices in minor units, in the order given', async () => {
+        const id = eventId('priced');
+        const ticketTypes = [
+          { id: 'vip', name: 'VIP', price: 12_000, currency: 'EUR', zones: ['vip'] },
+          { id: 'day', name: 'Day pass', price: 4_500, currency: 'eur' },
+        ];
+        await createEvent(store.db, CreateEventBody.parse({ id, name: 'Priced', zones: [{ id: 'vip', name: 'VIP', capacity: 10 }], ticketTypes }));
+        expect((await getEvent(store.db, id))?.ticketTypes).toEqual([
+          { id: 'vip', name: 'VIP', price: 12_000, currency: 'eur', zones: ['vip'] },
+          { id: 'day', name: 'Day pass', price: 4_500, currency: 'eur', zones: [] },
+        ]);
+        const mixed = CreateEventBody.safeParse({ id, name: 'Mixed', ticketTypes: [ticketTypes[1], { ...ticketTypes[1], id: 'usd', currency: 'usd' }] });
+        expect(mixed.error?.issues[0]?.message).toMatch(/one currency/);
+        expect(CreateEventBody.safeParse({ id, name: 'Moon', ticketTypes: [{ ...ticketTypes[0], zones: ['moon'] }] }).error?.issues[0]?.message).toBe('unknown zone "moon"');
       });
 
       it('answers null for an unknown event', async () => {

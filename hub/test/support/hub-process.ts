@@ -73,7 +73,7 @@ export function startHubProcess(env: Record<string, string>, timeoutMs = 75_000)
 }
 
 /** Runs main.ts expecting it to refuse to start; resolves with its exit code and output. */
-export function runHubExpectingFailure(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export function runHubExpectingFailure(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
     env: { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,6 +81,6 @@ export function runHubExpectingFailure(env: Record<string, string>): Promise<{ c
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve) => child.once('exit', (code) => (clearTimeout(timer), resolve({ code, output }))));
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'vitest';
 
 /** The environment variables that point the contract suites at a real service. */
@@ -42,4 +43,75 @@ export function describeWithService(name: ServiceEnv, title: string, fn: (url: s
 /** `OPSHUB_REQUIRE_SERVICES=DATABASE_URL,REDIS_URL`: the services whose absence is a failure, not a skip. */
 function requiredServices(): Set<string> {
   return new Set((process.env.OPSHUB_REQUIRE_SERVICES ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+/** Programs from Debian packages that some suites need: the suite runs where they work and is skipped elsewhere. */
+export type ServiceTool = 'redis-server' | 'haproxy' | 'netns';
+
+const toolProbes: Record<ServiceTool, { readonly needs: string; readonly probe: () => void }> = {
+  'redis-server': {
+    needs: 'redis-server and redis-cli (Debian package redis-server)',
+    probe: () => {
+      execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+      execFileSync('redis-cli', ['--version'], { stdio: 'ignore' });
+    },
+  },
+  haproxy: { needs: 'haproxy (Debian package haproxy)', probe: () => execFileSync('haproxy', ['-v'], { stdio: 'ignore' }) },
+  netns: {
+    needs: 'network namespaces: root (CAP_NET_ADMIN) and `ip netns`, veth and `tc netem` (Debian package iproute2)',
+    probe: () => {
+      // Creating and deleting a namespace is the only honest test of the permission.
+      const name = `opshub-probe-${process.pid}`;
+      execFileSync('ip', ['netns', 'add', name], { stdio: 'ignore' });
+      execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
+      execFileSync('tc', ['-V'], { stdio: 'ignore' });
+    },
+  },
+};
+
+const toolState = new Map<ServiceTool, string | undefined>();
+
+/**
+ * Why `tool` cannot be used here, or undefined when it can (probed once per process).
+ * @example toolMissing('haproxy'); // undefined on CI
+ */
+export function toolMissing(tool: ServiceTool): string | undefined {
+  if (!toolState.has(tool)) {
+    const { needs, probe } = toolProbes[tool];
+    try {
+      probe();
+      toolState.set(tool, undefined);
+    } catch (err) {
+      toolState.set(tool, `needs ${needs}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
+  }
+  return toolState.get(tool);
+}
+
+/**
+ * A suite that needs programs from the machine (`redis-server` for a local Redis Cluster, `haproxy`, network
+ * namespaces): runs where they work; elsewhere it is skipped with the reason, or fails when `OPSHUB_REQUIRE_TOOLS`
+ * lists the tool (`.ci/run` sets `redis-server,haproxy,netns`), so CI cannot go green by skipping them.
+ *
+ * @example describeWithTool('redis-server', 'RedisBus on a Redis Cluster', () => { ... });
+ */
+export function describeWithTool(tool: ServiceTool, title: string, fn: () => void): void {
+  const missing = toolMissing(tool);
+  if (missing === undefined) {
+    describe(title, fn);
+  } else if (requiredTools().has(tool)) {
+    describe(title, () => {
+      it(`needs ${tool}`, () => {
+        throw new Error(`${missing}; OPSHUB_REQUIRE_TOOLS=${process.env.OPSHUB_REQUIRE_TOOLS} makes this suite mandatory`);
+      });
+    });
+  } else {
+    describe.skip(`${title} (skipped: ${missing})`, () => {
+      it.skip('skipped');
+    });
+  }
+}
+
+function requiredTools(): Set<string> {
+  return new Set((process.env.OPSHUB_REQUIRE_TOOLS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 }

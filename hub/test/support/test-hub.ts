@@ -6,6 +6,7 @@ import { createAnalytics } from '../../src/analytics/create-analytics.ts';
 import { hs256Verifier } from '../../src/auth/token-verifier.ts';
 import type { Bus } from '../../src/bus/bus.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
+import type { StripeConfig } from '../../src/config.ts';
 import { Hub, type Backends } from '../../src/hub.ts';
 import { createLogger } from '../../src/log.ts';
 import { PgliteStore } from '../../src/store/pglite/pglite-store.ts';
@@ -31,7 +32,7 @@ export interface TestHub {
  * A real hub in this process on port 0: uWS, the given bus (in-process by default), in-memory PGlite and chDB in a
  * temp folder. One per test file: chDB holds one engine per process.
  */
-export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits>; trustedProxies?: readonly string[]; push?: PushSettings } = {}): Promise<TestHub> {
+export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits>; trustedProxies?: readonly string[]; stripe?: StripeConfig; push?: PushSettings } = {}): Promise<TestHub> {
   const dir = await mkdtemp(join(tmpdir(), 'opshub-hub-'));
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const backends: Backends = { bus: options.bus ?? new MemoryBus(), store: new PgliteStore({ template: process.env.PGLITE_TEMPLATE }), analytics: createAnalytics({ dataDir: dir, flushMs: 50 }) };
@@ -43,6 +44,7 @@ export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLi
     port: 0,
     wsLimits: options.wsLimits,
     trustedProxies: options.trustedProxies,
+    stripe: options.stripe,
     push: options.push,
   });
   const { port } = await hub.start();

@@ -5,6 +5,8 @@ import { capacity } from './0004-capacity.ts';
 import { join } from './0005-join.ts';
 import { leads } from './0006-leads.ts';
 import { announcementOrder } from './0007-announcement-order.ts';
+import { trust } from './0008-trust.ts';
+import { boxOffice } from './0012-box-office.ts';
 import { push } from './0013-push.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
@@ -24,5 +26,7 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0005-join': join,
   '0006-leads': leads,
   '0007-announcement-order': announcementOrder,
+  '0008-trust': trust,
+  '0012-box-office': boxOffice,
   '0013-push': push,
 };

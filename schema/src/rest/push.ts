@@ -114,6 +114,9 @@ export type PushDelivery = z.infer<typeof PushDelivery>;
 export const PushDeliveryMessage = z.object({ type: z.literal('delivery'), delivery: PushDelivery });
 export type PushDeliveryMessage = z.infer<typeof PushDeliveryMessage>;
 
+/** `GET /api/v1/events/{e}/push/deliveries` query */
+export const PushDeliveriesQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) });
+
 /** `GET /api/v1/events/{e}/push/deliveries?limit=N`: the latest pushes, newest first, and how many devices subscribed. */
 export const PushDeliveryList = z.object({
   deliveries: z.array(PushDelivery),

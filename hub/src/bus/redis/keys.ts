@@ -1,8 +1,9 @@
 import { FrameReader } from './frame-reader.ts';
+import { keySlot } from './key-slot.ts';
 
 /**
- * Where one topic lives in Redis. The topic sits in a `{…}` hash tag in every key, so in Redis Cluster the publish
- * script's keys share a slot; the channel carries the same tag so the script could move to sharded pub/sub.
+ * Where one topic lives in Redis. The topic sits in a `{…}` hash tag in every key and the channel, so in a Redis
+ * Cluster the publish script's keys and its sharded channel share one slot, on one primary.
  *
  * - `seq`: the INCR counter. It never expires: a hub that stays subscribed to a quiet topic for days must not see
  *   the count restart at 1 and take new messages for duplicates.
@@ -16,6 +17,8 @@ export interface TopicKeys {
   readonly log: string;
   readonly times: string;
   readonly channel: string;
+  /** The Redis Cluster slot of every key and the channel (they share the topic's hash tag). */
+  readonly slot: number;
   /** For this topic's frames; reused for every message, see {@link FrameReader}. */
   readonly reader: FrameReader;
 }
@@ -24,7 +27,10 @@ export interface TopicKeys {
 export class KeySpace {
   readonly #topics = new Map<string, TopicKeys>();
 
-  constructor(readonly prefix: string) {}
+  constructor(readonly prefix: string) {
+    // A brace in the prefix would become the hash tag of every key, putting all topics in one cluster slot.
+    if (/[{}]/.test(prefix)) throw new RangeError(`a bus key prefix must not contain { or }, got "${prefix}"`);
+  }
 
   /**
    * @example new KeySpace('opshub:').topic('event/x/alerts').seq; // 'opshub:{event/x/alerts}:seq'
@@ -43,6 +49,7 @@ export class KeySpace {
         log: `${base}:log`,
         times: `${base}:ts`,
         channel: `${base}:msg`,
+        slot: keySlot(`${base}:seq`),
         reader: new FrameReader(topic, topicJson),
       };
       this.#topics.set(topic, keys);

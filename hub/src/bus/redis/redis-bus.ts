@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   type Bus,
   type BusListener,
@@ -17,15 +17,22 @@ import { type BusLog, consoleBusLog } from '../bus-log.ts';
 import { deliver, withListener, withoutListener } from '../listeners.ts';
 import { newNodeId } from '../node-id.ts';
 import { KeySpace, type TopicKeys } from './keys.ts';
-import { closeRedis, openRedis } from './redis-connection.ts';
+import { clusterNodeOptions, closeRedis, openCluster, openRedis } from './redis-connection.ts';
 import { toBusError } from './redis-errors.ts';
+import { parseRedisTarget } from './redis-target.ts';
 import { RetryGate } from './retry-gate.ts';
-import { historyScript, publishScript, runScript } from './scripts.ts';
+import { historyScript, publishScript, runScript, shardedPublishScript } from './scripts.ts';
+import { ShardedSubscriptions, nodeTarget } from './sharded-subscriptions.ts';
 import { SignalCodec } from './signal-codec.ts';
+import { ChannelSubscriptions, type Subscriptions } from './subscriptions.ts';
+import { TopologyWatch } from './topology-watch.ts';
 import { type FeedHost, TopicFeed } from './topic-feed.ts';
 
 export interface RedisBusOptions {
-  /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  /**
+   * `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS; a Redis Cluster as
+   * `redis+cluster://[user[:password]@]host:port[,host:port…]` (or `rediss+cluster://`), any of its nodes as seeds.
+   */
   readonly url: string;
   /** Namespaces every key and channel, so deployments (or test runs) can share one Redis. Default `opshub:`. */
   readonly keyPrefix?: string;
@@ -34,6 +41,11 @@ export interface RedisBusOptions {
   readonly nodeId?: string;
   /** Outages, recoveries and throwing listeners are reported here; the console when omitted. */
   readonly log?: BusLog;
+  /**
+   * Cluster only: how long a publish waits for a replica of its shard to confirm it (WAIT) before it is refused.
+   * Default 1000 ms.
+   */
+  readonly replicaWaitMs?: number;
 }
 
 /** Listeners of one signal channel. */
@@ -45,8 +57,6 @@ interface SignalRoute {
 
 type Route = TopicFeed | SignalRoute;
 
-const noop = (): void => {};
-
 /**
  * The distributed Bus: every hub process on the same Redis (and key prefix) is a node.
  *
@@ -55,6 +65,11 @@ const noop = (): void => {};
  * subscriber connection; a {@link TopicFeed} per topic drops duplicates and fills gaps left by a reconnect from
  * history. Commands go over a second connection without an offline queue, so during an outage they fail at once
  * with {@link BusUnavailableError} instead of piling up.
+ *
+ * On a Redis Cluster the same script runs on the primary that owns the topic's slot (every key and the channel share
+ * the topic's hash tag) and uses sharded pub/sub (SPUBLISH), so a message crosses only that shard; subscriptions
+ * follow their slots across failovers ({@link ShardedSubscriptions}). A publish is acknowledged only once a replica
+ * of the shard holds it too (WAIT), so a failover can neither lose it nor hand its seq to another message.
  *
  * @example
  * const bus = new RedisBus({ url: 'redis://127.0.0.1:6379', log });
@@ -66,9 +81,12 @@ export class RedisBus implements Bus {
   readonly kind = 'redis' as const;
   readonly nodeId: string;
   /** Publishes, history, heads and signals. */
-  readonly #cmd: Redis;
-  /** Subscriber mode only. */
-  readonly #sub: Redis;
+  readonly #cmd: Redis | Cluster;
+  /** The channels this node listens on. */
+  readonly #sub: Subscriptions;
+  /** Cluster only: who owns each slot and how many replicas it has. */
+  readonly #topology: TopologyWatch | undefined;
+  readonly #replicaWaitMs: number;
   readonly #keys: KeySpace;
   readonly #codec: SignalCodec;
   readonly #log: BusLog;
@@ -99,11 +117,24 @@ export class RedisBus implements Bus {
     // Long enough that a topic alive in the afternoon still has its morning's retention; dead topics go away.
     this.#ttlSeconds = String(Math.max(86_400, Math.ceil(retention.ms / 1000) + 3600));
 
-    this.#cmd = openRedis(options.url, 'cmd', this.nodeId, this.#log);
-    this.#sub = openRedis(options.url, 'sub', this.nodeId, this.#log);
+    this.#replicaWaitMs = options.replicaWaitMs ?? 1_000;
+    const events = {
+      message: (channel: Buffer, message: Buffer) => this.#onMessage(channel, message),
+      restored: (channels: readonly string[]) => this.#restored(channels),
+    };
+    const target = parseRedisTarget(options.url);
+    if (target.kind === 'single') {
+      this.#cmd = openRedis(target.url, 'cmd', this.nodeId, this.#log);
+      this.#sub = new ChannelSubscriptions(target.url, this.nodeId, this.#log, events);
+      this.#topology = undefined;
+    } else {
+      const cluster = openCluster(target, this.nodeId, this.#log);
+      const nodeOptions = clusterNodeOptions(target);
+      this.#cmd = cluster;
+      this.#topology = new TopologyWatch(cluster, target.nodes[0]!.host, this.#log);
+      this.#sub = new ShardedSubscriptions(this.#topology, (address) => nodeTarget(address, nodeOptions), this.nodeId, this.#log, events);
+    }
     this.#cmd.on('ready', () => this.#gate.open());
-    this.#sub.on('ready', () => this.#resubscribe());
-    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
 
     this.#feedHost = {
       history: (keys, since) => this.#history(keys, since),
@@ -138,26 +169,16 @@ export class RedisBus implements Bus {
   }
 
   isHealthy(): boolean {
-    return this.#closing === undefined && this.#cmd.status === 'ready' && this.#sub.status === 'ready';
+    return this.#closing === undefined && this.#cmd.status === 'ready' && this.#sub.isHealthy();
   }
 
   async publish(topic: string, data: unknown): Promise<BusMessage> {
     const dataJson = encodeData(data);
     const keys = this.#keys.topic(topic);
+    const args = [keys.seq, keys.log, keys.times, keys.topicJson, dataJson, this.#keepMessages, this.#keepMs, this.#maxMessages, this.#ttlSeconds, keys.channel];
     let reply: unknown;
     try {
-      reply = await runScript(this.#cmd, publishScript, 3, [
-        keys.seq,
-        keys.log,
-        keys.times,
-        keys.topicJson,
-        dataJson,
-        this.#keepMessages,
-        this.#keepMs,
-        this.#maxMessages,
-        this.#ttlSeconds,
-        keys.channel,
-      ]);
+      reply = this.#topology === undefined ? await runScript(this.#cmd, publishScript, 3, args) : await this.#publishReplicated(keys, args);
     } catch (err) {
       throw toBusError(err);
     }
@@ -187,8 +208,7 @@ export class RedisBus implements Bus {
     if (feed.listeners.length > 0) return;
     this.#routes.delete(channel);
     feed.close();
-    // If Redis is away there is nothing to undo: after a reconnect only channels still routed are subscribed.
-    await this.#sub.unsubscribe(channel).catch(noop);
+    await this.#sub.remove(channel);
   }
 
   async history(topic: string, since: number): Promise<History> {
@@ -202,7 +222,9 @@ export class RedisBus implements Bus {
 
   async signal(channel: string, payload: Uint8Array): Promise<void> {
     try {
-      await this.#cmd.publish(this.#keys.signalChannel(channel), this.#codec.encode(payload));
+      const name = this.#keys.signalChannel(channel);
+      const message = this.#codec.encode(payload);
+      await (this.#topology === undefined ? this.#cmd.publish(name, message) : this.#cmd.spublish(name, message));
     } catch (err) {
       throw toBusError(err);
     }
@@ -215,7 +237,7 @@ export class RedisBus implements Bus {
     if (route === undefined) {
       const created: SignalRoute = { kind: 'signal', listeners: [], ready: Promise.resolve() };
       this.#routes.set(name, created);
-      created.ready = this.#sub.subscribe(name).then(noop, (err: unknown) => {
+      created.ready = this.#sub.add(name).catch((err: unknown) => {
         if (this.#routes.get(name) === created) this.#routes.delete(name);
         throw toBusError(err);
       });
@@ -232,7 +254,7 @@ export class RedisBus implements Bus {
     route.listeners = withoutListener(route.listeners, listener);
     if (route.listeners.length > 0) return;
     this.#routes.delete(name);
-    await this.#sub.unsubscribe(name).catch(noop);
+    await this.#sub.remove(name);
   }
 
   stats(): BusStats {
@@ -244,6 +266,13 @@ export class RedisBus implements Bus {
     const results = await Promise.allSettled([this.#cmd.connect(), this.#sub.connect()]);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw new BusUnavailableError('redis', failed.reason);
+    if (this.#topology !== undefined) {
+      try {
+        await this.#topology.start();
+      } catch (err) {
+        throw toBusError(err);
+      }
+    }
     // Shared by every hub on this Redis: the first to start names the epoch, the others read it.
     const key = `${this.#keys.prefix}epoch`;
     await this.#cmd.set(key, randomUUID(), 'NX');
@@ -252,41 +281,79 @@ export class RedisBus implements Bus {
 
   async #shutdown(): Promise<void> {
     this.#gate.close();
+    this.#topology?.close();
     for (const route of this.#routes.values()) if (route.kind === 'topic') route.close();
     this.#routes.clear();
-    await Promise.all([closeRedis(this.#cmd), closeRedis(this.#sub)]);
+    await Promise.all([closeRedis(this.#cmd), this.#sub.close()]);
   }
 
   /** Subscribes a new topic feed, then reads the head: earlier messages are history's, later ones arrive here. */
   async #open(feed: TopicFeed): Promise<void> {
     const { channel } = feed.keys;
+    let added = false;
     try {
-      await this.#sub.subscribe(channel);
+      await this.#sub.add(channel);
+      added = true;
       feed.start(await this.#head(feed.keys));
     } catch (err) {
       if (this.#routes.get(channel) === feed) {
         this.#routes.delete(channel);
         feed.close();
-        this.#sub.unsubscribe(channel).catch(noop);
+        if (added) void this.#sub.remove(channel);
       }
       throw toBusError(err);
     }
   }
 
-  /** The subscriber connection is (back) up: subscribe every routed channel, then let each feed catch up. */
-  #resubscribe(): void {
-    if (this.#closing || this.#routes.size === 0) return;
-    this.#sub.subscribe(...this.#routes.keys()).then(
-      () => {
-        for (const route of this.#routes.values()) if (route.kind === 'topic') route.catchUp();
-      },
-      (err: unknown) => {
-        if (this.#closing || this.#sub.status !== 'ready') return; // the next 'ready' tries again
-        // Connected but not subscribed would be a silent hole: reconnect and go through this again.
-        this.#log.warn({ err }, 'resubscribing failed; reconnecting the subscriber');
-        this.#sub.disconnect(true);
-      },
-    );
+  /** Channels are subscribed again after an interruption: their feeds read what they missed from history. */
+  #restored(channels: readonly string[]): void {
+    if (this.#closing) return;
+    for (const channel of channels) {
+      const route = this.#routes.get(channel);
+      if (route?.kind === 'topic') route.catchUp();
+    }
+  }
+
+  /**
+   * Cluster: the publish script and, when the shard has a replica online, WAIT for it, in one pipeline so both run on
+   * the same connection to the same primary. A publish no replica confirmed in time is refused (it may or may not
+   * have been delivered), because a failover right after it would hand its seq to a different message.
+   */
+  async #publishReplicated(keys: TopicKeys, args: readonly string[]): Promise<unknown> {
+    const cluster = this.#cmd as Cluster;
+    const replicas = Math.min(1, this.#topology!.current?.replicasOf(keys.slot) ?? 0);
+    const script = shardedPublishScript;
+    let sendSource = false;
+    for (let attempt = 1; ; attempt++) {
+      const pipeline = cluster.pipeline();
+      if (sendSource) pipeline.eval(script.lua, 3, ...args);
+      else pipeline.evalsha(script.sha, 3, ...args);
+      if (replicas > 0) pipeline.wait(replicas, this.#replicaWaitMs);
+      const results = (await pipeline.exec()) ?? [];
+      const [err, reply] = results[0] ?? [new Error('empty pipeline reply'), undefined];
+      if (err) {
+        const message = err.message;
+        if (message.startsWith('NOSCRIPT') && !sendSource) {
+          sendSource = true; // this primary has not seen the script yet (new, restarted, or promoted)
+          continue;
+        }
+        // MOVED and ASK did not run the script: learn the new topology and try again, a few times at most.
+        if ((message.startsWith('MOVED') || message.startsWith('ASK')) && attempt < 4) {
+          await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+          this.#topology!.nudge();
+          continue;
+        }
+        throw err;
+      }
+      if (replicas > 0) {
+        const [waitErr, acknowledged] = results[1] ?? [];
+        if (waitErr || Number(acknowledged) < replicas) {
+          this.#topology!.nudge();
+          throw new BusUnavailableError('redis', waitErr ?? new Error(`no replica confirmed the publish within ${this.#replicaWaitMs} ms`));
+        }
+      }
+      return reply;
+    }
   }
 
   #onMessage(channel: Buffer, message: Buffer): void {

@@ -1,6 +1,10 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { BusLog } from '../bus-log.ts';
+import type { RedisTarget } from './redis-target.ts';
 import { backoffMs } from './retry-gate.ts';
+
+/** Where one connection goes: a `redis://` URL, or a cluster node with the cluster's credentials. */
+export type ConnectionTarget = string | (RedisOptions & { host: string; port: number });
 
 /**
  * Opens (lazily, on `connect()`) one of the bus's two connections, configured so an outage fails fast:
@@ -14,11 +18,10 @@ import { backoffMs } from './retry-gate.ts';
  *
  * @example const sub = openRedis('redis://127.0.0.1:6379', 'sub', nodeId, log);
  */
-export function openRedis(url: string, role: 'cmd' | 'sub', nodeId: string, log: BusLog): Redis {
-  const client = new Redis(url, {
+export function openRedis(target: ConnectionTarget, role: 'cmd' | 'sub', nodeId: string, log: BusLog): Redis {
+  const options: RedisOptions = {
     lazyConnect: true,
-    // Shows in CLIENT LIST, so an operator can tell which hub holds which connection.
-    connectionName: `opshub:${nodeId.replace(/[^\w.:/-]/g, '_')}:${role}`,
+    connectionName: connectionName(nodeId, role),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
@@ -27,7 +30,19 @@ export function openRedis(url: string, role: 'cmd' | 'sub', nodeId: string, log:
     // A link that hangs rather than drops must not hang publishes with it.
     commandTimeout: 5_000,
     connectTimeout: 5_000,
-  });
+  };
+  const client = typeof target === 'string' ? new Redis(target, options) : new Redis({ ...target, ...options });
+  reportOutages(client, role, nodeId, log);
+  return client;
+}
+
+/** Shows in CLIENT LIST, so an operator can tell which hub holds which connection. */
+function connectionName(nodeId: string, role: string): string {
+  return `opshub:${nodeId.replace(/[^\w.:/-]/g, '_')}:${role}`;
+}
+
+/** Logs each outage of `client` once (not once per reconnect attempt), and its end. */
+function reportOutages(client: Redis | Cluster, role: string, nodeId: string, log: BusLog): void {
   let lastError: unknown;
   let down = false;
   client.on('error', (err: unknown) => {
@@ -43,7 +58,48 @@ export function openRedis(url: string, role: 'cmd' | 'sub', nodeId: string, log:
     down = false;
     lastError = undefined;
   });
+}
+
+/**
+ * The command connection to a Redis Cluster: slot routing, MOVED/ASK redirects and topology refreshes are ioredis's,
+ * configured like {@link openRedis} so nothing is queued while a node is away and nothing is sent twice:
+ * a command whose connection closed in flight, or that met CLUSTERDOWN (a failover under way), rejects instead of
+ * being retried, because a publish may already have run. MOVED, ASK and TRYAGAIN are retried: those never ran.
+ *
+ * @example const cmd = openCluster(parseRedisTarget('redis+cluster://10.0.0.1:7000') as ClusterTarget, nodeId, log);
+ */
+export function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, nodeId: string, log: BusLog): Cluster {
+  const client = new Cluster(
+    target.nodes.map(({ host, port }) => ({ host, port })),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      retryDelayOnTryAgain: 50,
+      clusterRetryStrategy: backoffMs,
+      slotsRefreshTimeout: 2_000,
+      redisOptions: {
+        ...clusterNodeOptions(target),
+        connectionName: connectionName(nodeId, 'cmd'),
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        commandTimeout: 5_000,
+        connectTimeout: 5_000,
+      },
+    },
+  );
+  reportOutages(client, 'cmd', nodeId, log);
   return client;
+}
+
+/** The credentials and TLS choice every connection to a node of `target` carries. */
+export function clusterNodeOptions(target: Extract<RedisTarget, { kind: 'cluster' }>): RedisOptions {
+  return {
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls ? { tls: {} } : {}),
+  };
 }
 
 /**
@@ -51,7 +107,7 @@ export function openRedis(url: string, role: 'cmd' | 'sub', nodeId: string, log:
  * reconnect timer at once.
  * @example await closeRedis(client);
  */
-export async function closeRedis(client: Redis): Promise<void> {
+export async function closeRedis(client: Redis | Cluster): Promise<void> {
   if (client.status === 'ready') {
     try {
       await client.quit();

@@ -1,8 +1,9 @@
 import { BusUnavailableError } from '../bus.ts';
 
-// Server replies that mean "not now" rather than "wrong": loading a dump, a failover in progress, a busy script, or
-// out of memory under `noeviction`. The caller can do nothing but retry later, exactly as when the link is down.
-const transientReply = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM)\b/;
+// Server replies that mean "not now" rather than "wrong": loading a dump, a failover in progress (or a slot that moved
+// and is still moving), a busy script, or out of memory under `noeviction`. The caller can do nothing but retry
+// later, exactly as when the link is down.
+const transientReply = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|BUSY|NOREPLICAS|OOM)\b/;
 
 /**
  * Maps what ioredis throws to what the Bus promises: an outage (no connection, connection lost mid-command,

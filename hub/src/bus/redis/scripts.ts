@@ -39,9 +39,17 @@ export async function runScript(client: ScriptClient, script: LuaScript, numKeys
  * ARGV: topic as JSON, data as JSON, keep messages, keep ms, max messages, history TTL seconds, channel.
  * Returns `{seq, ts}`; `ts` is the server's clock, so retention ages are measured on one clock for all nodes.
  */
-export const publishScript = luaScript(
-  'publish',
-  `
+export const publishScript = luaScript('publish', publishLua('PUBLISH'));
+
+/**
+ * {@link publishScript} for a Redis Cluster: SPUBLISH, so the message goes to the subscribers of the shard that owns
+ * the topic's slot instead of over the cluster bus to every node. The channel carries the topic's hash tag, so it is
+ * in the same slot as the keys.
+ */
+export const shardedPublishScript = luaScript('publish-sharded', publishLua('SPUBLISH'));
+
+function publishLua(command: 'PUBLISH' | 'SPUBLISH'): string {
+  return `
 local seq = redis.call('INCR', KEYS[1])
 if seq == 1 then
   -- A counter that starts over must not sit on frames from an earlier life of the topic.
@@ -73,10 +81,10 @@ if drop > 0 then
 end
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
-redis.call('PUBLISH', ARGV[7], frame)
+redis.call('${command}', ARGV[7], frame)
 return {seq, now}
-`,
-);
+`;
+}
 
 /**
  * Reads a topic's head and the retained frames after `since` in one atomic step. Seqs in the log are contiguous

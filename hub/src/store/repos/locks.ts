@@ -13,6 +13,8 @@ export const lockSpace = Object.freeze({
   qaUpvotes: 0x6f700003,
   /** pinning in a session: one pinned question per session without a unique-violation race */
   qaPin: 0x6f700004,
+  /** an event's box-office writes: the revenue ledger, and the totals each revenue message carries, in one order */
+  revenue: 0x6f700005,
   /** publishing a push's delivery figures: hubs take turns, so the counts on `event/{e}/push` never go backwards */
   pushFigures: 0x6f700016,
 });

@@ -135,6 +135,16 @@ export async function getTicket(db: Kysely<Database>, event: string, code: strin
 }
 
 /**
+ * The tickets with these codes (those that exist), in no particular order.
+ * @example const [a1] = await getTickets(db, 'expo', ['A1']);
+ */
+export async function getTickets(db: Kysely<Database>, event: string, codes: readonly string[]): Promise<Ticket[]> {
+  if (codes.length === 0) return [];
+  const rows = await db.selectFrom('tickets').selectAll().where('event_id', '=', event).where('code', 'in', codes).execute();
+  return rows.map(toTicket);
+}
+
+/**
  * A page of the event's roster in code order (byte order), starting after code `after`.
  * @example
  * let page = await listTickets(db, 'expo', { limit: 1000 });

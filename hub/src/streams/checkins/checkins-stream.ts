@@ -7,7 +7,11 @@ import type { GateReplica } from '../../replicas/gate-replica.ts';
 import type { ReplicaListener } from '../../replicas/replica-host.ts';
 import { insertAlert, withdrawAlert } from '../../store/repos/alerts-repo.ts';
 import { insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, type CheckinInput } from '../../store/repos/checkins-repo.ts';
+import { setAsideScanIds } from '../../store/repos/set-aside-repo.ts';
+import { isRecordError } from '../../store/errors.ts';
 import type { Store } from '../../store/store.ts';
+import { isolateRecords } from './isolate-records.ts';
+import { setAsideAlerts } from './set-aside-alerts.ts';
 
 /** Work for one replica: new scans and the duplicate admissions they revealed or withdrew. */
 export interface Work {
@@ -65,6 +69,7 @@ export function checkinsStream(
 ) {
   const { store, bus, analytics, log } = deps;
   const lanes = new Map<string, Lane>();
+  const setAside = setAsideAlerts({ store, bus, log });
   let closed = false;
 
   const laneOf = (replica: GateReplica): Lane => {
@@ -87,7 +92,7 @@ export function checkinsStream(
       while (lane.queue.length > 0 && !closed) {
         const { work, taken } = nextBatch(lane.queue);
         try {
-          await derive(replica, work);
+          await deriveIsolating(replica, work);
           lane.queue.splice(0, taken);
         } catch (err) {
           log.warn({ err, event: replica.event }, 'deriving check-ins failed; retrying');
@@ -99,13 +104,43 @@ export function checkinsStream(
     }
   }
 
+  /**
+   * Derives one work; when the Store refuses a record, the scans are split until it is found and set aside (stored,
+   * alerted once, skipped from then on), and the rest is derived: no single record stops an event's counting.
+   */
+  async function deriveIsolating(replica: GateReplica, work: Work): Promise<void> {
+    const scans = work.reconcile ? await unrecordedScans(replica) : work.scans;
+    try {
+      return await derive(replica, { ...work, scans });
+    } catch (error) {
+      if (!isRecordError(error) || scans.length === 0) throw error;
+      log.warn({ err: error, event: replica.event, scans: scans.length }, 'the Store refused a scan; isolating it');
+    }
+    const ofPart = (part: readonly ScanRecord[]) => {
+      const ids = new Set(part.map((s) => s.scanId));
+      return work.added.filter((d) => ids.has(d.second.scanId));
+    };
+    await isolateRecords(scans, (part) => derive(replica, { scans: [...part], added: ofPart(part), removed: [] }), (scan, error) => setAside.poison(replica, scan, error), isRecordError);
+    const ids = new Set(scans.map((s) => s.scanId));
+    const rest: Work = { scans: [], added: work.added.filter((d) => !ids.has(d.second.scanId)), removed: work.removed };
+    if (rest.added.length === 0 && rest.removed.length === 0) return;
+    try {
+      await derive(replica, rest);
+    } catch (error) {
+      if (!isRecordError(error)) throw error;
+      log.error({ err: error, event: replica.event }, 'the Store refused duplicate-admission alerts; they are dropped');
+    }
+  }
+
+  /** The doc's scans that are neither recorded as check-ins nor set aside (the pass after a replica loads). */
+  async function unrecordedScans(replica: GateReplica): Promise<ScanRecord[]> {
+    const [recorded, aside] = await Promise.all([recordedScanIds(store.db, replica.event), setAsideScanIds(store.db, replica.event)]);
+    return readScans(replica.doc).filter((s) => !recorded.has(s.scanId) && !aside.has(s.scanId) && !setAside.skipped.has(s.scanId));
+  }
+
   async function derive(replica: GateReplica, work: Work): Promise<void> {
     const { event } = replica;
-    let scans = work.scans;
-    if (work.reconcile) {
-      const recorded = await recordedScanIds(store.db, event);
-      scans = readScans(replica.doc).filter((s) => !recorded.has(s.scanId));
-    }
+    const scans = work.scans;
     const rows: CheckinInput[] = scans.map((s) => ({ ...s, event, zone: replica.zoneOfGate(s.gate) })).sort(byTimeline);
     const duplicateSeconds = new Set(work.added.map((d) => d.second.scanId));
     const published = await store.db.transaction().execute(async (trx) => {

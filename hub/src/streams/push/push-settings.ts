@@ -1,7 +1,6 @@
-import webpush from 'web-push';
 import type { Config } from '../../config.ts';
 import type { PushSettings } from './push-stream.ts';
-import { loadOrCreateVapidKeys } from './vapid-keys.ts';
+import { generateVapidKeys, loadOrCreateVapidKeys } from './vapid-keys.ts';
 
 /** Used when `VAPID_SUBJECT` is unset: a syntactically valid contact. Set your own: Apple refuses some subjects. */
 const FALLBACK_SUBJECT = 'mailto:push@opshub.invalid';
@@ -19,5 +18,5 @@ export async function pushSettings(config: Config): Promise<PushSettings> {
 
 /** A throwaway key pair for a hub that was given no settings (tests, benches in one process): its pushes go nowhere known. */
 export function ephemeralPushSettings(): PushSettings {
-  return { keys: webpush.generateVAPIDKeys(), subject: FALLBACK_SUBJECT, allowedOrigins: [], concurrency: 64 };
+  return { keys: generateVapidKeys(), subject: FALLBACK_SUBJECT, allowedOrigins: [], concurrency: 64 };
 }

@@ -1,6 +1,5 @@
 import { createECDH } from 'node:crypto';
 import { join } from 'node:path';
-import webpush from 'web-push';
 import { z } from 'zod';
 import { readOrCreateFile } from '../../files/read-or-create-file.ts';
 
@@ -25,9 +24,21 @@ export class VapidKeyError extends Error {
 }
 
 /**
+ * A new P-256 pair in the encoding web-push and browsers use (what `npx web-push generate-vapid-keys` prints).
+ * @example const { publicKey, privateKey } = generateVapidKeys();
+ */
+export function generateVapidKeys(): VapidKeys {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  // getPrivateKey drops leading zero bytes; the key is always 32.
+  const privateKey = Buffer.concat([Buffer.alloc(32), ecdh.getPrivateKey()]).subarray(-32);
+  return { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: privateKey.toString('base64url') };
+}
+
+/**
  * Checks that `privateKey` is a P-256 private key whose public key is `publicKey`, both base64url as web-push uses them.
  * @throws {VapidKeyError}
- * @example checkVapidKeyPair(webpush.generateVAPIDKeys())
+ * @example checkVapidKeyPair(generateVapidKeys())
  */
 export function checkVapidKeyPair(keys: VapidKeys): VapidKeys {
   const publicBytes = Buffer.from(keys.publicKey, 'base64url');
@@ -58,7 +69,7 @@ export function checkVapidKeyPair(keys: VapidKeys): VapidKeys {
 export async function loadOrCreateVapidKeys(configured: { publicKey?: string | undefined; privateKey?: string | undefined }, dataDir: string): Promise<VapidKeys> {
   if (configured.publicKey && configured.privateKey) return checkVapidKeyPair({ publicKey: configured.publicKey, privateKey: configured.privateKey });
   const file = join(dataDir, KEY_FILE);
-  const text = await readOrCreateFile(file, () => JSON.stringify(webpush.generateVAPIDKeys()) + '\n');
+  const text = await readOrCreateFile(file, () => JSON.stringify(generateVapidKeys()) + '\n');
   let parsed: VapidKeys;
   try {
     parsed = KeyFile.parse(JSON.parse(text));

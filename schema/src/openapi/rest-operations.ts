@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import type { Role } from '../claims.ts';
+import { ChatState, MuteList, Poll, PollsState, QaState, WordList } from '../engagement.ts';
+import { JoinCodeState, JoinRequest, JoinResponse, SetJoinCodeRequest } from '../join.ts';
+import { Consent, ConsentRow, EngagementSeries, Exhibitor, ExhibitorBody, Heatmap, LeadPage, Sponsor, SponsorBody, SponsorSummary } from '../leads.ts';
+import { ApiError, CreateEventBody, ImportResult, PatchEventBody, TicketRow } from '../rest.ts';
+import {
+  AlertList,
+  AnnouncementList,
+  CapacityState,
+  CheckinSummary,
+  Event,
+  EventList,
+  Health,
+  IssuedTicket,
+  TicketStatusChange,
+} from '../rest-answers.ts';
+import { BoxOfficeState, CreateSaleBody, CreateSaleResult, PaymentTickets, PutTicketTypesBody, RefundBody, RevenueSummary, Sale } from '../commands/box-office.ts';
+import { PushDeliveriesQuery, PushDeliveryList, PushSubscribeBody, PushSubscriptionState, PushUnsubscribeBody, VapidPublicKey } from '../rest/push.ts';
+import { AnnouncementsQuery, ChatQuery, ConsentQuery, HeatmapQuery, LeadPageQuery, PollsQuery, QaQuery, RangeQuery } from '../rest-queries.ts';
+
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(1000)]);
+
+/** Request bodies, by the component name they get in the OpenAPI document (described as clients send them). */
+export const requestSchemas = {
+  CreateEventBody,
+  PatchEventBody,
+  TicketRow,
+  Roster: z.array(TicketRow).describe('the roster as JSON; or `text/csv` with the header `code,holder,email,type,zones`'),
+  IssueTicketBody: TicketRow.omit({ code: true }).extend({ code: TicketRow.shape.code.optional() }),
+  SponsorsBody: oneOrMany(SponsorBody),
+  ExhibitorsBody: oneOrMany(ExhibitorBody),
+  ConsentsBody: oneOrMany(ConsentRow),
+  JoinRequest,
+  SetJoinCodeRequest,
+  PutTicketTypesBody,
+  CreateSaleBody,
+  RefundBody,
+  PushSubscribeBody,
+  PushUnsubscribeBody,
+  Empty: z.strictObject({}),
+  StripeEvent: z
+    .looseObject({ id: z.string(), object: z.literal('event'), type: z.string(), data: z.looseObject({ object: z.record(z.string(), z.unknown()) }) })
+    .describe('a Stripe event, exactly as Stripe sends it (signed in the `Stripe-Signature` header)'),
+};
+
+/** Answers, by component name (described as the hub sends them). */
+export const answerSchemas = {
+  Error: ApiError,
+  Health,
+  Event,
+  EventList,
+  ImportResult,
+  CheckinSummary,
+  CapacityState,
+  AlertList,
+  AnnouncementList,
+  IssuedTicket,
+  TicketStatusChange,
+  PollsState,
+  PollState: z.object({ seq: z.number().int(), poll: Poll.extend({ myVote: z.unknown() }) }),
+  QaState,
+  ChatState,
+  WordList,
+  MuteList,
+  SponsorList: z.object({ sponsors: z.array(Sponsor.omit({ exhibitors: true })) }),
+  Sponsor,
+  ExhibitorList: z.object({ exhibitors: z.array(Exhibitor) }),
+  ConsentPage: z.object({ consents: z.array(Consent), next: z.string().nullable() }),
+  LeadPage,
+  JoinResponse,
+  JoinCodeState,
+  Heatmap,
+  SponsorSummary,
+  EngagementSeries,
+  TicketTypes: PutTicketTypesBody,
+  BoxOfficeState,
+  Sale,
+  CreateSaleResult,
+  PaymentTickets,
+  RevenueSummary,
+  WebhookAnswer: z.object({ received: z.literal(true), outcome: z.string() }),
+  VapidPublicKey,
+  PushSubscriptionState,
+  PushDeliveryList,
+};
+
+export type RequestName = keyof typeof requestSchemas;
+export type AnswerName = keyof typeof answerSchemas;
+
+/** One REST operation as the document describes it. `path` is in OpenAPI form (`/api/v1/events/{e}`). */
+export interface RestOperation {
+  /** the operationId; generated from method and path when absent (see `operationId`) */
+  readonly id?: string;
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+  /** who may call it; `public` needs no token */
+  readonly roles: readonly Role[] | 'any role of the event' | 'public';
+  readonly query?: z.ZodObject;
+  /** the JSON body; `csv` when `text/csv` is accepted too */
+  readonly body?: { readonly schema: RequestName; readonly csv?: boolean };
+  /** the success status and its body: a named schema, or a media type for non-JSON answers */
+  readonly answer: { readonly status: 200 | 201 | 204; readonly schema?: AnswerName; readonly media?: string; readonly description?: string };
+}
+
+const staff: readonly Role[] = ['admin', 'staff'];
+const runners: readonly Role[] = ['admin', 'staff', 'moderator'];
+
+/**
+ * Every REST route the hub serves, in the order `docs/api.md` lists them. A test compares this table with the
+ * routes a running hub registers, both ways: a route added to the hub without an entry here fails CI.
+ */
+export const restOperations: readonly RestOperation[] = [
+  { method: 'get', path: '/healthz', tag: 'operations', summary: 'Backends in use and whether the bus answers (503 when not)', roles: 'public', answer: { status: 200, schema: 'Health' } },
+  { method: 'get', path: '/metrics', tag: 'operations', summary: 'Prometheus metrics', roles: 'public', answer: { status: 200, media: 'text/plain; version=0.0.4', description: 'Prometheus text format' } },
+  { method: 'get', path: '/api/v1/openapi.json', tag: 'operations', summary: 'This document', roles: 'public', answer: { status: 200, media: 'application/json', description: 'OpenAPI 3.1' } },
+
+  { id: 'listEvents', method: 'get', path: '/api/v1/events', tag: 'events', summary: 'The events the token may see, by id', roles: 'any role of the event', answer: { status: 200, schema: 'EventList' } },
+  { id: 'createEvent', method: 'post', path: '/api/v1/events', tag: 'events', summary: 'Create an event with its zones and gates (409 if the id exists)', roles: staff, body: { schema: 'CreateEventBody' }, answer: { status: 201, schema: 'Event' } },
+  { id: 'getEvent', method: 'get', path: '/api/v1/events/{e}', tag: 'events', summary: 'An event with its zones and gates', roles: 'any role of the event', answer: { status: 200, schema: 'Event' } },
+  {
+    id: 'updateEvent',
+    method: 'patch',
+    path: '/api/v1/events/{e}',
+    tag: 'events',
+    summary: 'Edit name, time zone, zones and gates (whole lists); reaches every gate replica. Removing a zone or gate with scans is 409 with the reason',
+    roles: staff,
+    body: { schema: 'PatchEventBody' },
+    answer: { status: 200, schema: 'Event' },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/events/{e}/tickets',
+    tag: 'tickets',
+    summary: 'Import a roster (JSON array or CSV), idempotent by code',
+    roles: staff,
+    body: { schema: 'Roster', csv: true },
+    answer: { status: 200, schema: 'ImportResult' },
+  },
+  { method: 'put', path: '/api/v1/events/{e}/ticket-types', tag: 'box office', summary: 'Replace the event\'s ticket types (prices in minor units; audited)', roles: staff, body: { schema: 'PutTicketTypesBody' }, answer: { status: 200, schema: 'TicketTypes' } },
+  { method: 'get', path: '/api/v1/events/{e}/box-office', tag: 'box office', summary: 'Ticket types, whether card payments are available (and why not), recent sales', roles: staff, answer: { status: 200, schema: 'BoxOfficeState' } },
+  { method: 'post', path: '/api/v1/events/{e}/box-office/sales', tag: 'box office', summary: 'A door sale: cash (paid, tickets issued) or card (pending until Stripe confirms)', roles: staff, body: { schema: 'CreateSaleBody' }, answer: { status: 201, schema: 'CreateSaleResult' } },
+  { method: 'get', path: '/api/v1/events/{e}/box-office/sales/{sale}', tag: 'box office', summary: 'A sale with its tickets and their signed tokens', roles: staff, answer: { status: 200, schema: 'Sale' } },
+  { method: 'post', path: '/api/v1/events/{e}/box-office/sales/{sale}/refund', tag: 'box office', summary: 'Refund a sale or some of its tickets (revoked at every gate at once)', roles: staff, body: { schema: 'RefundBody' }, answer: { status: 200, schema: 'Sale' } },
+  { method: 'post', path: '/api/v1/events/{e}/box-office/sales/{sale}/cancel', tag: 'box office', summary: 'Cancel an unpaid card sale', roles: staff, body: { schema: 'Empty' }, answer: { status: 200, schema: 'Sale' } },
+  { method: 'get', path: '/api/v1/events/{e}/box-office/payments/{pi}', tag: 'box office', summary: 'The tickets a Stripe PaymentIntent issued', roles: staff, answer: { status: 200, schema: 'PaymentTickets' } },
+  { method: 'get', path: '/api/v1/events/{e}/revenue/summary', tag: 'box office', summary: 'Gross, refunds and net in minor units, by ticket type and channel, per minute', roles: staff, answer: { status: 200, schema: 'RevenueSummary' } },
+  { method: 'post', path: '/api/v1/stripe/webhook', tag: 'box office', summary: 'Stripe\'s events, verified by the Stripe-Signature header (400 and nothing written when it does not verify)', roles: 'public', body: { schema: 'StripeEvent' }, answer: { status: 200, schema: 'WebhookAnswer' } },
+  { method: 'post', path: '/api/v1/events/{e}/tickets/issue', tag: 'tickets', summary: 'Issue a box-office ticket with a signed, offline-valid code', roles: staff, body: { schema: 'IssueTicketBody' }, answer: { status: 201, schema: 'IssuedTicket' } },
+  { method: 'post', path: '/api/v1/events/{e}/tickets/{code}/revoke', tag: 'tickets', summary: 'Revoke a ticket (reaches every connected gate before the answer)', roles: staff, answer: { status: 200, schema: 'TicketStatusChange' } },
+
+  { method: 'get', path: '/api/v1/events/{e}/checkins/summary', tag: 'gates', summary: 'Registered, checked in, inside, per gate and zone, duplicates', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CheckinSummary' } },
+  { method: 'get', path: '/api/v1/events/{e}/capacity', tag: 'gates', summary: 'Occupancy per zone', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CapacityState' } },
+  { method: 'get', path: '/api/v1/events/{e}/alerts', tag: 'gates', summary: 'Open alerts, newest first', roles: staff, answer: { status: 200, schema: 'AlertList' } },
+  { method: 'get', path: '/api/v1/events/{e}/announcements', tag: 'announcements', summary: 'The latest announcements, newest first', roles: 'any role of the event', query: AnnouncementsQuery, answer: { status: 200, schema: 'AnnouncementList' } },
+  { method: 'get', path: '/api/v1/push/vapid-public-key', tag: 'web push', summary: 'The VAPID public key browsers subscribe with (applicationServerKey)', roles: 'public', answer: { status: 200, schema: 'VapidPublicKey' } },
+  {
+    method: 'post',
+    path: '/api/v1/events/{e}/push/subscriptions',
+    tag: 'web push',
+    summary: 'Subscribe a browser (or change what it receives): https endpoints on a known push service or PUSH_ALLOWED_ORIGINS, else 400',
+    roles: 'any role of the event',
+    body: { schema: 'PushSubscribeBody' },
+    answer: { status: 201, schema: 'PushSubscriptionState' },
+  },
+  { method: 'delete', path: '/api/v1/events/{e}/push/subscriptions', tag: 'web push', summary: 'Unsubscribe a browser by its endpoint (404 when the caller has none such)', roles: 'any role of the event', body: { schema: 'PushUnsubscribeBody' }, answer: { status: 204 } },
+  { method: 'get', path: '/api/v1/events/{e}/push/deliveries', tag: 'web push', summary: 'Delivery figures per push, newest first (live on event/{e}/push), and how many devices subscribed', roles: staff, query: PushDeliveriesQuery, answer: { status: 200, schema: 'PushDeliveryList' } },
+
+  { method: 'get', path: '/api/v1/events/{e}/polls', tag: 'engagement', summary: 'Polls (with the caller\'s vote) and the topic head', roles: ['admin', 'staff', 'moderator', 'attendee'], query: PollsQuery, answer: { status: 200, schema: 'PollsState' } },
+  { id: 'getPoll', method: 'get', path: '/api/v1/events/{e}/polls/{poll}', tag: 'engagement', summary: 'One poll', roles: ['admin', 'staff', 'moderator', 'attendee'], answer: { status: 200, schema: 'PollState' } },
+  { method: 'get', path: '/api/v1/events/{e}/qa/{session}', tag: 'engagement', summary: 'A session\'s questions (attendees: approved only)', roles: ['admin', 'staff', 'moderator', 'attendee'], query: QaQuery, answer: { status: 200, schema: 'QaState' } },
+  { method: 'get', path: '/api/v1/events/{e}/chat/{room}', tag: 'engagement', summary: 'A chat room\'s latest messages', roles: ['admin', 'staff', 'moderator', 'attendee'], query: ChatQuery, answer: { status: 200, schema: 'ChatState' } },
+  { method: 'get', path: '/api/v1/events/{e}/moderation/words', tag: 'engagement', summary: 'The event\'s restricted words', roles: runners, answer: { status: 200, schema: 'WordList' } },
+  { method: 'get', path: '/api/v1/events/{e}/moderation/mutes', tag: 'engagement', summary: 'Mutes still running', roles: runners, answer: { status: 200, schema: 'MuteList' } },
+  { method: 'post', path: '/api/v1/events/{e}/join', tag: 'engagement', summary: 'Exchange the event\'s join code for an attendee token', roles: 'public', body: { schema: 'JoinRequest' }, answer: { status: 201, schema: 'JoinResponse' } },
+  { method: 'get', path: '/api/v1/events/{e}/join-code', tag: 'engagement', summary: 'The event\'s join code (generated on first read)', roles: runners, answer: { status: 200, schema: 'JoinCodeState' } },
+  { method: 'post', path: '/api/v1/events/{e}/join-code', tag: 'engagement', summary: 'Set or rotate the join code', roles: runners, body: { schema: 'SetJoinCodeRequest' }, answer: { status: 200, schema: 'JoinCodeState' } },
+
+  { method: 'post', path: '/api/v1/events/{e}/sponsors', tag: 'sponsors', summary: 'Create or update sponsors', roles: staff, body: { schema: 'SponsorsBody' }, answer: { status: 200, schema: 'SponsorList' } },
+  { id: 'listSponsors', method: 'get', path: '/api/v1/events/{e}/sponsors', tag: 'sponsors', summary: 'Sponsors (a sponsor token: its own)', roles: ['admin', 'staff', 'sponsor'], answer: { status: 200, schema: 'SponsorList' } },
+  { id: 'getSponsor', method: 'get', path: '/api/v1/events/{e}/sponsors/{s}', tag: 'sponsors', summary: 'A sponsor with its sessions and exhibitors', roles: ['admin', 'staff', 'sponsor', 'exhibitor'], answer: { status: 200, schema: 'Sponsor' } },
+  { method: 'post', path: '/api/v1/events/{e}/exhibitors', tag: 'sponsors', summary: 'Create or update exhibitors', roles: staff, body: { schema: 'ExhibitorsBody' }, answer: { status: 200, schema: 'ExhibitorList' } },
+  { method: 'get', path: '/api/v1/events/{e}/exhibitors', tag: 'sponsors', summary: 'Exhibitors the token may see', roles: ['admin', 'staff', 'sponsor', 'exhibitor'], answer: { status: 200, schema: 'ExhibitorList' } },
+  { method: 'post', path: '/api/v1/events/{e}/consents', tag: 'sponsors', summary: 'Set which fields attendees share with exhibitors', roles: staff, body: { schema: 'ConsentsBody' }, answer: { status: 200, schema: 'ImportResult' } },
+  { method: 'get', path: '/api/v1/events/{e}/consents', tag: 'sponsors', summary: 'Consents in code order, paged', roles: staff, query: ConsentQuery, answer: { status: 200, schema: 'ConsentPage' } },
+  { method: 'get', path: '/api/v1/events/{e}/exhibitors/{x}/leads', tag: 'sponsors', summary: 'A booth\'s leads in capture order, paged', roles: ['admin', 'exhibitor', 'sponsor'], query: LeadPageQuery, answer: { status: 200, schema: 'LeadPage' } },
+  { method: 'get', path: '/api/v1/events/{e}/exhibitors/{x}/leads.csv', tag: 'sponsors', summary: 'A booth\'s leads as CSV (formula-safe), streamed', roles: ['admin', 'exhibitor', 'sponsor'], answer: { status: 200, media: 'text/csv; charset=utf-8', description: 'UTF-8 BOM, CRLF, RFC 4180' } },
+  { method: 'get', path: '/api/v1/events/{e}/analytics/heatmap', tag: 'analytics', summary: 'Zone occupancy or session engagement per time bucket', roles: ['admin', 'staff', 'sponsor', 'exhibitor'], query: HeatmapQuery, answer: { status: 200, schema: 'Heatmap' } },
+  { method: 'get', path: '/api/v1/events/{e}/sponsors/{s}/summary', tag: 'analytics', summary: 'A sponsor\'s booths, leads and session engagement', roles: ['admin', 'staff', 'sponsor', 'exhibitor'], answer: { status: 200, schema: 'SponsorSummary' } },
+  { method: 'get', path: '/api/v1/events/{e}/sponsors/{s}/engagement', tag: 'analytics', summary: 'Interactions per sponsored session against the event\'s', roles: ['admin', 'staff', 'sponsor'], query: RangeQuery, answer: { status: 200, schema: 'EngagementSeries' } },
+];
