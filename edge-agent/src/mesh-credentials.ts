@@ -50,14 +50,14 @@ export async function saveMeshCredentials(dir: string, credentials: MeshCredenti
 }
 
 /**
- * Asks the hub for this gate's credentials: `POST {hub}/api/v1/events/{e}/gates/{g}/pairing` with the agent's token.
+ * Asks the hub for this gate's credentials: `POST {hub}/api/v1/events/{e}/gates/{g}/mesh-credentials` with the agent's token.
  * @example const credentials = await pairWithHub('ws://hub:8080', 'expo', 'north', token);
  */
 export async function pairWithHub(hub: string, event: string, gate: string, token: string, timeoutMs = 5000): Promise<MeshCredentials> {
   const base = hub.replace(/^ws(s?):/, 'http$1:');
   let response: Response;
   try {
-    response = await fetch(`${base}/api/v1/events/${encodeURIComponent(event)}/gates/${encodeURIComponent(gate)}/pairing`, {
+    response = await fetch(`${base}/api/v1/events/${encodeURIComponent(event)}/gates/${encodeURIComponent(gate)}/mesh-credentials`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: '{}',

@@ -9,3 +9,4 @@ export * from './engagement.ts';
 export * from './leads.ts';
 export * from './rest/push.ts';
 export * from './mesh-credentials.ts';
+export * from './rest/setup.ts';

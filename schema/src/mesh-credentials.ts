@@ -5,7 +5,7 @@ import { Id } from './claims.ts';
 export const MeshKeyText = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a 32-byte base64url key');
 
 /**
- * What pairing gives a gate laptop (`POST /api/v1/events/{e}/gates/{g}/pairing`; the edge agent keeps it in
+ * What pairing gives a gate laptop (`POST /api/v1/events/{e}/gates/{g}/mesh-credentials`; the edge agent keeps it in
  * `mesh.json`): the event's mesh key, shared by its gates, and this gate's own scan key.
  */
 export const MeshCredentials = z.strictObject({

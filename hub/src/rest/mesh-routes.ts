@@ -14,13 +14,13 @@ import { authenticate, requireAccess } from './authenticate.ts';
 
 /**
  * Pairing a gate laptop with the venue mesh:
- * `POST /api/v1/events/{e}/gates/{g}/pairing` → `{"event","gate","meshKey","scanKey"}`, for a `gate` token of that
+ * `POST /api/v1/events/{e}/gates/{g}/mesh-credentials` → `{"event","gate","meshKey","scanKey"}`, for a `gate` token of that
  * gate (a gate token names its gate), or `staff`/`admin` of the event. The edge agent asks once and keeps the answer
  * on disk; see docs/gates.md "The venue mesh". Audited: who paired which gate, when.
  */
 export function registerMeshRoutes(app: TemplatedApp, deps: { store: Store; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void }): void {
   const { store, verifier } = deps;
-  route(app, 'post', '/api/v1/events/:e/gates/:g/pairing', { log: deps.log, onStatus: deps.onStatus, bodyLimit: 1024 }, async (req) => {
+  route(app, 'post', '/api/v1/events/:e/gates/:g/mesh-credentials', { log: deps.log, onStatus: deps.onStatus, bodyLimit: 1024 }, async (req) => {
     const claims = await authenticate(verifier, req);
     const [event = '', gate = ''] = req.params;
     if (!Id.safeParse(event).success || !Id.safeParse(gate).success) throw new ClientError('invalid', 'event and gate must be ids');
@@ -32,7 +32,7 @@ export function registerMeshRoutes(app: TemplatedApp, deps: { store: Store; veri
     if (!details) throw new ClientError('not_found', `event "${event}" not found`);
     if (!details.gates.some((g) => g.id === gate)) throw new ClientError('not_found', `event "${event}" has no gate "${gate}"`);
     const keys = await eventKeys(store.db, event);
-    await appendAudit(store.db, { actor: claims.sub, role: claims.role, action: 'gate.pair', event, target: gate });
+    await appendAudit(store.db, { actor: claims.sub, role: claims.role, action: 'gate.mesh_credentials', event, target: gate });
     return { status: 200, body: deriveMeshCredentials(meshSecretOf(keys.privateJwk), event, gate), headers: { 'cache-control': 'no-store' } };
   });
 }

@@ -47,7 +47,7 @@ let control: TestClient;
 const token = (claims: { role: string; gate?: string; sub?: string }) => minter.mint({ sub: claims.sub ?? `${claims.role}-${claims.gate ?? 'x'}`, events: ['claims'], ...claims } as never);
 const api = async (path: string, init: RequestInit & { as?: Parameters<typeof token>[0] } = {}) =>
   fetch(`${hub.httpUrl}${path}`, { ...init, headers: { authorization: `Bearer ${await token(init.as ?? { role: 'staff' })}`, 'content-type': 'application/json' } });
-const pair = async (gate: string, as: Parameters<typeof token>[0]) => api(`/api/v1/events/claims/gates/${gate}/pairing`, { method: 'POST', body: '{}', as });
+const pair = async (gate: string, as: Parameters<typeof token>[0]) => api(`/api/v1/events/claims/gates/${gate}/mesh-credentials`, { method: 'POST', body: '{}', as });
 const status = async (agent: AgentProcess) => (await (await fetch(`${agent.url}/status`)).json()) as { paired: boolean; peers: number; online: boolean; scans: number };
 const scanAt = async (agent: AgentProcess, code: string) =>
   (await (await fetch(`${agent.url}/scan`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code, dir: 'in' }) })).json()) as { verdict: string; scanId: string };
