@@ -13,6 +13,7 @@ import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
 import { HubDocWriter } from './hub-doc-writer.ts';
+import { meshSecretOf } from './mesh-secret.ts';
 import { isLocalEntry, Origin } from './origins.ts';
 
 /** What the transport and the streams hear from the host. Every hook is optional. */
@@ -295,6 +296,7 @@ export class ReplicaHost {
         return { details, keys: await eventKeys(trx, replica.event) };
       },
       (doc, { details, keys }) => {
+        replica.meshSecret = meshSecretOf(keys.privateJwk);
         const { id: event, name, timezone, zones, gates } = details;
         writeMeta(doc, { event, name, timezone, zones, gates, publicKey: keys.publicJwk }, Origin.hub);
       },
