@@ -16,6 +16,7 @@ import type { EngagementTables } from './db-engagement.ts';
 import type { JoinTables } from './db-join.ts';
 import type { LeadsTables } from './db-leads.ts';
 import type { PushTables } from './db-push.ts';
+import type { AnalyticsTables } from './db-analytics.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -111,7 +112,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, AnalyticsTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;
