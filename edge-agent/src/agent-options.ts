@@ -1,13 +1,17 @@
 /**
  * The agent's options: parsed from argv once, validated with zod, frozen.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { Claims, hasEvent, Id } from '@opshub/schema';
 
-export const usage = `usage: opshub-edge --event ID --gate ID --token JWT [--hub ws://HOST:PORT] [--port 7070] [--data DIR]
-                   [--peer ws://HOST:PORT]... [--host 0.0.0.0] [--device ID] [--lan-api] [--compact-after BYTES]`;
+export const usage = `usage: opshub-edge --event ID --gate ID (--token JWT | --token-file PATH | env OPSHUB_TOKEN) [--hub ws://HOST:PORT]
+                   [--port 7070] [--data DIR] [--peer ws://HOST:PORT]... [--host 0.0.0.0] [--device ID] [--lan-api]
+                   [--compact-after BYTES]
+  The token is read from --token, else from the file --token-file names, else from OPSHUB_TOKEN: the last two keep
+  the JWT out of process lists and npm's command banner.`;
 
 /** A bad option; the message names the option and what is wrong. */
 export class OptionsError extends Error {
@@ -59,10 +63,10 @@ export function resolveOptions(input: AgentOptionsInput): AgentOptions {
 }
 
 /**
- * Parses command-line arguments.
- * @example const options = parseAgentArgs(process.argv.slice(2));
+ * Parses command-line arguments; the token may come from `--token-file` or `OPSHUB_TOKEN` in `env` instead.
+ * @example const options = parseAgentArgs(process.argv.slice(2), process.env);
  */
-export function parseAgentArgs(argv: string[]): AgentOptions {
+export function parseAgentArgs(argv: string[], env: Readonly<Record<string, string | undefined>> = {}): AgentOptions {
   let values;
   try {
     ({ values } = parseArgs({
@@ -72,6 +76,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
         event: { type: 'string' },
         gate: { type: 'string' },
         token: { type: 'string' },
+        'token-file': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         data: { type: 'string' },
@@ -86,12 +91,22 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
   } catch (error) {
     throw new OptionsError(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
   }
-  const { 'lan-api': lanApi, 'compact-after': compactAfterBytes, ...rest } = values;
+  const { 'lan-api': lanApi, 'compact-after': compactAfterBytes, 'token-file': tokenFile, ...rest } = values;
   const input: Record<string, unknown> = { ...rest, lanApi: lanApi ?? false, ...(compactAfterBytes !== undefined && { compactAfterBytes }) };
-  for (const key of ['event', 'gate', 'token'] as const) {
+  input['token'] ??= tokenFile !== undefined ? readTokenFile(tokenFile) : env['OPSHUB_TOKEN']?.trim() || undefined;
+  for (const key of ['event', 'gate'] as const) {
     if (input[key] === undefined) throw new OptionsError(`--${key} is required\n${usage}`);
   }
+  if (input['token'] === undefined) throw new OptionsError(`a token is required: --token, --token-file or OPSHUB_TOKEN\n${usage}`);
   return resolveOptions(input as AgentOptionsInput);
+}
+
+function readTokenFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new OptionsError(`--token-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
 }
 
 /** The agent cannot verify its own token (no secret), but it can refuse one that is plainly for something else. */

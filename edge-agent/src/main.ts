@@ -1,5 +1,5 @@
 /**
- * `opshub-edge` / `npm run edge -- --hub ws://HOST:8080 --event ID --gate ID --token JWT [--port 7070] [--data DIR] [--peer ws://HOST:PORT]…`
+ * `opshub-edge` / `npm run edge -- --hub ws://HOST:8080 --event ID --gate ID (--token JWT | --token-file PATH | env OPSHUB_TOKEN) [--port 7070] [--data DIR] [--peer ws://HOST:PORT]…`
  */
 import { OptionsError, parseAgentArgs, usage } from './agent-options.ts';
 import { startAgent, type AgentLog } from './agent.ts';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   if (process.env['INIT_CWD']) process.chdir(process.env['INIT_CWD']);
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) return void process.stdout.write(`${usage}\n`);
-  const options = parseAgentArgs(argv);
+  const options = parseAgentArgs(argv, process.env);
   const agent = await startAgent(options, log);
   const { startup } = agent;
   const status = agent.status();

@@ -16,6 +16,7 @@ import type { EngagementTables } from './db-engagement.ts';
 import type { JoinTables } from './db-join.ts';
 import type { LeadsTables } from './db-leads.ts';
 import type { PushTables } from './db-push.ts';
+import type { PairingTables } from './db-pairing.ts';
 import type { AnalyticsTables } from './db-analytics.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
@@ -112,7 +113,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, AnalyticsTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, AnalyticsTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

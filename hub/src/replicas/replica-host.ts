@@ -10,6 +10,7 @@ import { getTickets, listTickets } from '../store/repos/tickets-repo.ts';
 import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/repos/yjs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
+import { meshSecretOf } from './mesh-secret.ts';
 import { isLocalEntry, Origin } from './origins.ts';
 
 /** What the transport and the streams hear from the host. Every hook is optional. */
@@ -243,6 +244,7 @@ export class ReplicaHost {
     const details = await getEvent(store.db, replica.event);
     if (!details) throw new NotFoundError('event', replica.event);
     const keys = await eventKeys(store.db, replica.event);
+    replica.meshSecret = meshSecretOf(keys.privateJwk);
     const { id: event, name, timezone, zones, gates } = details;
     writeMeta(replica.doc, { event, name, timezone, zones, gates, publicKey: keys.publicJwk }, Origin.hub);
   }

@@ -10,6 +10,7 @@ import {
   parseGateDocName,
   readAwarenessEntries,
   respond,
+  type ScanRecord,
 } from '@opshub/replica';
 import { removeAwarenessStates } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
@@ -19,7 +20,7 @@ import type { HubMetrics } from '../metrics.ts';
 import type { GateReplica } from '../replicas/gate-replica.ts';
 import { isSocketOrigin, type SocketOrigin } from '../replicas/origins.ts';
 import type { ReplicaHost } from '../replicas/replica-host.ts';
-import { screenScan } from '../replicas/scan-screen.ts';
+import { screenScan, screenWriter } from '../replicas/scan-screen.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 import { routeTableOf } from './route-table.ts';
 
@@ -105,6 +106,7 @@ export class YjsEndpoint {
         id: this.#nextId++,
         role: claims.role,
         sub: claims.sub,
+        gate: claims.gate,
         claims,
         event,
         topic: `yjs/${docName}`,
@@ -176,7 +178,9 @@ export class YjsEndpoint {
     }
     if (isDocUpdate(message)) {
       const now = Date.now();
-      const check = checkGateUpdate(replica.doc, message.update, { screen: (scan) => screenScan(scan, now) });
+      // Readers' scans are refused below whatever they hold; a gate's must be its own or a verified relay.
+      const screen = (scan: ScanRecord) => screenScan(scan, now) ?? (conn.role === 'gate' ? screenWriter(scan, conn.claims.gate, (gate) => replica.scanKeyOf(gate)) : undefined);
+      const check = checkGateUpdate(replica.doc, message.update, { screen });
       if (!check.ok) {
         if (check.reason === 'unresolved') {
           // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.

@@ -3,6 +3,7 @@ import type { Role } from '../claims.ts';
 import { ChatState, MuteList, Poll, PollsState, QaState, WordList } from '../engagement.ts';
 import { JoinCodeState, JoinRequest, JoinResponse, SetJoinCodeRequest } from '../join.ts';
 import { Consent, ConsentRow, EngagementSeries, Exhibitor, ExhibitorBody, Heatmap, LeadPage, Sponsor, SponsorBody, SponsorSummary } from '../leads.ts';
+import { MeshCredentials } from '../mesh-credentials.ts';
 import { ApiError, CreateEventBody, ImportResult, PatchEventBody, TicketRow } from '../rest.ts';
 import {
   AlertList,
@@ -17,6 +18,7 @@ import {
 } from '../rest-answers.ts';
 import { BoxOfficeState, CreateSaleBody, CreateSaleResult, PaymentTickets, PutTicketTypesBody, RefundBody, RevenueSummary, Sale } from '../commands/box-office.ts';
 import { PushDeliveriesQuery, PushDeliveryList, PushSubscribeBody, PushSubscriptionState, PushUnsubscribeBody, VapidPublicKey } from '../rest/push.ts';
+import { AuditPage, AuditQuery, GatePairing, PairedDevice, PairedDeviceList, PairGateBody, TicketDetail, TicketList, TicketSearchQuery } from '../rest/setup.ts';
 import { AnnouncementsQuery, ChatQuery, ConsentQuery, HeatmapQuery, LeadPageQuery, PollsQuery, QaQuery, RangeQuery } from '../rest-queries.ts';
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(1000)]);
@@ -38,6 +40,7 @@ export const requestSchemas = {
   RefundBody,
   PushSubscribeBody,
   PushUnsubscribeBody,
+  PairGateBody,
   Empty: z.strictObject({}),
   StripeEvent: z
     .looseObject({ id: z.string(), object: z.literal('event'), type: z.string(), data: z.looseObject({ object: z.record(z.string(), z.unknown()) }) })
@@ -57,6 +60,7 @@ export const answerSchemas = {
   AnnouncementList,
   IssuedTicket,
   TicketStatusChange,
+  MeshCredentials,
   PollsState,
   PollState: z.object({ seq: z.number().int(), poll: Poll.extend({ myVote: z.unknown() }) }),
   QaState,
@@ -83,6 +87,12 @@ export const answerSchemas = {
   VapidPublicKey,
   PushSubscriptionState,
   PushDeliveryList,
+  TicketList,
+  TicketDetail,
+  AuditPage,
+  GatePairing,
+  PairedDevice,
+  PairedDeviceList,
 };
 
 export type RequestName = keyof typeof requestSchemas;
@@ -150,7 +160,16 @@ export const restOperations: readonly RestOperation[] = [
   { method: 'post', path: '/api/v1/stripe/webhook', tag: 'box office', summary: 'Stripe\'s events, verified by the Stripe-Signature header (400 and nothing written when it does not verify)', roles: 'public', body: { schema: 'StripeEvent' }, answer: { status: 200, schema: 'WebhookAnswer' } },
   { method: 'post', path: '/api/v1/events/{e}/tickets/issue', tag: 'tickets', summary: 'Issue a box-office ticket with a signed, offline-valid code', roles: staff, body: { schema: 'IssueTicketBody' }, answer: { status: 201, schema: 'IssuedTicket' } },
   { method: 'post', path: '/api/v1/events/{e}/tickets/{code}/revoke', tag: 'tickets', summary: 'Revoke a ticket (reaches every connected gate before the answer)', roles: staff, answer: { status: 200, schema: 'TicketStatusChange' } },
+  { id: 'searchTickets', method: 'get', path: '/api/v1/events/{e}/tickets', tag: 'tickets', summary: 'Search the roster by code (exact or prefix), name or email', roles: staff, query: TicketSearchQuery, answer: { status: 200, schema: 'TicketList' } },
+  { id: 'getTicket', method: 'get', path: '/api/v1/events/{e}/tickets/{code}', tag: 'tickets', summary: 'A ticket: status, scans across gates (newest first) and its signed code to print', roles: staff, answer: { status: 200, schema: 'TicketDetail' } },
+  { method: 'post', path: '/api/v1/events/{e}/tickets/{code}/unrevoke', tag: 'tickets', summary: 'Undo a revocation (audited; reaches every connected gate before the answer)', roles: staff, answer: { status: 200, schema: 'TicketStatusChange' } },
+  { method: 'get', path: '/api/v1/events/{e}/audit', tag: 'audit', summary: 'The audit log, newest first, filtered by actor, action (or prefix `ticket.`), object and time', roles: staff, query: AuditQuery, answer: { status: 200, schema: 'AuditPage' } },
+  { method: 'get', path: '/api/v1/events/{e}/audit.csv', tag: 'audit', summary: 'The same filter as CSV (formula-safe, at most 100,000 rows)', roles: staff, query: AuditQuery, answer: { status: 200, media: 'text/csv; charset=utf-8', description: 'UTF-8 BOM, CRLF, RFC 4180' } },
+  { method: 'post', path: '/api/v1/events/{e}/gates/{g}/pairings', tag: 'gates', summary: 'Pair a laptop with a gate: a fresh, expiring gate token (shown once) and the agent\'s arguments (audited)', roles: staff, body: { schema: 'PairGateBody' }, answer: { status: 201, schema: 'GatePairing' } },
+  { id: 'listPairings', method: 'get', path: '/api/v1/events/{e}/pairings', tag: 'gates', summary: 'Laptops paired with the event\'s gates, newest first', roles: staff, answer: { status: 200, schema: 'PairedDeviceList' } },
+  { method: 'delete', path: '/api/v1/events/{e}/pairings/{d}', tag: 'gates', summary: 'Unpair a laptop: its token\'s subject goes on the revocation list (audited)', roles: staff, answer: { status: 200, schema: 'PairedDevice' } },
 
+  { method: 'post', path: '/api/v1/events/{e}/gates/{g}/mesh-credentials', tag: 'gates', summary: 'Pair a gate laptop with the venue mesh: its mesh key (shared by the event\'s gates) and scan key (its own); a gate token only for its own gate', roles: ['admin', 'staff', 'gate'], body: { schema: 'Empty' }, answer: { status: 200, schema: 'MeshCredentials' } },
   { method: 'get', path: '/api/v1/events/{e}/checkins/summary', tag: 'gates', summary: 'Registered, checked in, inside, per gate and zone, duplicates', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CheckinSummary' } },
   { method: 'get', path: '/api/v1/events/{e}/capacity', tag: 'gates', summary: 'Occupancy per zone', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CapacityState' } },
   { method: 'get', path: '/api/v1/events/{e}/alerts', tag: 'gates', summary: 'Open alerts, newest first', roles: staff, answer: { status: 200, schema: 'AlertList' } },

@@ -55,16 +55,37 @@ export async function appendAudit(db: Kysely<Database>, input: AuditInput): Prom
   return toEntry(row);
 }
 
+/** What {@link listAudit} narrows to; every filter given must hold. */
+export interface AuditFilter {
+  event?: string | undefined;
+  actor?: string | undefined;
+  /** an action, or a prefix ending in `.` (`ticket.` is every ticket action) */
+  action?: string | undefined;
+  target?: string | undefined;
+  /** ms since the epoch, inclusive */
+  from?: number | undefined;
+  /** ms since the epoch, exclusive */
+  to?: number | undefined;
+  /** rows older than this id (paging back) */
+  beforeId?: number | undefined;
+  limit?: number;
+}
+
 /**
- * The latest audit rows, newest first; only the event's when `event` is given. `beforeId` pages further back.
- * @example const page = await listAudit(db, { event: 'expo', limit: 100 });
+ * The latest audit rows, newest first, narrowed by `filter`; `beforeId` pages further back.
+ * @example const page = await listAudit(db, { event: 'expo', action: 'ticket.', limit: 100 });
  */
-export async function listAudit(
-  db: Kysely<Database>,
-  { event, limit = 100, beforeId }: { event?: string | undefined; limit?: number; beforeId?: number | undefined } = {},
-): Promise<AuditEntry[]> {
+export async function listAudit(db: Kysely<Database>, filter: AuditFilter = {}): Promise<AuditEntry[]> {
+  const { event, actor, action, target, from, to, beforeId, limit = 100 } = filter;
   let query = db.selectFrom('audit_log').selectAll();
   if (event !== undefined) query = query.where('event_id', '=', event);
+  if (actor !== undefined) query = query.where('actor', '=', actor);
+  if (action !== undefined) {
+    query = action.endsWith('.') ? query.where('action', 'like', `${action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : query.where('action', '=', action);
+  }
+  if (target !== undefined) query = query.where('target', '=', target);
+  if (from !== undefined) query = query.where('at', '>=', new Date(from));
+  if (to !== undefined) query = query.where('at', '<', new Date(to));
   if (beforeId !== undefined) query = query.where('id', '<', beforeId);
   const rows = await query.orderBy('id', 'desc').limit(limit).execute();
   return rows.map(toEntry);

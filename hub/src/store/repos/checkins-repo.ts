@@ -154,3 +154,52 @@ export async function checkinSummary(db: Kysely<Database>, event: string): Promi
     duplicates: Number(duplicates?.n ?? 0),
   };
 }
+
+/** One recorded scan of a ticket, as a ticket's page lists it. */
+export interface TicketScanRow {
+  scanId: string;
+  gate: string;
+  zone: string;
+  device: string;
+  dir: 'in' | 'out';
+  verdict: string;
+  duplicate: boolean;
+  at: number;
+}
+
+/**
+ * A ticket's recorded scans across every gate, newest first (by scan time).
+ * @example const scans = await ticketScans(db, 'expo', 'A1', 200);
+ */
+export async function ticketScans(db: Kysely<Database>, event: string, code: string, limit: number): Promise<TicketScanRow[]> {
+  const rows = await db
+    .selectFrom('checkins')
+    .select(['scan_id', 'gate_id', 'zone_id', 'device', 'dir', 'verdict', 'duplicate', 'at'])
+    .where('event_id', '=', event)
+    .where('code', '=', code)
+    .orderBy('at', 'desc')
+    .orderBy('scan_id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ scanId: r.scan_id, gate: r.gate_id, zone: r.zone_id, device: r.device, dir: r.dir, verdict: r.verdict, duplicate: r.duplicate, at: new Date(r.at).getTime() }));
+}
+
+/**
+ * Which of these tickets are inside now: their latest admitted scan is an `in` (the summary's definition).
+ * @example const inside = await codesInside(db, 'expo', ['A1', 'A2']); // Set { 'A1' }
+ */
+export async function codesInside(db: Kysely<Database>, event: string, codes: readonly string[]): Promise<Set<string>> {
+  if (codes.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('checkins')
+    .select(['code', 'dir'])
+    .distinctOn('code')
+    .where('event_id', '=', event)
+    .where('verdict', '=', 'admitted')
+    .where('code', 'in', codes)
+    .orderBy('code')
+    .orderBy('at', 'desc')
+    .orderBy('scan_id', 'desc')
+    .execute();
+  return new Set(rows.filter((r) => r.dir === 'in').map((r) => r.code));
+}

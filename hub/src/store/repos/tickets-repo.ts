@@ -20,6 +20,8 @@ export interface Ticket {
   orderCode: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** when it was revoked; null while valid */
+  revokedAt: Date | null;
 }
 
 export interface ImportOptions {
@@ -116,13 +118,53 @@ function describeIssues(error: ZodError): string {
 export async function revokeTicket(db: Kysely<Database>, event: string, code: string): Promise<Ticket> {
   const row = await db
     .updateTable('tickets')
-    .set({ status: 'revoked', updated_at: sql<Date>`now()` })
+    // revoked_at decides "admitted after its revocation" (0008-trust); revoking twice keeps the first time.
+    .set({ status: 'revoked', revoked_at: sql<Date>`coalesce(revoked_at, now())`, updated_at: sql<Date>`now()` })
     .where('event_id', '=', event)
     .where('code', '=', code)
     .returningAll()
     .executeTakeFirst();
   if (!row) throw new NotFoundError('ticket', code);
   return toTicket(row);
+}
+
+/**
+ * Undoes a revocation (a mistaken one at the desk): the ticket admits again at every gate. Harmless on a valid ticket.
+ * @throws {NotFoundError} when the event has no ticket with this code
+ * @example const ticket = await unrevokeTicket(db, 'expo', 'A1'); // ticket.status === 'valid'
+ */
+export async function unrevokeTicket(db: Kysely<Database>, event: string, code: string): Promise<Ticket> {
+  const row = await db
+    .updateTable('tickets')
+    .set({ status: 'valid', revoked_at: null, updated_at: sql<Date>`now()` })
+    .where('event_id', '=', event)
+    .where('code', '=', code)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('ticket', code);
+  return toTicket(row);
+}
+
+/**
+ * Tickets whose code equals or starts with `q`, or whose holder or email contains it (case-insensitive): exact code
+ * matches first, then by holder. An empty `q` lists the roster from the start. Asks for one more than `limit` so the
+ * caller can say there are more.
+ * @example const [ana] = await searchTickets(db, 'expo', 'ana@', 25);
+ */
+export async function searchTickets(db: Kysely<Database>, event: string, q: string, limit: number): Promise<Ticket[]> {
+  let query = db.selectFrom('tickets').selectAll().where('event_id', '=', event);
+  if (q !== '') {
+    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const prefix = `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb('code', 'like', prefix), eb('holder', 'ilike', like), eb('email', 'ilike', like)]));
+  }
+  const rows = await query
+    .orderBy(sql`code = ${q}`, 'desc')
+    .orderBy('holder')
+    .orderBy('code')
+    .limit(limit + 1)
+    .execute();
+  return rows.map(toTicket);
 }
 
 /**
@@ -173,5 +215,6 @@ function toTicket(row: TicketRecord): Ticket {
     orderCode: row.order_code,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    revokedAt: row.revoked_at ?? null,
   };
 }
