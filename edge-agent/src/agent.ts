@@ -26,6 +26,7 @@ import {
   observeScans,
   readMeta,
   readScanEntries,
+  scanMac,
   type ScanBatch,
   type ScanEntry,
 } from '@opshub/replica';
@@ -35,6 +36,8 @@ import { loadOrCreateDeviceId } from './device-id.ts';
 import { DISK_ORIGIN, DiskReplica, type LoadStats } from './disk-replica.ts';
 import { GateDesk } from './gate-desk.ts';
 import { createHttpApi, type AgentStatus } from './http-api.ts';
+import { MeshPairing } from './mesh-credentials.ts';
+import { CHALLENGE_PATH, MeshAnswerer, prepareDial } from './mesh-handshake.ts';
 import { MeshServer } from './mesh-server.ts';
 import { PendingTracker } from './pending-tracker.ts';
 import { ReplicaRelay } from './replica-relay.ts';
@@ -110,10 +113,15 @@ async function assemble(options: AgentOptions, log: AgentLog, started: number, c
   const presence = await startPresence({ options, device, replica, hubOnline: () => links?.hub?.state === 'online', changed: () => changes.emit() }, cleanups);
   watchScans(replica, { pending: presence.pending, isHub: (origin) => links?.isHub(origin) ?? false, listeners: scanListeners, log }, cleanups);
 
-  const desk = new GateDesk({ doc, timeline, gate: options.gate, device, durable: () => replica.disk.durable(), onScanned: (at) => presence.scanned(at) });
-  const linked = openLinks({ options, device, replica, relay, pending: presence.pending, log, changed: () => changes.emit(), presenceChanged: () => presence.publish() });
+  const pairing = await MeshPairing.start({ dir: options.data, event: options.event, gate: options.gate, token: options.token, ...(options.hub && { hub: options.hub }), log: (m) => log.info(m) });
+  cleanups.push(() => pairing.close());
+  cleanups.push(pairing.onPaired(() => changes.emit()));
+  // Scans carry a MAC with this gate's scan key once paired, so the hub can tell them from forgeries when a peer relays them.
+  const sign = (record: Parameters<typeof scanMac>[1]) => (pairing.current ? scanMac(pairing.current.scanKey, record) : undefined);
+  const desk = new GateDesk({ doc, timeline, gate: options.gate, device, sign, durable: () => replica.disk.durable(), onScanned: (at) => presence.scanned(at) });
+  const linked = openLinks({ options, device, replica, relay, pairing, pending: presence.pending, log, changed: () => changes.emit(), presenceChanged: () => presence.publish() });
   links = linked;
-  const status = (): AgentStatus => statusOf({ options, device, replica, relay, desk, links: linked, pending: presence.pending, unsaved: unsaved.count });
+  const status = (): AgentStatus => statusOf({ options, device, replica, relay, desk, links: linked, pending: presence.pending, unsaved: unsaved.count, paired: () => pairing.current !== undefined });
 
   const http = await serveHttp({ options, desk, replica, status, mesh: linked.mesh }, cleanups);
   linked.start(cleanups);
@@ -276,12 +284,13 @@ function openLinks(deps: {
   device: string;
   replica: Replica;
   relay: ReplicaRelay;
+  pairing: MeshPairing;
   pending: PendingTracker;
   log: AgentLog;
   changed: () => void;
   presenceChanged: () => void;
 }): Links {
-  const { options, device, replica, relay, pending, log, changed } = deps;
+  const { options, device, replica, relay, pairing, pending, log, changed } = deps;
   const sync = { doc: replica.doc, awareness: replica.awareness };
   let lastSync = 0;
 
@@ -291,9 +300,21 @@ function openLinks(deps: {
     const check = checkGateUpdate(replica.doc, update, { from: 'peer' });
     return check.ok ? { ok: true } : { ok: false, message: `${check.reason}: ${check.message}`, malformed: check.reason === 'malformed' };
   };
+  const answerer = new MeshAnswerer({
+    event: options.event,
+    gate: options.gate,
+    device,
+    credentials: () => pairing.current,
+    // Before the meta has synced no gate list is known: the mesh proof alone decides.
+    knownGate: (gate) => {
+      const gates = readMeta(replica.doc)?.gates;
+      return gates === undefined || gates.some((g) => g.id === gate);
+    },
+  });
   const mesh = new MeshServer({
     event: options.event,
     device,
+    answerer,
     replica: sync,
     relay,
     admit: admitFromPeer,
@@ -308,7 +329,13 @@ function openLinks(deps: {
   const peers = options.peer.map(
     (peer) =>
       new SyncLink({
-        url: `${peer}${docPath}?${tokenQuery}&device=${encodeURIComponent(device)}`,
+        url: `${peer}${docPath}`,
+        // A fresh challenge and proof per attempt; no credentials yet means no dialling (retried with backoff).
+        prepare: async () => {
+          const credentials = pairing.current;
+          if (!credentials) throw new Error('not paired with the hub yet');
+          return prepareDial(peer, docPath, credentials, device);
+        },
         kind: 'peer',
         replica: sync,
         relay,
@@ -358,6 +385,7 @@ function openLinks(deps: {
     lastSync: () => lastSync,
     isHub: (origin) => hub?.session !== undefined && origin === hub.session,
     start(cleanups) {
+      cleanups.push(pairing.onPaired(() => peers.forEach((link) => link.kick())));
       // Registered after the HTTP server, so it runs before it on shutdown: server.close() waits for upgraded sockets too.
       cleanups.push(() => mesh.close());
       for (const link of [...peers, ...(hub ? [hub] : [])]) {
@@ -378,6 +406,7 @@ function statusOf(deps: {
   links: Links;
   pending: PendingTracker;
   unsaved: () => number;
+  paired: () => boolean;
 }): AgentStatus {
   const { options, replica, links } = deps;
   const counts = replica.timeline.counts();
@@ -396,6 +425,7 @@ function statusOf(deps: {
     inside: counts.inside,
     duplicates: counts.duplicates,
     unsaved: deps.unsaved(),
+    paired: deps.paired(),
   };
 }
 
@@ -406,16 +436,19 @@ async function serveHttp(
 ): Promise<{ port: number; url: string }> {
   const { options, replica } = deps;
   const screen = await readFile(new URL('./gate-screen.html', import.meta.url), 'utf8');
-  const server: Server = createServer(
-    createHttpApi({
-      desk: deps.desk,
-      search: replica.search,
-      status: deps.status,
-      inside: (code) => replica.timeline.state(code)?.inside ?? false,
-      screen,
-      lanApi: options.lanApi,
-    }),
-  );
+  const api = createHttpApi({
+    desk: deps.desk,
+    search: replica.search,
+    status: deps.status,
+    inside: (code) => replica.timeline.state(code)?.inside ?? false,
+    screen,
+    lanApi: options.lanApi,
+  });
+  const server: Server = createServer((request, response) => {
+    // The mesh challenge is for peers on the LAN, whatever `--lan-api` says; it reveals nothing but a nonce.
+    if (request.method === 'GET' && request.url === CHALLENGE_PATH) return deps.mesh.serveChallenge(response);
+    return api(request, response);
+  });
   server.on('upgrade', (request, socket, head) => {
     if (deps.mesh.handles(request)) return deps.mesh.upgrade(request, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -41,6 +41,8 @@ export interface GateDeskOptions {
   timeline: AdmissionTimeline;
   gate: string;
   device: string;
+  /** The MAC for a scan recorded here (undefined until the gate is paired with the hub). */
+  sign?: (record: ScanRecord) => string | undefined;
   /** Resolves when everything appended so far is on disk. */
   durable: () => Promise<void>;
   /** Told after each scan here is durable (presence: last scan). */
@@ -72,7 +74,8 @@ export class GateDesk {
     const at = now();
     const decision = decide(timeline, resolution.ticket, { id: gate, zone: this.zone }, dir, at);
     const record: ScanRecord = { scanId: randomUUID(), code: recordableCode(resolution.code), gate, device, dir, at, verdict: decision.verdict };
-    appendScan(doc, record, LOCAL_ORIGIN);
+    const mac = this.options.sign?.(record);
+    appendScan(doc, mac === undefined ? record : { ...record, mac }, LOCAL_ORIGIN);
     this.lastScan = at;
     await this.options.durable();
     this.options.onScanned?.(at);

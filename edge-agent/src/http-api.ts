@@ -38,6 +38,8 @@ export interface AgentStatus {
   duplicates: number;
   /** Updates in the replica not yet on disk (0: everything it holds survives kill -9 and power loss). */
   unsaved: number;
+  /** Holds mesh credentials from the hub (until then it admits and dials no peers, and its scans carry no MAC). */
+  paired: boolean;
 }
 
 export interface HttpApiOptions {

@@ -1,20 +1,21 @@
 /**
- * `WS /yjs/{doc}` on the agent's HTTP server, for peer agents (and any unmodified y-websocket client with a token).
- * Only this event's gate doc is served; the token is checked before the upgrade (see `peer-token.ts`).
+ * `WS /yjs/{doc}` on the agent's HTTP server, for peer agents (and any y-websocket client that can prove the mesh key).
+ * Only this event's gate doc is served, and only to a dialler whose mesh proof holds, checked before the upgrade;
+ * the answer carries this agent's own proof (see `mesh-handshake.ts`). `GET /mesh/challenge` hands out the nonces.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { Id } from '@opshub/schema';
 import { gateDocName, type SyncReplica } from '@opshub/replica';
-import { PeerTokenError, readPeerToken } from './peer-token.ts';
+import type { ServerResponse } from 'node:http';
+import { MeshRefusal, type DialClaim, type MeshAnswerer } from './mesh-handshake.ts';
 import type { ReplicaRelay } from './replica-relay.ts';
-import { DEVICE_HEADER } from './sync-link.ts';
 import { SyncSession, type SessionHooks, type SessionOptions } from './sync-session.ts';
 
 export interface MeshServerOptions {
   event: string;
   device: string;
+  answerer: MeshAnswerer;
   replica: Required<SyncReplica>;
   relay: ReplicaRelay;
   hooks?: SessionHooks;
@@ -26,11 +27,22 @@ export interface MeshServerOptions {
 export class MeshServer {
   private readonly wss: WebSocketServer;
   private readonly path: string;
+  /** the claim of each request being upgraded, so the 'headers' hook can answer with our proof */
+  private readonly claims = new WeakMap<IncomingMessage, DialClaim>();
 
   constructor(private readonly options: MeshServerOptions) {
     this.path = `/yjs/${gateDocName(options.event)}`;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 256 * 1024 * 1024 });
-    this.wss.on('headers', (headers) => headers.push(`${DEVICE_HEADER}: ${options.device}`));
+    this.wss.on('headers', (headers, request) => {
+      const claim = this.claims.get(request);
+      if (claim) headers.push(...options.answerer.answerHeaders(claim));
+    });
+  }
+
+  /** `GET /mesh/challenge`: a single-use nonce for a dialler's proof. */
+  serveChallenge(response: ServerResponse): void {
+    response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    response.end(JSON.stringify({ challenge: this.options.answerer.challenge() }));
   }
 
   /** True when the request is for `/yjs/…` (answered here, upgraded or refused). */
@@ -51,17 +63,18 @@ export class MeshServer {
       return refuse(socket, 400, 'bad path');
     }
     if (path !== this.path) return refuse(socket, 404, `this agent serves only ${this.path}`);
+    let claim: DialClaim;
     try {
-      readPeerToken(url.searchParams.get('token'), this.options.event);
+      claim = this.options.answerer.verify(url.searchParams);
     } catch (error) {
-      if (error instanceof PeerTokenError) return refuse(socket, error.status, error.message);
+      if (error instanceof MeshRefusal) return refuse(socket, error.status, error.message);
       throw error;
     }
-    const device = Id.safeParse(url.searchParams.get('device'));
+    this.claims.set(request, claim);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const session = new SyncSession(ws, this.options.replica, {
         kind: 'peer',
-        ...(device.success && { remoteDevice: device.data }),
+        remoteDevice: claim.device,
         ...(this.options.admit && { admit: this.options.admit }),
         hooks: {
           ...this.options.hooks,
@@ -82,8 +95,8 @@ export class MeshServer {
   }
 }
 
-function refuse(socket: Duplex, status: 400 | 401 | 403 | 404, message: string): void {
-  const body = JSON.stringify({ error: status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : 'invalid', message });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status];
+function refuse(socket: Duplex, status: 400 | 401 | 403 | 404 | 503, message: string): void {
+  const body = JSON.stringify({ error: { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 503: 'unavailable' }[status], message });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status];
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -2,19 +2,27 @@
  * An outgoing connection that keeps itself up: dial, sync, and on any loss dial again with exponential backoff and
  * jitter. Used for the hub and for every `--peer`; to the link the hub is just another y-websocket server.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import type { SyncReplica } from '@opshub/replica';
+import { DEVICE_HEADER } from './mesh-handshake.ts';
 import type { ReplicaRelay } from './replica-relay.ts';
 import { SyncSession, type SessionHooks, type SessionKind, type SessionOptions } from './sync-session.ts';
 
-/** Header a peer agent sends back on upgrade, so the dialler knows which device it reached. */
-export const DEVICE_HEADER = 'x-opshub-device';
+/** What a link dials with when each attempt needs fresh parameters (a mesh proof over the peer's new challenge). */
+export interface PreparedDial {
+  url: string;
+  /** checks the upgrade answer's headers; an error message refuses the connection before any sync */
+  checkAnswer?: (headers: IncomingHttpHeaders) => string | undefined;
+}
 
 export type LinkState = 'connecting' | 'online' | 'offline' | 'rejected' | 'closed';
 
 export interface SyncLinkOptions {
-  /** Full URL, doc path and query included. */
+  /** Full URL, doc path and query included (without `prepare`), or the URL to show in logs (with it). */
   url: string;
+  /** Called before every attempt for the URL to dial (fails like a refused dial when it throws). */
+  prepare?: () => Promise<PreparedDial>;
   kind: SessionKind;
   replica: Required<SyncReplica>;
   relay: ReplicaRelay;
@@ -53,6 +61,15 @@ export class SyncLink {
     this.dial();
   }
 
+  /** Dials now instead of waiting out the backoff (something that blocked the last attempt changed). */
+  kick(): void {
+    if (this.stopped || this.socket || this.state === 'connecting') return;
+    clearTimeout(this.retry);
+    this.attempts = 0;
+    this.rejected = false;
+    this.dial();
+  }
+
   /** The URL without its query (the token stays out of logs). */
   get label(): string {
     return this.options.url.split('?')[0]!;
@@ -77,13 +94,30 @@ export class SyncLink {
   private dial(): void {
     if (this.stopped) return;
     this.setState('connecting');
-    const socket = new WebSocket(this.options.url, { handshakeTimeout: 5000, maxPayload: this.options.maxPayload ?? 256 * 1024 * 1024 });
+    if (!this.options.prepare) return this.open({ url: this.options.url });
+    this.options.prepare().then(
+      (prepared) => {
+        if (!this.stopped) this.open(prepared);
+      },
+      (error: unknown) => {
+        this.lastError = error instanceof Error ? error.message : String(error);
+        if (this.stopped) return;
+        this.setState('offline');
+        this.scheduleRetry();
+      },
+    );
+  }
+
+  private open(prepared: PreparedDial): void {
+    const socket = new WebSocket(prepared.url, { handshakeTimeout: 5000, maxPayload: this.options.maxPayload ?? 256 * 1024 * 1024 });
     this.socket = socket;
     let remoteDevice: string | undefined;
     let alive = Date.now();
+    let refusedAnswer: string | undefined;
     socket.on('upgrade', (response) => {
       const header = response.headers[DEVICE_HEADER];
       remoteDevice = typeof header === 'string' ? header : undefined;
+      refusedAnswer = prepared.checkAnswer?.(response.headers);
     });
     socket.on('unexpected-response', (request, response) => {
       // The server refused before upgrading (401/403: our token; 404: wrong event). Not worth hammering quickly.
@@ -99,6 +133,12 @@ export class SyncLink {
       alive = Date.now();
     });
     socket.on('open', () => {
+      if (refusedAnswer !== undefined) {
+        // The other end did not prove it belongs to the mesh: not one byte of the doc goes to it.
+        this.lastError = refusedAnswer;
+        this.rejected = true;
+        return socket.terminate();
+      }
       const session = new SyncSession(socket, this.options.replica, {
         kind: this.options.kind,
         ...(remoteDevice !== undefined && { remoteDevice }),

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import * as Y from 'yjs';
-import { generateEventKeys, putTickets, writeMeta, type Ed25519PublicJwk, type Ticket } from '@opshub/replica';
+import { deriveMeshCredentials, generateEventKeys, meshNonce, meshProof, putTickets, writeMeta, type Ed25519PublicJwk, type Ticket } from '@opshub/replica';
 import { DiskReplica } from '../src/disk-replica.ts';
+import { saveMeshCredentials } from '../src/mesh-credentials.ts';
 import type { Agent } from '../src/agent.ts';
 
 export const EVENT = 'expo';
@@ -121,4 +122,23 @@ export async function spawnAgent(args: string[]): Promise<AgentProcess> {
     void exited.then((code) => reject(new Error(`agent exited with ${code} before listening:\n${output}`)));
   });
   return { child, url, output: () => output, exited };
+}
+
+/** The event secret the tests' "hub" pairs gates with (a real hub derives it from the event's signing key). */
+export const TEST_EVENT_SECRET = new Uint8Array(32).fill(7);
+
+/** Pairs the agent that will run in `dir` as `gate`, as the hub's pairing would (writes `mesh.json`). */
+export async function pairLocally(dir: string, gate: string, secret: Uint8Array = TEST_EVENT_SECRET): Promise<void> {
+  await saveMeshCredentials(dir, deriveMeshCredentials(secret, EVENT, gate));
+}
+
+/**
+ * The query a dialler upgrades `/yjs/event/{e}/gate` with: a challenge fetched from the agent and a proof over it
+ * with the mesh key of `secret` (the test's own, or a wrong one).
+ */
+export async function meshQuery(agent: Agent, gate = 'south', secret: Uint8Array = TEST_EVENT_SECRET, device = `${gate}-test`): Promise<Record<string, string>> {
+  const { challenge } = (await (await fetch(`${agent.url}/mesh/challenge`)).json()) as { challenge: string };
+  const nonce = meshNonce();
+  const { meshKey } = deriveMeshCredentials(secret, EVENT, gate);
+  return { gate, device, challenge, nonce, proof: meshProof(meshKey, 'dial', { event: EVENT, gate, device, challenge, nonce }) };
 }

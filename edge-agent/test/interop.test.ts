@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { appendScan, encodeMessage, gateDocTypes, readScans } from '@opshub/replica';
 import { startAgent, type Agent } from '../src/agent.ts';
-import { eventDoc, EVENT, mintToken, postScan, scanArrives, seedDataDir, tempDir, ticket } from './helpers.ts';
+import { eventDoc, EVENT, meshQuery, mintToken, pairLocally, postScan, scanArrives, seedDataDir, tempDir, ticket } from './helpers.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -15,15 +15,17 @@ async function agentWithRoster(): Promise<Agent> {
   const { dir, remove } = await tempDir();
   cleanups.push(remove);
   await seedDataDir(dir, await eventDoc({ 'T-1': ticket(), 'T-2': ticket({ holder: 'Grace Hopper' }) }));
+  await pairLocally(dir, 'north');
   const agent = await startAgent({ event: EVENT, gate: 'north', token: await mintToken({ gate: 'north' }), port: 0, host: '127.0.0.1', data: dir });
   cleanups.push(() => agent.close());
   return agent;
 }
 
-function provider(agent: Agent, token: string | undefined, doc = new Y.Doc()): WebsocketProvider {
+/** A provider proving the mesh key (its params hold one challenge: it is not meant to reconnect). */
+function provider(agent: Agent, params: Record<string, string>, doc = new Y.Doc()): WebsocketProvider {
   const p = new WebsocketProvider(`ws://127.0.0.1:${agent.port}/yjs`, `event/${EVENT}/gate`, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    params: token ? { token } : {},
+    params,
     disableBc: true,
   });
   cleanups.push(() => p.destroy());
@@ -34,7 +36,7 @@ describe('an unmodified y-websocket WebsocketProvider', () => {
   it('syncs the doc, sees a scan made at the agent, and its own scan reaches the agent', async () => {
     const agent = await agentWithRoster();
     const doc = new Y.Doc();
-    const p = provider(agent, await mintToken({ role: 'staff' }), doc);
+    const p = provider(agent, await meshQuery(agent, 'south'), doc);
     await new Promise<void>((resolve) => p.once('sync', (synced: boolean) => synced && resolve()));
     expect(gateDocTypes(doc).tickets.size).toBe(2);
 
@@ -50,13 +52,13 @@ describe('an unmodified y-websocket WebsocketProvider', () => {
   });
 
   it.each([
-    ['without a token', undefined, 401],
-    ["with another event's token", 'other', 403],
-    ['with an attendee token', 'attendee', 403],
+    ['without anything', undefined, 401],
+    ["with a gate token (tokens do not open the mesh)", 'token', 401],
+    ["with a proof of another event's key", 'other', 401],
   ])('is refused %s before the upgrade', async (_name, kind, status) => {
     const agent = await agentWithRoster();
-    const token = kind === 'other' ? await mintToken({ events: ['other'] }) : kind === 'attendee' ? await mintToken({ role: 'attendee' }) : undefined;
-    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/yjs/event/${EVENT}/gate${token ? `?token=${token}` : ''}`);
+    const query = kind === 'token' ? `?token=${await mintToken()}` : kind === 'other' ? `?${new URLSearchParams(await meshQuery(agent, 'south', new Uint8Array(32).fill(1)))}` : '';
+    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/yjs/event/${EVENT}/gate${query}`);
     socket.on('error', () => {});
     const answered = await new Promise<number>((resolve) => {
       socket.once('unexpected-response', (request, response) => {
@@ -75,7 +77,7 @@ describe('a malformed Yjs frame', () => {
     const agent = await agentWithRoster();
     await postScan(agent.url, { code: 'T-1' });
     const before = Y.encodeStateAsUpdate(agent.doc);
-    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/yjs/event/${EVENT}/gate?token=${await mintToken()}`);
+    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/yjs/event/${EVENT}/gate?${new URLSearchParams(await meshQuery(agent))}`);
     cleanups.push(() => socket.terminate());
     await new Promise((resolve) => socket.once('open', resolve));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
@@ -86,7 +88,7 @@ describe('a malformed Yjs frame', () => {
     // The agent carries on: scans and other sockets work.
     expect((await postScan(agent.url, { code: 'T-2' })).body.verdict).toBe('admitted');
     const doc = new Y.Doc();
-    const p = provider(agent, await mintToken(), doc);
+    const p = provider(agent, await meshQuery(agent), doc);
     await new Promise<void>((resolve) => p.once('sync', (synced: boolean) => synced && resolve()));
     expect(readScans(doc)).toHaveLength(2);
   });
@@ -99,7 +101,7 @@ describe('a malformed Yjs frame', () => {
     const updates: Uint8Array[] = [];
     forged.on('update', (u: Uint8Array) => updates.push(u));
     gateDocTypes(forged).scans.set('bad-scan-0001', { verdict: 'vip' });
-    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/yjs/event/${EVENT}/gate?token=${await mintToken()}`);
+    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/yjs/event/${EVENT}/gate?${new URLSearchParams(await meshQuery(agent))}`);
     cleanups.push(() => socket.terminate());
     await new Promise((resolve) => socket.once('open', resolve));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));

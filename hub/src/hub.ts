@@ -11,6 +11,7 @@ import { registerEngagementRoutes } from './rest/engagement-routes.ts';
 import { registerConsoleAssets } from './rest/console-assets.ts';
 import { registerEventRoutes } from './rest/event-routes.ts';
 import { registerGateRoutes } from './rest/gate-routes.ts';
+import { registerMeshRoutes } from './rest/mesh-routes.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
 import { registerLeadsRoutes } from './rest/leads-routes.ts';
 import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
@@ -163,6 +164,7 @@ export class Hub {
     registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log });
     registerEventRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
+    registerMeshRoutes(this.#app, { store, verifier, log, onStatus });
     registerTicketRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerAuditRoutes(this.#app, { store, verifier, log, onStatus });
     registerPairingRoutes(this.#app, { store, verifier, log, onStatus });

@@ -65,6 +65,15 @@ export const ScanRecord = z.strictObject({
   /** Milliseconds since the epoch on the scanning device's clock. */
   at: z.number().int().min(0).max(MAX_SCAN_AT),
   verdict: Verdict,
+  /**
+   * HMAC-SHA256 (base64url) of the other fields with the recording gate's scan key (see `mesh-auth.ts`), so the hub
+   * can tell a scan relayed from that gate from one forged in its name. Optional: a gate that was never paired
+   * writes none, and the hub then takes the scan only from that gate's own socket.
+   */
+  mac: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
 });
 export type ScanRecord = z.infer<typeof ScanRecord>;
 

@@ -5,3 +5,4 @@ export * from './timeline.ts';
 export * from './verdict.ts';
 export * from './signed-ticket.ts';
 export * from './resolve-ticket.ts';
+export * from './mesh-auth.ts';

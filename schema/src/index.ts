@@ -8,4 +8,5 @@ export * from './messages.ts';
 export * from './engagement.ts';
 export * from './leads.ts';
 export * from './rest/push.ts';
+export * from './mesh-credentials.ts';
 export * from './rest/setup.ts';

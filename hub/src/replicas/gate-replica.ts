@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { AdmissionTimeline, gateDocTypes, readMeta, readScans, type EventMeta, type TimelineChange } from '@opshub/replica';
+import { AdmissionTimeline, deriveScanKey, gateDocTypes, readMeta, readScans, type EventMeta, type TimelineChange } from '@opshub/replica';
 import type { ZoneOccupancy } from '@opshub/schema';
 import { zoneOccupancy } from '../streams/capacity/zone-occupancy.ts';
 
@@ -17,10 +17,15 @@ export class GateReplica {
   lastUpdateId = '0';
   /** sockets holding the replica open */
   refs = 0;
+  /** set while a hub write is being stored: the transport holds incoming frames until it resolves */
+  barrier: Promise<void> | undefined;
   readonly #zoneOfInside = new Map<string, string>();
   readonly #insideByZone = new Map<string, number>();
   #meta: EventMeta | undefined;
   #gateZones: Map<string, string> | undefined;
+  /** the event's mesh secret (set when the meta is projected), and the scan keys derived from it */
+  #meshSecret: Uint8Array | undefined;
+  readonly #scanKeys = new Map<string, string>();
 
   constructor(
     readonly event: string,
@@ -44,6 +49,20 @@ export class GateReplica {
   zoneOfGate(gate: string): string {
     this.#gateZones ??= new Map((this.meta?.gates ?? []).map((g) => [g.id, g.zone]));
     return this.#gateZones.get(gate) ?? '';
+  }
+
+  /** Set by the host from the Store's event key, before anyone syncs (see `mesh-secret.ts`). */
+  set meshSecret(secret: Uint8Array) {
+    this.#meshSecret = secret;
+    this.#scanKeys.clear();
+  }
+
+  /** The scan key of a gate of this event (what its scans' MACs are made with); undefined before the meta is loaded. */
+  scanKeyOf(gate: string): string | undefined {
+    if (!this.#meshSecret) return undefined;
+    let key = this.#scanKeys.get(gate);
+    if (key === undefined && this.#scanKeys.size < 1000) this.#scanKeys.set(gate, (key = deriveScanKey(this.#meshSecret, this.event, gate)));
+    return key ?? deriveScanKey(this.#meshSecret, this.event, gate);
   }
 
   /** Feeds every scan of the doc to the timeline (once, after loading). */

@@ -23,6 +23,8 @@ export interface SocketOrigin {
   readonly id: number;
   readonly role: string;
   readonly sub: string;
+  /** the token's `gate` claim: the only gate this socket may speak for */
+  readonly gate?: string | undefined;
 }
 
 export function isSocketOrigin(origin: unknown): origin is SocketOrigin {

@@ -1,4 +1,4 @@
-import type { ScanRecord, ScanRejection } from '@opshub/replica';
+import { verifyScanMac, type ScanRecord, type ScanRejection } from '@opshub/replica';
 
 /**
  * How far a scan's `at` (the gate's clock) may lie from the hub's clock. A later `at` outranks every real scan in the
@@ -25,4 +25,20 @@ export function screenScan(scan: ScanRecord, now: number): ScanRejection | undef
     return { reason: 'invalid_scan', message: `at ${new Date(scan.at).toISOString()} is more than a year before the hub's clock` };
   }
   return undefined;
+}
+
+/**
+ * Whether the writer of a scan may write it: a gate token writes scans of its own gate (its `gate` claim); a scan of
+ * another gate is a relay (gates sync with each other on the venue mesh) and must carry that gate's MAC, which only
+ * that gate can make (see `@opshub/replica/mesh-auth`). Anything else is a gate speaking for another: `forbidden`.
+ * @example checkGateUpdate(doc, update, { screen: (scan) => screenWriter(scan, claims.gate, (g) => replica.scanKeyOf(g)) });
+ */
+export function screenWriter(scan: ScanRecord, writerGate: string | undefined, scanKeyOf: (gate: string) => string | undefined): ScanRejection | undefined {
+  if (writerGate !== undefined && scan.gate === writerGate) return undefined;
+  const key = scanKeyOf(scan.gate);
+  if (key !== undefined && verifyScanMac(key, scan)) return undefined;
+  return {
+    reason: 'forbidden',
+    message: `scan ${scan.scanId} names gate ${scan.gate}, but the token is ${writerGate ? `gate ${writerGate}'s` : 'of no gate'} and the scan carries no valid MAC of gate ${scan.gate}`,
+  };
 }

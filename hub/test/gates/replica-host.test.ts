@@ -27,7 +27,7 @@ beforeAll(async () => {
   const roster = [
     { code: 'T1', holder: 'Ada Lovelace', email: 'ada@example.org', type: 'vip', zones: [] },
     { code: 'T2', holder: 'Grace Hopper', email: 'grace@example.org', type: 'general', zones: ['hall'] },
-    { code: 'T3', holder: 'Alan Turing', email: 'alan@example.org', type: 'general', zones: ['hall'] },
+    { code: 'T3', holder: 'Alan Turing', email: 'alan@example.org', type: 'general', zones: ['hall', 'vip'] },
   ];
   expect((await t.api('/api/v1/events/expo/tickets', { method: 'POST', claims: { role: 'staff' }, body: JSON.stringify(roster) })).status).toBe(200);
   console_ = await TestClient.connect(t.wsUrl, await t.token({ role: 'staff' }));

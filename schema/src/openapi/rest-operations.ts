@@ -3,6 +3,7 @@ import type { Role } from '../claims.ts';
 import { ChatState, MuteList, Poll, PollsState, QaState, WordList } from '../engagement.ts';
 import { JoinCodeState, JoinRequest, JoinResponse, SetJoinCodeRequest } from '../join.ts';
 import { Consent, ConsentRow, EngagementSeries, Exhibitor, ExhibitorBody, Heatmap, LeadPage, Sponsor, SponsorBody, SponsorSummary } from '../leads.ts';
+import { MeshCredentials } from '../mesh-credentials.ts';
 import { ApiError, CreateEventBody, ImportResult, PatchEventBody, TicketRow } from '../rest.ts';
 import {
   AlertList,
@@ -59,6 +60,7 @@ export const answerSchemas = {
   AnnouncementList,
   IssuedTicket,
   TicketStatusChange,
+  MeshCredentials,
   PollsState,
   PollState: z.object({ seq: z.number().int(), poll: Poll.extend({ myVote: z.unknown() }) }),
   QaState,
@@ -167,6 +169,7 @@ export const restOperations: readonly RestOperation[] = [
   { id: 'listPairings', method: 'get', path: '/api/v1/events/{e}/pairings', tag: 'gates', summary: 'Laptops paired with the event\'s gates, newest first', roles: staff, answer: { status: 200, schema: 'PairedDeviceList' } },
   { method: 'delete', path: '/api/v1/events/{e}/pairings/{d}', tag: 'gates', summary: 'Unpair a laptop: its token\'s subject goes on the revocation list (audited)', roles: staff, answer: { status: 200, schema: 'PairedDevice' } },
 
+  { method: 'post', path: '/api/v1/events/{e}/gates/{g}/mesh-credentials', tag: 'gates', summary: 'Pair a gate laptop with the venue mesh: its mesh key (shared by the event\'s gates) and scan key (its own); a gate token only for its own gate', roles: ['admin', 'staff', 'gate'], body: { schema: 'Empty' }, answer: { status: 200, schema: 'MeshCredentials' } },
   { method: 'get', path: '/api/v1/events/{e}/checkins/summary', tag: 'gates', summary: 'Registered, checked in, inside, per gate and zone, duplicates', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CheckinSummary' } },
   { method: 'get', path: '/api/v1/events/{e}/capacity', tag: 'gates', summary: 'Occupancy per zone', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CapacityState' } },
   { method: 'get', path: '/api/v1/events/{e}/alerts', tag: 'gates', summary: 'Open alerts, newest first', roles: staff, answer: { status: 200, schema: 'AlertList' } },

@@ -10,6 +10,7 @@ import { insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, ty
 import { setAsideScanIds } from '../../store/repos/set-aside-repo.ts';
 import { isRecordError } from '../../store/errors.ts';
 import type { Store } from '../../store/store.ts';
+import { disputeScans } from './dispute-scans.ts';
 import { isolateRecords } from './isolate-records.ts';
 import { setAsideAlerts } from './set-aside-alerts.ts';
 
@@ -108,8 +109,13 @@ export function checkinsStream(
    * Derives one work; when the Store refuses a record, the scans are split until it is found and set aside (stored,
    * alerted once, skipped from then on), and the rest is derived: no single record stops an event's counting.
    */
-  async function deriveIsolating(replica: GateReplica, work: Work): Promise<void> {
-    const scans = work.reconcile ? await unrecordedScans(replica) : work.scans;
+  async function deriveIsolating(replica: GateReplica, whole: Work): Promise<void> {
+    const read = whole.reconcile ? await unrecordedScans(replica) : whole.scans;
+    // What the hub cannot reproduce is set aside (once, with an alert naming the gate), never counted.
+    const { countable: scans, disputed } = await disputeScans(store.db, replica, read);
+    for (const { scan, kind, reason } of disputed) await setAside.setAside(replica, scan, kind, reason);
+    const disputedIds = new Set(disputed.map((d) => d.scan.scanId));
+    const work: Work = disputedIds.size === 0 ? whole : { ...whole, added: whole.added.filter((d) => !disputedIds.has(d.first.scanId) && !disputedIds.has(d.second.scanId)) };
     try {
       return await derive(replica, { ...work, scans });
     } catch (error) {

@@ -43,6 +43,14 @@ export function gatesStream(deps: { bus: Bus; log: Logger }, options = { minInte
     previous.timer.unref();
   };
 
+  const warned = new Set<string>();
+  const refused = (event: string, origin: { sub: string; gate?: string | undefined }, gate: string) => {
+    const key = `${event}/${origin.sub}/${gate}`;
+    if (warned.has(key) || warned.size > 10_000) return;
+    warned.add(key);
+    log.warn({ event, sub: origin.sub, tokenGate: origin.gate, gate }, 'ignored a presence for another gate than the token\'s');
+  };
+
   const listener: ReplicaListener = {
     awarenessUpdate(replica: GateReplica, _update, changed, origin) {
       if (!isSocketOrigin(origin)) return;
@@ -50,6 +58,12 @@ export function gatesStream(deps: { bus: Bus; log: Logger }, options = { minInte
       for (const id of [...changed.added, ...changed.updated]) {
         const parsed = GatePresence.safeParse(states.get(id));
         if (!parsed.success) continue;
+        // A socket speaks only for its own gate: a state naming another (a peer's, relayed; or a forgery) is not
+        // published, so no gate can mark another online, offline or stalled.
+        if (origin.role !== 'gate' || origin.gate !== parsed.data.gate) {
+          refused(replica.event, origin, parsed.data.gate);
+          continue;
+        }
         const { gate, device, pending = 0, lastScan } = parsed.data;
         const entry = { gate, device, pending, ...(lastScan ? { lastScan } : {}) };
         known.set(`${replica.event}/${id}`, entry);
