@@ -17,6 +17,8 @@ export class GateReplica {
   lastUpdateId = '0';
   /** sockets holding the replica open */
   refs = 0;
+  /** set while a hub write is being stored: the transport holds incoming frames until it resolves */
+  barrier: Promise<void> | undefined;
   readonly #zoneOfInside = new Map<string, string>();
   readonly #insideByZone = new Map<string, number>();
   #meta: EventMeta | undefined;

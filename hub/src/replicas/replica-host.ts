@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import * as Y from 'yjs';
+import type { Database } from '@opshub/schema/db';
 import { encodeAwarenessUpdate, applyAwarenessUpdate } from 'y-protocols/awareness';
 import { countScans, gateDocName, legacyScanCount, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
 import type { Bus } from '../bus/bus.ts';
@@ -10,6 +12,7 @@ import { getTickets, listTickets } from '../store/repos/tickets-repo.ts';
 import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/repos/yjs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
+import { HubDocWriter } from './hub-doc-writer.ts';
 import { meshSecretOf } from './mesh-secret.ts';
 import { isLocalEntry, Origin } from './origins.ts';
 
@@ -57,6 +60,8 @@ interface Held {
   snapshotBytes: number;
   /** ids of the rows this hub appended and has not yet passed in the Store's order: the pull skips them */
   ownIds: Set<string>;
+  /** meta, roster and directive writes: durable before relay, one writer per doc (see hub-doc-writer.ts) */
+  writer?: HubDocWriter;
   cleanup: (() => void)[];
 }
 
@@ -140,10 +145,12 @@ export class ReplicaHost {
    */
   async projectTickets(event: string, codes: readonly string[]): Promise<number> {
     if (codes.length === 0) return 0;
-    const tickets = await getTickets(this.deps.store.db, event, codes);
-    const replica = await this.acquire(event);
+    await this.acquire(event);
     try {
-      return putTickets(replica.doc, tickets.map((t) => [t.code, toReplicaTicket(t)] as const), Origin.hub);
+      return await this.#writerOf(event).write(
+        (trx) => getTickets(trx, event, codes),
+        (doc, tickets) => putTickets(doc, tickets.map((t) => [t.code, toReplicaTicket(t)] as const), Origin.hub),
+      );
     } finally {
       this.release(event);
     }
@@ -163,6 +170,32 @@ export class ReplicaHost {
     }
   }
 
+  /**
+   * Applies what other hubs stored since this replica's last pull, now (a gate relayed a hub write this hub has not
+   * heard of yet: it is in the Store, since hub writes are stored before they are relayed).
+   */
+  async catchUp(event: string): Promise<void> {
+    const held = this.#held.get(event);
+    const replica = held?.loaded;
+    if (!held || !replica) return;
+    applyStored(replica, await loadDoc(this.deps.store.db, replica.docName, replica.lastUpdateId, (id) => held.ownIds.has(id)));
+    forgetPassed(held, replica);
+  }
+
+  /**
+   * Runs a hub write on the doc of `event` (held by the caller): stored under the doc's lock, then relayed.
+   * @example await host.writeAsHub('expo', (trx) => getDirectives(trx, 'expo'), (doc, d) => writeDirectives(doc, d, Origin.hub));
+   */
+  async writeAsHub<D, T>(event: string, read: (trx: Kysely<Database>) => Promise<D>, change: (doc: Y.Doc, data: D) => T): Promise<T> {
+    return this.#writerOf(event).write(read, change);
+  }
+
+  #writerOf(event: string): HubDocWriter {
+    const writer = this.#held.get(event)?.writer;
+    if (!writer) throw new Error(`replica ${event} is not loaded`);
+    return writer;
+  }
+
   /** Writes everything queued, then drops every replica. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -180,7 +213,23 @@ export class ReplicaHost {
     applyStored(replica, stored);
 
     // From here on every change is seen: persisted and sent to other hubs when it entered through this hub.
+    held.writer = new HubDocWriter({
+      db: store.db,
+      log,
+      replica,
+      catchUp: async (trx) => {
+        applyStored(replica, await loadDoc(trx, replica.docName, replica.lastUpdateId, (id) => held.ownIds.has(id)));
+        forgetPassed(held, replica);
+      },
+      relay: (update, id) => {
+        held.ownIds.add(id);
+        bus.signal(`yjs/${replica.docName}`, withKind(SIGNAL_DOC, update)).catch(() => {});
+        for (const l of this.#listeners) l.docUpdate?.(replica, update, Origin.hub);
+      },
+    });
     const onUpdate = (update: Uint8Array, origin: unknown) => {
+      // The hub's own writes are stored and relayed by the writer, after they are durable.
+      if (origin === Origin.hub) return;
       if (isLocalEntry(origin)) {
         held.pending.push(update);
         this.#scheduleFlush(replica, held);
@@ -240,28 +289,35 @@ export class ReplicaHost {
   }
 
   async #writeMeta(replica: GateReplica): Promise<void> {
-    const { store } = this.deps;
-    const details = await getEvent(store.db, replica.event);
-    if (!details) throw new NotFoundError('event', replica.event);
-    const keys = await eventKeys(store.db, replica.event);
-    replica.meshSecret = meshSecretOf(keys.privateJwk);
-    const { id: event, name, timezone, zones, gates } = details;
-    writeMeta(replica.doc, { event, name, timezone, zones, gates, publicKey: keys.publicJwk }, Origin.hub);
+    await this.#writerOf(replica.event).write(
+      async (trx) => {
+        const details = await getEvent(trx, replica.event);
+        if (!details) throw new NotFoundError('event', replica.event);
+        return { details, keys: await eventKeys(trx, replica.event) };
+      },
+      (doc, { details, keys }) => {
+        replica.meshSecret = meshSecretOf(keys.privateJwk);
+        const { id: event, name, timezone, zones, gates } = details;
+        writeMeta(doc, { event, name, timezone, zones, gates, publicKey: keys.publicJwk }, Origin.hub);
+      },
+    );
   }
 
   async #writeRoster(replica: GateReplica): Promise<number> {
     let written = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await listTickets(this.deps.store.db, replica.event, { after, limit: ROSTER_PAGE });
-      if (page.length === 0) break;
-      written += putTickets(
-        replica.doc,
-        page.map((t) => [t.code, toReplicaTicket(t)] as const),
-        Origin.hub,
-      );
-      after = page.at(-1)!.code;
-      if (page.length < ROSTER_PAGE) break;
+      // Each page is read under the doc's lock, right before it is written (see hub-doc-writer.ts).
+      const from = after;
+      const { count, last } = await this.#writerOf(replica.event).write(
+        (trx) => listTickets(trx, replica.event, { after: from, limit: ROSTER_PAGE }),
+        (doc, page) => ({ count: page.length, last: page.at(-1)?.code, written: putTickets(doc, page.map((t) => [t.code, toReplicaTicket(t)] as const), Origin.hub) }),
+      ).then((r) => {
+        written += r.written;
+        return r;
+      });
+      if (count < ROSTER_PAGE || last === undefined) break;
+      after = last;
     }
     return written;
   }

@@ -31,6 +31,8 @@ const READERS = new Set(['gate', 'staff', 'admin']);
 const MAX_FRAME = 64 * 1024 * 1024;
 /** Frames a socket may send before its replica has loaded. */
 const MAX_QUEUED = 256;
+/** Frames a socket may send while they are held (a hub write being stored, a catch-up with the Store). */
+const MAX_HELD = 4096;
 
 /** Per-socket state in uWS user data. */
 interface YjsConnection extends SocketOrigin {
@@ -49,6 +51,8 @@ interface YjsConnection extends SocketOrigin {
   relayedAhead: boolean;
   /** unregisters the socket from the session guard (expiry, revocation) */
   leave?: () => void;
+  /** the frame that was refused once and is being checked again after catching up with the Store */
+  recheck: Uint8Array | undefined;
 }
 
 type Ws = WebSocket<YjsConnection>;
@@ -120,6 +124,7 @@ export class YjsEndpoint {
         open: true,
         ws: undefined,
         relayedAhead: false,
+        recheck: undefined,
       };
     });
   }
@@ -147,7 +152,7 @@ export class YjsEndpoint {
           ws.subscribe(conn.topic);
           for (const frame of openingFrames(replica)) ws.send(frame, true);
         });
-        for (const frame of queued) if (conn.open) this.#handle(ws, conn, replica, frame);
+        this.#drain(ws, conn, replica, queued);
       },
       (error: unknown) => {
         this.deps.log.error({ err: error, event: conn.event }, 'replica failed to load');
@@ -163,15 +168,42 @@ export class YjsEndpoint {
     if (!isBinary) return void ws.end(CloseCode.invalidPayload, 'y-websocket frames are binary');
     // uWS reuses the buffer after this callback returns: copy it.
     const frame = new Uint8Array(message.slice(0));
-    if (!conn.replica) {
-      if (conn.queued!.length >= MAX_QUEUED) return void ws.end(CloseCode.tooBig, 'too many frames before the first sync');
-      conn.queued!.push(frame);
+    if (conn.queued) {
+      if (conn.queued.length >= (conn.replica ? MAX_HELD : MAX_QUEUED)) return void ws.end(CloseCode.tooBig, 'too many frames before the first sync');
+      conn.queued.push(frame);
       return;
     }
-    this.#handle(ws, conn, conn.replica, frame);
+    this.#handle(ws, conn, conn.replica!, frame);
+  }
+
+  /**
+   * Holds this socket's frames, in order, until `wait` settles (a hub write being stored, or a catch-up with the
+   * Store), then handles them.
+   */
+  #hold(ws: Ws, conn: YjsConnection, replica: GateReplica, wait: Promise<unknown>, frame: Uint8Array): void {
+    conn.queued = [frame];
+    void wait.catch(() => {}).then(() => {
+      const frames = conn.queued ?? [];
+      conn.queued = undefined;
+      this.#drain(ws, conn, replica, frames);
+    });
+  }
+
+  /** Handles frames in order; stops (and keeps the rest, in order) when one of them has to wait. */
+  #drain(ws: Ws, conn: YjsConnection, replica: GateReplica, frames: Uint8Array[]): void {
+    for (let i = 0; i < frames.length; i++) {
+      if (!conn.open) return;
+      this.#handle(ws, conn, replica, frames[i]!);
+      if (conn.queued) {
+        conn.queued.push(...frames.slice(i + 1));
+        return;
+      }
+    }
   }
 
   #handle(ws: Ws, conn: YjsConnection, replica: GateReplica, frame: Uint8Array): void {
+    // A hub write is being stored: no answer may hand it out before it is durable (see hub-doc-writer.ts).
+    if (replica.barrier) return this.#hold(ws, conn, replica, replica.barrier, frame);
     let message;
     try {
       // Updates are not decoded here: checkGateUpdate decodes each one anyway and answers `malformed` (a 2,000-scan
@@ -188,6 +220,13 @@ export class YjsEndpoint {
       const screen = (scan: ScanRecord) => screenScan(scan, now) ?? (conn.role === 'gate' ? screenWriter(scan, conn.claims.gate, (gate) => replica.scanKeyOf(gate)) : undefined);
       const check = checkGateUpdate(replica.doc, message.update, { screen });
       if (!check.ok) {
+        if (check.reason === 'forbidden' && conn.recheck !== frame) {
+          // Perhaps another hub's roster or directive write, relayed by the mesh faster than the bus: hub writes are
+          // stored before anyone sees them, so after catching up with the Store it is known, and skipped.
+          conn.recheck = frame;
+          return this.#hold(ws, conn, replica, this.deps.host.catchUp(conn.event), frame);
+        }
+        conn.recheck = undefined;
         if (check.reason === 'unresolved') {
           // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.
           for (const reply of openingFrames({ doc: replica.doc })) ws.send(reply, true);
@@ -197,6 +236,7 @@ export class YjsEndpoint {
         this.deps.log.warn({ event: conn.event, sub: conn.sub, reason: check.reason, message: check.message }, 'gate update rejected');
         return void ws.end(check.reason === 'forbidden' ? CloseCode.forbidden : CloseCode.invalidPayload, check.message.slice(0, 120));
       }
+      conn.recheck = undefined;
       if (check.scans.length > 0 && conn.role !== 'gate') {
         return void ws.end(CloseCode.forbidden, `role "${conn.role}" may not write scans`);
       }

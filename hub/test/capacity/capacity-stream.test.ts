@@ -13,7 +13,7 @@ const codes = Array.from({ length: 160 }, (_, i) => `S${i}`);
 
 const lastCapacity = (client: TestClient) => CapacityMessage.parse(client.messages('event/cap/capacity').at(-1)?.data).zones.find((z) => z.zone === 'small')!;
 const capacityReaches = (client: TestClient, inside: number) =>
-  client.next((f) => f.op === 'msg' && f.topic === 'event/cap/capacity' && CapacityMessage.parse(f.data).zones.some((z) => z.zone === 'small' && z.inside === inside), 5000, 0);
+  client.next((f) => f.op === 'msg' && f.topic === 'event/cap/capacity' && CapacityMessage.parse(f.data).zones.some((z) => z.zone === 'small' && z.inside === inside), 20_000, 0);
 const capacityAlerts = (client: TestClient) =>
   client
     .messages('event/cap/alerts')

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '@opshub/schema/db';
 import { inTransaction } from './in-transaction.ts';
+import { advisoryXactLock, lockSpace } from './locks.ts';
 
 /** What the Store holds of a Yjs doc: the latest snapshot and the updates appended after it. */
 export interface StoredDoc {
@@ -50,17 +51,31 @@ export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0', 
 }
 
 /**
- * Appends updates that entered the doc through this process. Returns their ids.
+ * Appends updates that entered the doc through this process, under the doc's lock ({@link lockDocLog}). Returns
+ * their ids. Inside a caller's transaction that already holds the lock, joins it.
  * @example await appendDocUpdates(db, 'event/expo/gate', [update]);
  */
 export async function appendDocUpdates(db: Kysely<Database>, doc: string, updates: readonly Uint8Array[]): Promise<string[]> {
   if (updates.length === 0) return [];
-  const rows = await db
-    .insertInto('yjs_updates')
-    .values(updates.map((update) => ({ doc, update })))
-    .returning('id')
-    .execute();
-  return rows.map((r) => String(r.id));
+  return inTransaction(db, async (trx) => {
+    await lockDocLog(trx, doc);
+    const rows = await trx
+      .insertInto('yjs_updates')
+      .values(updates.map((update) => ({ doc, update })))
+      .returning('id')
+      .execute();
+    return rows.map((r) => String(r.id));
+  });
+}
+
+/**
+ * Takes the doc's log lock until the transaction ends (taking it twice in one transaction is free). Why: ids come
+ * from a sequence when a row is inserted, but become visible when its transaction commits; two hubs appending at
+ * once could commit id 101 before id 100, and a pull (or a compaction) that saw 101 would never read 100: a hub's
+ * roster write lost to every other hub. With the lock, rows of one doc commit in id order.
+ */
+export async function lockDocLog(trx: Kysely<Database>, doc: string): Promise<void> {
+  await advisoryXactLock(trx, lockSpace.yjsDoc, doc, 'exclusive');
 }
 
 /** How many updates wait to be folded into the doc's snapshot. */
@@ -71,15 +86,16 @@ export async function countDocUpdates(db: Kysely<Database>, doc: string): Promis
 
 /**
  * Folds the snapshot and every stored update into a new snapshot and deletes the folded updates, from what the
- * Store holds (not from a process's memory, which may lack another hub's latest update). An advisory lock keeps
- * two hubs from compacting one doc at once, which could otherwise write an older snapshot over a newer one.
+ * Store holds (not from a process's memory, which may lack another hub's latest update). The doc's log lock keeps
+ * two hubs from compacting one doc at once (an older snapshot written over a newer one) and appends out of the way.
  * Returns what it folded: `updates` (with ids, up to `upto`) lets the caller catch up on them without reading the
  * new snapshot back.
  * @example await compactDoc(db, 'event/expo/gate'); // { folded: 1200, bytes: 4_812_003, upto: '5120', updates }
  */
 export async function compactDoc(db: Kysely<Database>, doc: string): Promise<{ folded: number; bytes: number; upto: string; updates: StoredDoc['updates'] }> {
   return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext(${'yjs:' + doc}))`.execute(trx);
+    // The appenders' lock: a row committed between the read below and the delete would otherwise be deleted unread.
+    await lockDocLog(trx, doc);
     const stored = await loadDoc(trx, doc);
     if (stored.updates.length === 0) return { folded: 0, bytes: stored.snapshot?.byteLength ?? 0, upto: stored.lastId, updates: [] };
     const parts = stored.snapshot ? [stored.snapshot, ...stored.updates.map((u) => u.update)] : stored.updates.map((u) => u.update);
