@@ -1,5 +1,6 @@
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Analytics } from './analytics/analytics.ts';
+import { OutboxRelay, type OutboxRelayOptions } from './analytics/outbox-relay.ts';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { Bus } from './bus/bus.ts';
 import { CommandRouter } from './commands/command-router.ts';
@@ -69,6 +70,8 @@ export interface HubOptions {
   readonly stripe?: StripeConfig;
   /** web push: VAPID keys, allowed origins, concurrency (main.ts: `pushSettings(config)`); tests: a throwaway key pair */
   readonly push?: PushSettings;
+  /** the analytics outbox relay's tuning (main.ts: retention from `ANALYTICS_OUTBOX_RETENTION_HOURS`); defaults otherwise */
+  readonly analyticsRelay?: Omit<OutboxRelayOptions, 'store' | 'analytics' | 'log'>;
 }
 
 /**
@@ -80,6 +83,8 @@ export interface HubOptions {
  */
 export class Hub {
   readonly metrics: HubMetrics;
+  /** ships the Store's analytics outbox to this hub's ClickHouse (see `analytics/outbox-relay.ts`) */
+  readonly analyticsRelay: OutboxRelay;
   readonly #app: TemplatedApp;
   readonly #ws: WsEndpoint;
   readonly #yjs: YjsEndpoint;
@@ -107,13 +112,14 @@ export class Hub {
     const verifier = revocationChecked(options.verifier, this.#revocations);
     const revocations = this.#revocations;
     this.#revocations.onRevoked(() => this.#sessions.endWhere((claims) => revocations.covers(claims), 'token revoked'));
-    this.metrics = new HubMetrics({ bus, analytics });
+    this.analyticsRelay = new OutboxRelay({ ...options.analyticsRelay, store, analytics, log: log.child({ module: 'analytics-relay' }) });
+    this.metrics = new HubMetrics({ bus, analytics, relay: this.analyticsRelay });
     this.#app = uws.App();
 
     // The gates: replicas of each event's gate doc, served on /yjs, deriving check-ins, capacity and presence.
     this.#replicas = new ReplicaHost({ store, bus, log: log.child({ module: 'replicas' }), onOpenDocs: (n) => this.metrics.yjsDocsOpen.set(n) });
-    this.#capacity = capacityStream({ store, bus, analytics, replicas: this.#replicas, log: log.child({ module: 'capacity' }) });
-    this.#checkins = checkinsStream({ store, bus, analytics, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
+    this.#capacity = capacityStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'capacity' }) });
+    this.#checkins = checkinsStream({ store, bus, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
     this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }) });
     this.#replicas.listen(this.#checkins.listener);
     this.#replicas.listen(this.#gates.listener);
@@ -123,14 +129,13 @@ export class Hub {
     this.push = pushStream({ store, bus, log: pushLog, metrics: this.metrics, settings: options.push ?? ephemeralPushSettings() });
     const push = this.push;
     const queuePush = (what: string, queued: Promise<string>) => void queued.catch((err: unknown) => pushLog.error({ err, what }, 'push not queued'));
-    const announcements = announcementsStream({ bus, store, analytics, onSent: (message) => queuePush('announcement', push.announce(message)) });
+    const announcements = announcementsStream({ bus, store, onSent: (message) => queuePush('announcement', push.announce(message)) });
     // Polls, Q&A and chat share one cache of compiled word filters (chat's list also screens questions and word clouds).
     const filters = new EventWordFilters();
-    const polls = pollsStream({ bus, store, analytics, filters, log: log.child({ module: 'polls' }) });
+    const polls = pollsStream({ bus, store, filters, log: log.child({ module: 'polls' }) });
     const qa = qaStream({
       bus,
       store,
-      analytics,
       filters,
       log: log.child({ module: 'qa' }),
       onAnswered: (event, question) =>
@@ -146,9 +151,9 @@ export class Hub {
           }),
         ),
     });
-    const chat = chatStream({ bus, store, analytics, filters });
+    const chat = chatStream({ bus, store, filters });
     this.#engagement = [polls, qa];
-    const leads = leadsStream({ bus, store, analytics });
+    const leads = leadsStream({ bus, store });
     // A sponsor's access to its exhibitors' leads is a Store lookup (the `linked` rule in auth/permissions.ts).
     const links = storeSponsorLinks(store);
     const router = new CommandRouter({ ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands }, bus);
@@ -190,7 +195,6 @@ export class Hub {
     const boxOffice = boxOfficeStream({
       store,
       bus,
-      analytics,
       replicas: this.#replicas,
       log: log.child({ module: 'box-office' }),
       payments: stripeGateway(stripe),
@@ -236,6 +240,8 @@ export class Hub {
     await this.#revocations.start();
     progress(`starting analytics (${analytics.kind})`);
     await analytics.start();
+    // In the background: the live path never waits for ClickHouse, and a hub starts while its ClickHouse is down.
+    this.analyticsRelay.start();
     await this.push.start();
     progress(`listening on port ${this.options.port}`);
     const uws = loadNativeUws();
@@ -292,6 +298,8 @@ export class Hub {
     await Promise.all(this.#engagement.map((s) => s.close().catch((err: unknown) => this.options.log.error({ err }, 'engagement did not drain cleanly'))));
     // Pushes in flight finish (briefly) and are recorded; what is left is sent by another hub, or after a restart.
     await this.push.close().catch((err: unknown) => this.options.log.error({ err }, 'push did not close cleanly'));
+    // What the relay has not shipped stays in the outbox for the next holder of the lease (or this hub's restart).
+    await this.analyticsRelay.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics relay did not close cleanly'));
     await analytics.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics did not close cleanly'));
     await bus.close().catch((err: unknown) => this.options.log.error({ err }, 'bus did not close cleanly'));
     await store.close().catch((err: unknown) => this.options.log.error({ err }, 'store did not close cleanly'));

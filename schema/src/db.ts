@@ -17,6 +17,7 @@ import type { JoinTables } from './db-join.ts';
 import type { LeadsTables } from './db-leads.ts';
 import type { PushTables } from './db-push.ts';
 import type { PairingTables } from './db-pairing.ts';
+import type { AnalyticsTables } from './db-analytics.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -112,7 +113,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, AnalyticsTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

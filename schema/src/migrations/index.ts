@@ -9,6 +9,7 @@ import { trust } from './0008-trust.ts';
 import { boxOffice } from './0012-box-office.ts';
 import { push } from './0013-push.ts';
 import { pairing } from './0016-pairing.ts';
+import { analyticsOutbox } from './0017-analytics-outbox.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -31,4 +32,5 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0012-box-office': boxOffice,
   '0013-push': push,
   '0016-pairing': pairing,
+  '0017-analytics-outbox': analyticsOutbox,
 };
