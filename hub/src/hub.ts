@@ -24,6 +24,7 @@ import { boxOfficeStream } from './streams/box-office/box-office-stream.ts';
 import { stripeGateway } from './streams/box-office/stripe-gateway.ts';
 import type { StripeConfig } from './config.ts';
 import { registerPushRoutes } from './rest/push-routes.ts';
+import { registerSessionsRoutes } from './rest/sessions-routes.ts';
 import { registerTicketRoutes } from './rest/ticket-routes.ts';
 import { registerAuditRoutes } from './rest/audit-routes.ts';
 import { registerPairingRoutes } from './rest/pairing-routes.ts';
@@ -202,6 +203,7 @@ export class Hub {
     });
     registerBoxOfficeRoutes(this.#app, { store, bus, verifier, log, onStatus, boxOffice, webhookSecret: stripe.webhookSecret });
     registerPushRoutes(this.#app, { store, verifier, push, log, onStatus });
+    registerSessionsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
     // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.

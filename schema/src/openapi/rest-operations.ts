@@ -19,6 +19,7 @@ import {
 } from '../rest-answers.ts';
 import { BoxOfficeState, CreateSaleBody, CreateSaleResult, PaymentTickets, PutTicketTypesBody, RefundBody, RevenueSummary, Sale } from '../commands/box-office.ts';
 import { PushDeliveriesQuery, PushDeliveryList, PushSubscribeBody, PushSubscriptionState, PushUnsubscribeBody, VapidPublicKey } from '../rest/push.ts';
+import { PatchSessionBody, SessionAttendance, SessionList, Session, SessionsBody } from '../commands/sessions.ts';
 import { AuditPage, AuditQuery, GatePairing, PairedDevice, PairedDeviceList, PairGateBody, TicketDetail, TicketList, TicketSearchQuery } from '../rest/setup.ts';
 import { AnnouncementsQuery, ChatQuery, ConsentQuery, HeatmapQuery, LeadPageQuery, PollsQuery, QaQuery, RangeQuery } from '../rest-queries.ts';
 
@@ -43,6 +44,8 @@ export const requestSchemas = {
   PushUnsubscribeBody,
   PairGateBody,
   RevokeTokenBody,
+  SessionsBody,
+  PatchSessionBody,
   Empty: z.strictObject({}),
   StripeEvent: z
     .looseObject({ id: z.string(), object: z.literal('event'), type: z.string(), data: z.looseObject({ object: z.record(z.string(), z.unknown()) }) })
@@ -97,6 +100,9 @@ export const answerSchemas = {
   GatePairing,
   PairedDevice,
   PairedDeviceList,
+  Session,
+  SessionList,
+  SessionAttendance,
 };
 
 export type RequestName = keyof typeof requestSchemas;
@@ -192,6 +198,12 @@ export const restOperations: readonly RestOperation[] = [
   },
   { method: 'delete', path: '/api/v1/events/{e}/push/subscriptions', tag: 'web push', summary: 'Unsubscribe a browser by its endpoint (404 when the caller has none such)', roles: 'any role of the event', body: { schema: 'PushUnsubscribeBody' }, answer: { status: 204 } },
   { method: 'get', path: '/api/v1/events/{e}/push/deliveries', tag: 'web push', summary: 'Delivery figures per push, newest first (live on event/{e}/push), and how many devices subscribed', roles: staff, query: PushDeliveriesQuery, answer: { status: 200, schema: 'PushDeliveryList' } },
+
+  { id: 'upsertSessions', method: 'post', path: '/api/v1/events/{e}/sessions', tag: 'sessions', summary: 'Create sessions, or replace them by id: a room (zone), times, capacity, overflow room, sponsor (audited; 201 when one was new)', roles: staff, body: { schema: 'SessionsBody' }, answer: { status: 201, schema: 'SessionList' } },
+  { id: 'listSessions', method: 'get', path: '/api/v1/events/{e}/sessions', tag: 'sessions', summary: 'The agenda: sessions in start order', roles: 'any role of the event', answer: { status: 200, schema: 'SessionList' } },
+  { id: 'getSession', method: 'get', path: '/api/v1/events/{e}/sessions/{s}', tag: 'sessions', summary: 'One session', roles: 'any role of the event', answer: { status: 200, schema: 'Session' } },
+  { id: 'updateSession', method: 'patch', path: '/api/v1/events/{e}/sessions/{s}', tag: 'sessions', summary: 'Change the fields given (null clears capacity, overflow or sponsor; audited)', roles: staff, body: { schema: 'PatchSessionBody' }, answer: { status: 200, schema: 'Session' } },
+  { method: 'get', path: '/api/v1/events/{e}/sessions/{s}/attendance', tag: 'sessions', summary: 'In the room now, peak, unique attendees (from the gates) and participation (voters, askers, chatters over unique)', roles: ['admin', 'staff', 'moderator', 'sponsor'], answer: { status: 200, schema: 'SessionAttendance' } },
 
   { method: 'get', path: '/api/v1/events/{e}/polls', tag: 'engagement', summary: 'Polls (with the caller\'s vote) and the topic head', roles: ['admin', 'staff', 'moderator', 'attendee'], query: PollsQuery, answer: { status: 200, schema: 'PollsState' } },
   { id: 'getPoll', method: 'get', path: '/api/v1/events/{e}/polls/{poll}', tag: 'engagement', summary: 'One poll', roles: ['admin', 'staff', 'moderator', 'attendee'], answer: { status: 200, schema: 'PollState' } },
