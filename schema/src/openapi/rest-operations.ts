@@ -4,6 +4,7 @@ import { ChatState, MuteList, Poll, PollsState, QaState, WordList } from '../eng
 import { JoinCodeState, JoinRequest, JoinResponse, SetJoinCodeRequest } from '../join.ts';
 import { Consent, ConsentRow, EngagementSeries, Exhibitor, ExhibitorBody, Heatmap, LeadPage, Sponsor, SponsorBody, SponsorSummary } from '../leads.ts';
 import { MeshCredentials } from '../mesh-credentials.ts';
+import { RevokeTokenBody, TokenRevocation, TokenRevocationList } from '../revocations.ts';
 import { ApiError, CreateEventBody, ImportResult, PatchEventBody, TicketRow } from '../rest.ts';
 import {
   AlertList,
@@ -42,6 +43,7 @@ export const requestSchemas = {
   PushSubscribeBody,
   PushUnsubscribeBody,
   PairGateBody,
+  RevokeTokenBody,
   SessionsBody,
   PatchSessionBody,
   Empty: z.strictObject({}),
@@ -64,6 +66,8 @@ export const answerSchemas = {
   IssuedTicket,
   TicketStatusChange,
   MeshCredentials,
+  TokenRevocation,
+  TokenRevocationList,
   PollsState,
   PollState: z.object({ seq: z.number().int(), poll: Poll.extend({ myVote: z.unknown() }) }),
   QaState,
@@ -175,6 +179,8 @@ export const restOperations: readonly RestOperation[] = [
   { id: 'listPairings', method: 'get', path: '/api/v1/events/{e}/pairings', tag: 'gates', summary: 'Laptops paired with the event\'s gates, newest first', roles: staff, answer: { status: 200, schema: 'PairedDeviceList' } },
   { method: 'delete', path: '/api/v1/events/{e}/pairings/{d}', tag: 'gates', summary: 'Unpair a laptop: its token\'s subject goes on the revocation list (audited)', roles: staff, answer: { status: 200, schema: 'PairedDevice' } },
 
+  { method: 'post', path: '/api/v1/auth/revocations', tag: 'auth', summary: 'End a token (jti) or every token of a subject issued until now (sub), on every hub: refused from then on, open sockets closed with 4401', roles: ['admin'], body: { schema: 'RevokeTokenBody' }, answer: { status: 201, schema: 'TokenRevocation' } },
+  { method: 'get', path: '/api/v1/auth/revocations', tag: 'auth', summary: 'The token revocation list', roles: ['admin'], answer: { status: 200, schema: 'TokenRevocationList' } },
   { method: 'post', path: '/api/v1/events/{e}/gates/{g}/mesh-credentials', tag: 'gates', summary: 'Pair a gate laptop with the venue mesh: its mesh key (shared by the event\'s gates) and scan key (its own); a gate token only for its own gate', roles: ['admin', 'staff', 'gate'], body: { schema: 'Empty' }, answer: { status: 200, schema: 'MeshCredentials' } },
   { method: 'get', path: '/api/v1/events/{e}/checkins/summary', tag: 'gates', summary: 'Registered, checked in, inside, per gate and zone, duplicates', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CheckinSummary' } },
   { method: 'get', path: '/api/v1/events/{e}/capacity', tag: 'gates', summary: 'Occupancy per zone', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CapacityState' } },
