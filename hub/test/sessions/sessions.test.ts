@@ -152,7 +152,8 @@ describe('attendance', () => {
     const analytics = t.backends.analytics;
     const deadline = Date.now() + 30_000;
     for (;;) {
-      await analytics.flush();
+      // Every analytics event committed so far is in ClickHouse once the outbox relay has drained.
+      await t.hub.analyticsRelay.drain();
       const [row] = await analytics.query<{ n: string }>(`SELECT count() AS n FROM events WHERE event = 'conf' AND kind LIKE 'scan.%'`);
       if (Number(row?.n) >= 15 || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 100));
