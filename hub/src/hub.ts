@@ -13,6 +13,9 @@ import { registerConsoleAssets } from './rest/console-assets.ts';
 import { registerEventRoutes } from './rest/event-routes.ts';
 import { registerGateRoutes } from './rest/gate-routes.ts';
 import { registerMeshRoutes } from './rest/mesh-routes.ts';
+import { registerRevocationRoutes } from './rest/revocation-routes.ts';
+import { RevocationList, revocationChecked } from './auth/revocation-list.ts';
+import { SessionGuard } from './transport/session-guard.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
 import { registerLeadsRoutes } from './rest/leads-routes.ts';
 import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
@@ -21,6 +24,7 @@ import { boxOfficeStream } from './streams/box-office/box-office-stream.ts';
 import { stripeGateway } from './streams/box-office/stripe-gateway.ts';
 import type { StripeConfig } from './config.ts';
 import { registerPushRoutes } from './rest/push-routes.ts';
+import { registerSessionsRoutes } from './rest/sessions-routes.ts';
 import { registerTicketRoutes } from './rest/ticket-routes.ts';
 import { registerAuditRoutes } from './rest/audit-routes.ts';
 import { registerPairingRoutes } from './rest/pairing-routes.ts';
@@ -93,14 +97,22 @@ export class Hub {
   readonly push: PushService;
   /** engagement streams with coalesced publishes to drain at shutdown */
   readonly #engagement: readonly { close(): Promise<void> }[];
+  readonly #revocations: RevocationList;
+  readonly #sessions = new SessionGuard();
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #closing: Promise<void> | undefined;
 
   constructor(private readonly options: HubOptions) {
     const uws = loadNativeUws();
-    const { backends, verifier, log } = options;
+    const { backends, log } = options;
     const { bus, store, analytics } = backends;
+    // Sessions end with their tokens: every route and upgrade checks the revocation list, and open sockets are
+    // closed (4401) when their token expires or a revocation reaches this hub.
+    this.#revocations = new RevocationList({ store, bus, log: log.child({ module: 'revocations' }) });
+    const verifier = revocationChecked(options.verifier, this.#revocations);
+    const revocations = this.#revocations;
+    this.#revocations.onRevoked(() => this.#sessions.endWhere((claims) => revocations.covers(claims), 'token revoked'));
     this.analyticsRelay = new OutboxRelay({ ...options.analyticsRelay, store, analytics, log: log.child({ module: 'analytics-relay' }) });
     this.metrics = new HubMetrics({ bus, analytics, relay: this.analyticsRelay });
     this.#app = uws.App();
@@ -160,16 +172,18 @@ export class Hub {
       log: log.child({ module: 'ws' }),
       limits: { ...defaultWsLimits, ...options.wsLimits },
       links,
+      sessions: this.#sessions,
     });
     this.#ws.attach(this.#app);
 
-    this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }) });
+    this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }), sessions: this.#sessions });
     this.#yjs.attach(this.#app);
     const onStatus = (status: number) => this.metrics.httpRequests.inc({ status: String(status) });
     registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log });
     registerEventRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
     registerMeshRoutes(this.#app, { store, verifier, log, onStatus });
+    registerRevocationRoutes(this.#app, { verifier, revocations: this.#revocations, log, onStatus });
     registerTicketRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerAuditRoutes(this.#app, { store, verifier, log, onStatus });
     registerPairingRoutes(this.#app, { store, verifier, log, onStatus });
@@ -189,6 +203,7 @@ export class Hub {
     });
     registerBoxOfficeRoutes(this.#app, { store, bus, verifier, log, onStatus, boxOffice, webhookSecret: stripe.webhookSecret });
     registerPushRoutes(this.#app, { store, verifier, push, log, onStatus });
+    registerSessionsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
     // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.
@@ -224,6 +239,7 @@ export class Hub {
     await store.start();
     progress(`connecting the bus (${bus.kind})`);
     await bus.start();
+    await this.#revocations.start();
     progress(`starting analytics (${analytics.kind})`);
     await analytics.start();
     // In the background: the live path never waits for ClickHouse, and a hub starts while its ClickHouse is down.
@@ -272,6 +288,8 @@ export class Hub {
     this.#listenSocket = undefined;
     this.#ws.closeAll();
     this.#yjs.closeAll();
+    this.#sessions.close();
+    await this.#revocations.close();
     // Doc updates that entered through this hub are written before the Store closes; derived side effects that did
     // not finish are re-derived from the stored scans when the doc next loads.
     await this.#replicas.close().catch((err: unknown) => this.options.log.error({ err }, 'replicas did not close cleanly'));

@@ -14,6 +14,7 @@ export * from './commands/qa.ts';
 export * from './commands/chat.ts';
 export * from './commands/leads.ts';
 export * from './commands/box-office.ts';
+export * from './commands/sessions.ts';
 
 /**
  * Every `cmd` the hub accepts on `/ws`, merged from one file per stream in `commands/`.
