@@ -4,7 +4,8 @@ import type { Bus } from '../../bus/bus.ts';
 import type { CommandHandler } from '../../commands/command-router.ts';
 import { NotFoundError } from '../../store/errors.ts';
 import { getExhibitor } from '../../store/repos/exhibitors-repo.ts';
-import { captureLead, updateLead } from '../../store/repos/leads-repo.ts';
+import { claimCaptureKey } from '../../store/repos/lead-captures-repo.ts';
+import { captureLead, leadByTicket, updateLead } from '../../store/repos/leads-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { resolveBadge } from './resolve-badge.ts';
 
@@ -31,6 +32,16 @@ export function leadsStream(deps: { bus: Bus; store: Store }) {
     const ticket = await resolveBadge(store.db, args.event, args.code);
     const at = Date.now();
     const { kind, lead, seq } = await store.db.transaction().execute(async (trx) => {
+      // A capture sent again with its idempotency key (the booth app retrying after a lost answer, two tabs, two
+      // hubs) waits here for the first one to commit, then answers what it captured.
+      if (args.clientId !== undefined) {
+        const key = await claimCaptureKey(trx, { event: args.event, exhibitor: exhibitor.id, clientId: args.clientId, ticket });
+        if (!key.claimed) {
+          const first = await leadByTicket(trx, args.event, exhibitor.id, key.ticket);
+          if (!first) throw new NotFoundError('lead', args.clientId);
+          return { kind: 'repeated' as const, lead: first, seq: await bus.head(topic(args.event, exhibitor.id)) };
+        }
+      }
       const outcome = await captureLead(trx, {
         event: args.event,
         exhibitor: exhibitor.id,
