@@ -227,6 +227,7 @@ function checkinMessage(replica: GateReplica, row: CheckinInput, duplicate: bool
     ...(ticket?.holder ? { holder: ticket.holder } : {}),
     ...(ticket?.type ? { type: ticket.type } : {}),
     duplicate,
+    ...(row.override ? { override: true } : {}),
   };
 }
 
