@@ -44,8 +44,8 @@ describe('session', () => {
   });
 
   it('shows the control room only to the roles that run it', () => {
-    expect(navFor({ role: 'staff' }, 'expo').map((i) => i.label)).toEqual(['Control room', 'Box office', 'Announcements']);
-    expect(navFor({ role: 'admin' }, 'expo').map((i) => i.href)).toEqual(['/ops/expo', '/box-office/expo', '/announcements/expo']);
+    expect(navFor({ role: 'staff' }, 'expo').map((i) => i.label)).toEqual(['Control room', 'Box office', 'Tickets', 'Gates', 'Set-up', 'Audit', 'Announcements']);
+    expect(navFor({ role: 'admin' }, 'expo').map((i) => i.href)).toEqual(['/ops/expo', '/box-office/expo', '/tickets/expo', '/gates/expo', '/events/expo', '/audit/expo', '/announcements/expo']);
     for (const role of ['gate', 'moderator', 'exhibitor', 'sponsor', 'attendee'] as const) {
       expect(navFor({ role }, 'expo').map((i) => i.label)).toEqual(['Announcements']);
     }

@@ -106,6 +106,7 @@ const Env = z
     PUSH_CONCURRENCY: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(64)),
     TRUSTED_PROXIES: addressRanges,
     PGLITE_TEMPLATE: optionalString,
+    ANALYTICS_OUTBOX_RETENTION_HOURS: z.preprocess(blankToUndefined, z.coerce.number().positive().max(24 * 365).default(48)),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
       z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -169,6 +170,8 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
+  /** How long the Store keeps analytics outbox rows (`ANALYTICS_OUTBOX_RETENTION_HOURS`, 48): the bound while ClickHouse is down. */
+  readonly analyticsOutboxRetentionMs: number;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 }
 
@@ -214,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     push: { allowedOrigins: e.PUSH_ALLOWED_ORIGINS, concurrency: e.PUSH_CONCURRENCY },
     trustedProxies: e.TRUSTED_PROXIES,
     pgliteTemplate: e.PGLITE_TEMPLATE,
+    analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,
   };
   return deepFreeze(config);

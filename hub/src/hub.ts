@@ -1,5 +1,6 @@
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Analytics } from './analytics/analytics.ts';
+import { OutboxRelay, type OutboxRelayOptions } from './analytics/outbox-relay.ts';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { Bus } from './bus/bus.ts';
 import { CommandRouter } from './commands/command-router.ts';
@@ -14,6 +15,9 @@ import { registerDirectivesRoutes } from './rest/directives-routes.ts';
 import { directivesStream, type DirectivesStream } from './streams/directives/directives-stream.ts';
 import { registerGateRoutes } from './rest/gate-routes.ts';
 import { registerMeshRoutes } from './rest/mesh-routes.ts';
+import { registerRevocationRoutes } from './rest/revocation-routes.ts';
+import { RevocationList, revocationChecked } from './auth/revocation-list.ts';
+import { SessionGuard } from './transport/session-guard.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
 import { registerLeadsRoutes } from './rest/leads-routes.ts';
 import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
@@ -22,6 +26,7 @@ import { boxOfficeStream } from './streams/box-office/box-office-stream.ts';
 import { stripeGateway } from './streams/box-office/stripe-gateway.ts';
 import type { StripeConfig } from './config.ts';
 import { registerPushRoutes } from './rest/push-routes.ts';
+import { registerSessionsRoutes } from './rest/sessions-routes.ts';
 import { registerTicketRoutes } from './rest/ticket-routes.ts';
 import { registerAuditRoutes } from './rest/audit-routes.ts';
 import { registerPairingRoutes } from './rest/pairing-routes.ts';
@@ -68,6 +73,8 @@ export interface HubOptions {
   readonly stripe?: StripeConfig;
   /** web push: VAPID keys, allowed origins, concurrency (main.ts: `pushSettings(config)`); tests: a throwaway key pair */
   readonly push?: PushSettings;
+  /** the analytics outbox relay's tuning (main.ts: retention from `ANALYTICS_OUTBOX_RETENTION_HOURS`); defaults otherwise */
+  readonly analyticsRelay?: Omit<OutboxRelayOptions, 'store' | 'analytics' | 'log'>;
 }
 
 /**
@@ -79,6 +86,8 @@ export interface HubOptions {
  */
 export class Hub {
   readonly metrics: HubMetrics;
+  /** ships the Store's analytics outbox to this hub's ClickHouse (see `analytics/outbox-relay.ts`) */
+  readonly analyticsRelay: OutboxRelay;
   readonly #app: TemplatedApp;
   readonly #ws: WsEndpoint;
   readonly #yjs: YjsEndpoint;
@@ -92,21 +101,30 @@ export class Hub {
   readonly #engagement: readonly { close(): Promise<void> }[];
   /** the control room's levers: gate states and zone door policies (issue 12) */
   readonly directives: DirectivesStream;
+  readonly #revocations: RevocationList;
+  readonly #sessions = new SessionGuard();
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #closing: Promise<void> | undefined;
 
   constructor(private readonly options: HubOptions) {
     const uws = loadNativeUws();
-    const { backends, verifier, log } = options;
+    const { backends, log } = options;
     const { bus, store, analytics } = backends;
-    this.metrics = new HubMetrics({ bus, analytics });
+    // Sessions end with their tokens: every route and upgrade checks the revocation list, and open sockets are
+    // closed (4401) when their token expires or a revocation reaches this hub.
+    this.#revocations = new RevocationList({ store, bus, log: log.child({ module: 'revocations' }) });
+    const verifier = revocationChecked(options.verifier, this.#revocations);
+    const revocations = this.#revocations;
+    this.#revocations.onRevoked(() => this.#sessions.endWhere((claims) => revocations.covers(claims), 'token revoked'));
+    this.analyticsRelay = new OutboxRelay({ ...options.analyticsRelay, store, analytics, log: log.child({ module: 'analytics-relay' }) });
+    this.metrics = new HubMetrics({ bus, analytics, relay: this.analyticsRelay });
     this.#app = uws.App();
 
     // The gates: replicas of each event's gate doc, served on /yjs, deriving check-ins, capacity and presence.
     this.#replicas = new ReplicaHost({ store, bus, log: log.child({ module: 'replicas' }), onOpenDocs: (n) => this.metrics.yjsDocsOpen.set(n) });
-    this.#capacity = capacityStream({ store, bus, analytics, replicas: this.#replicas, log: log.child({ module: 'capacity' }) });
-    this.#checkins = checkinsStream({ store, bus, analytics, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
+    this.#capacity = capacityStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'capacity' }) });
+    this.#checkins = checkinsStream({ store, bus, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
     this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }) });
     this.#replicas.listen(this.#checkins.listener);
     this.#replicas.listen(this.#gates.listener);
@@ -116,14 +134,13 @@ export class Hub {
     this.push = pushStream({ store, bus, log: pushLog, metrics: this.metrics, settings: options.push ?? ephemeralPushSettings() });
     const push = this.push;
     const queuePush = (what: string, queued: Promise<string>) => void queued.catch((err: unknown) => pushLog.error({ err, what }, 'push not queued'));
-    const announcements = announcementsStream({ bus, store, analytics, onSent: (message) => queuePush('announcement', push.announce(message)) });
+    const announcements = announcementsStream({ bus, store, onSent: (message) => queuePush('announcement', push.announce(message)) });
     // Polls, Q&A and chat share one cache of compiled word filters (chat's list also screens questions and word clouds).
     const filters = new EventWordFilters();
-    const polls = pollsStream({ bus, store, analytics, filters, log: log.child({ module: 'polls' }) });
+    const polls = pollsStream({ bus, store, filters, log: log.child({ module: 'polls' }) });
     const qa = qaStream({
       bus,
       store,
-      analytics,
       filters,
       log: log.child({ module: 'qa' }),
       onAnswered: (event, question) =>
@@ -139,9 +156,9 @@ export class Hub {
           }),
         ),
     });
-    const chat = chatStream({ bus, store, analytics, filters });
+    const chat = chatStream({ bus, store, filters });
     this.#engagement = [polls, qa];
-    const leads = leadsStream({ bus, store, analytics });
+    const leads = leadsStream({ bus, store });
     // A sponsor's access to its exhibitors' leads is a Store lookup (the `linked` rule in auth/permissions.ts).
     const links = storeSponsorLinks(store);
     const directives = directivesStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'directives' }) });
@@ -161,10 +178,11 @@ export class Hub {
       log: log.child({ module: 'ws' }),
       limits: { ...defaultWsLimits, ...options.wsLimits },
       links,
+      sessions: this.#sessions,
     });
     this.#ws.attach(this.#app);
 
-    this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }) });
+    this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }), sessions: this.#sessions });
     this.#yjs.attach(this.#app);
     const onStatus = (status: number) => this.metrics.httpRequests.inc({ status: String(status) });
     registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log });
@@ -172,6 +190,7 @@ export class Hub {
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
     registerDirectivesRoutes(this.#app, { store, verifier, directives, log, onStatus });
     registerMeshRoutes(this.#app, { store, verifier, log, onStatus });
+    registerRevocationRoutes(this.#app, { verifier, revocations: this.#revocations, log, onStatus });
     registerTicketRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerAuditRoutes(this.#app, { store, verifier, log, onStatus });
     registerPairingRoutes(this.#app, { store, verifier, log, onStatus });
@@ -184,7 +203,6 @@ export class Hub {
     const boxOffice = boxOfficeStream({
       store,
       bus,
-      analytics,
       replicas: this.#replicas,
       log: log.child({ module: 'box-office' }),
       payments: stripeGateway(stripe),
@@ -192,6 +210,7 @@ export class Hub {
     });
     registerBoxOfficeRoutes(this.#app, { store, bus, verifier, log, onStatus, boxOffice, webhookSecret: stripe.webhookSecret });
     registerPushRoutes(this.#app, { store, verifier, push, log, onStatus });
+    registerSessionsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
     // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.
@@ -227,8 +246,11 @@ export class Hub {
     await store.start();
     progress(`connecting the bus (${bus.kind})`);
     await bus.start();
+    await this.#revocations.start();
     progress(`starting analytics (${analytics.kind})`);
     await analytics.start();
+    // In the background: the live path never waits for ClickHouse, and a hub starts while its ClickHouse is down.
+    this.analyticsRelay.start();
     await this.push.start();
     progress(`listening on port ${this.options.port}`);
     const uws = loadNativeUws();
@@ -273,6 +295,8 @@ export class Hub {
     this.#listenSocket = undefined;
     this.#ws.closeAll();
     this.#yjs.closeAll();
+    this.#sessions.close();
+    await this.#revocations.close();
     // Doc updates that entered through this hub are written before the Store closes; derived side effects that did
     // not finish are re-derived from the stored scans when the doc next loads.
     await this.#replicas.close().catch((err: unknown) => this.options.log.error({ err }, 'replicas did not close cleanly'));
@@ -283,6 +307,8 @@ export class Hub {
     await Promise.all(this.#engagement.map((s) => s.close().catch((err: unknown) => this.options.log.error({ err }, 'engagement did not drain cleanly'))));
     // Pushes in flight finish (briefly) and are recorded; what is left is sent by another hub, or after a restart.
     await this.push.close().catch((err: unknown) => this.options.log.error({ err }, 'push did not close cleanly'));
+    // What the relay has not shipped stays in the outbox for the next holder of the lease (or this hub's restart).
+    await this.analyticsRelay.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics relay did not close cleanly'));
     await analytics.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics did not close cleanly'));
     await bus.close().catch((err: unknown) => this.options.log.error({ err }, 'bus did not close cleanly'));
     await store.close().catch((err: unknown) => this.options.log.error({ err }, 'store did not close cleanly'));

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Bus } from './bus/bus.ts';
 import type { Analytics } from './analytics/analytics.ts';
+import type { OutboxRelay } from './analytics/outbox-relay.ts';
 
 /**
  * The hub's Prometheus metrics, on a registry of its own so several hubs can live in one process (tests, bench).
@@ -23,13 +24,21 @@ export class HubMetrics {
   readonly httpRequests = new Counter({ name: 'opshub_http_requests_total', help: 'REST requests by status', labelNames: ['status'], registers: [this.registry] });
   readonly yjsDocsOpen = new Gauge({ name: 'opshub_yjs_docs_open', help: 'Yjs documents held in memory', registers: [this.registry] });
 
-  constructor(sources: { bus: Bus; analytics: Analytics }) {
-    const { bus, analytics } = sources;
+  constructor(sources: { bus: Bus; analytics: Analytics; relay?: Pick<OutboxRelay, 'stats'> }) {
+    const { bus, analytics, relay } = sources;
     collectDefaultMetrics({ register: this.registry, prefix: 'opshub_' });
     new Gauge({ name: 'opshub_bus_healthy', help: '1 when the bus backend answers', registers: [this.registry], collect() { this.set(bus.isHealthy() ? 1 : 0); } });
     new Gauge({ name: 'opshub_bus_lag_seconds', help: 'Publisher ts to local receipt, last message', registers: [this.registry], collect() { this.set(bus.stats().lagMs / 1000); } });
     new Gauge({ name: 'opshub_bus_gaps_filled', help: 'Seq gaps noticed on receipt and filled from history', registers: [this.registry], collect() { this.set(bus.stats().gapsFilled); } });
-    new Gauge({ name: 'opshub_analytics_queue_depth', help: 'Analytics events waiting to be inserted', registers: [this.registry], collect() { this.set(analytics.stats().queued); } });
+    new Gauge({ name: 'opshub_analytics_queue_depth', help: 'Analytics events waiting to be inserted (the outbox backlog included)', registers: [this.registry], collect() { this.set(analytics.stats().queued + (relay?.stats().lagEvents ?? 0)); } });
+    if (relay) {
+      new Gauge({ name: 'opshub_analytics_outbox_lag_events', help: 'Outbox rows not yet in this hub\'s ClickHouse target (counted every few seconds, capped at a million)', registers: [this.registry], collect() { this.set(relay.stats().lagEvents); } });
+      new Gauge({ name: 'opshub_analytics_outbox_lag_seconds', help: 'Age of the oldest outbox row not yet in ClickHouse; 0 when caught up', registers: [this.registry], collect() { this.set(relay.stats().lagSeconds); } });
+      new Gauge({ name: 'opshub_analytics_relay_leader', help: '1 while this hub\'s relay holds the lease on its ClickHouse target', registers: [this.registry], collect() { this.set(relay.stats().leader ? 1 : 0); } });
+      new Gauge({ name: 'opshub_analytics_relay_shipped', help: 'Outbox rows this hub\'s relay stored in ClickHouse since start', registers: [this.registry], collect() { this.set(relay.stats().shipped); } });
+      new Gauge({ name: 'opshub_analytics_relay_failures', help: 'Failed relay steps (each retried with backoff)', registers: [this.registry], collect() { this.set(relay.stats().failures); } });
+      new Gauge({ name: 'opshub_analytics_outbox_pruned', help: 'Outbox rows deleted past retention by this hub', registers: [this.registry], collect() { this.set(relay.stats().pruned); } });
+    }
     new Gauge({ name: 'opshub_analytics_dropped', help: 'Analytics events dropped because the queue was full', registers: [this.registry], collect() { this.set(analytics.stats().dropped); } });
     new Gauge({ name: 'opshub_analytics_insert_failures', help: 'Failed analytics inserts (each retried)', registers: [this.registry], collect() { this.set(analytics.stats().failures); } });
   }

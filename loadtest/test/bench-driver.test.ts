@@ -65,7 +65,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'analytics']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'analytics', 'push']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
@@ -95,13 +95,18 @@ describe('npm run bench', () => {
     expect(gate.opshub.rssMiB).toBeGreaterThan(0);
     expect(gate.opshub.bytesPerScan).toBeGreaterThan(0);
     expect(gate.baseline).toEqual({});
+    const push = byName['push']!;
+    for (const side of [push.opshub, push.baseline]) {
+      expect(side.sendsPerSec).toBeGreaterThan(0);
+      expect(side.pingP99Ms).toBeGreaterThanOrEqual(side.pingP50Ms!);
+    }
     expect(run.stdout).toContain('opshub ÷ baseline');
 
     const pids = startedPids(run.stderr);
     expect(pids.length).toBeGreaterThan(6);
     expect(pids.filter(alive)).toEqual([]);
     expect(existsSync(runFolder(run.stderr)!)).toBe(false);
-  }, 150_000);
+  }, 300_000);
 
   it('stops everything it started on SIGINT, mid-run', async () => {
     let interrupted = false;

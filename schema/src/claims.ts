@@ -23,6 +23,13 @@ export const Claims = z.object({
   gate: Id.optional(),
   exhibitor: Id.optional(),
   sponsor: Id.optional(),
+  /**
+   * Registered claims the hub keeps for the session: expiry (seconds since the epoch; the hub refuses a token without
+   * it and closes a socket with 4401 when it passes), issue time and token id (for the revocation list).
+   */
+  exp: z.number().int().positive().optional(),
+  iat: z.number().int().nonnegative().optional(),
+  jti: z.string().min(1).max(200).optional(),
 });
 export type Claims = z.infer<typeof Claims>;
 

@@ -16,6 +16,7 @@ export * from './commands/chat.ts';
 export * from './commands/leads.ts';
 export * from './commands/box-office.ts';
 export * from './commands/directives.ts';
+export * from './commands/sessions.ts';
 
 /**
  * Every `cmd` the hub accepts on `/ws`, merged from one file per stream in `commands/`.

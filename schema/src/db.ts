@@ -18,6 +18,8 @@ import type { LeadsTables } from './db-leads.ts';
 import type { PushTables } from './db-push.ts';
 import type { LeversTables } from './db-levers.ts';
 import type { PairingTables } from './db-pairing.ts';
+import type { AnalyticsTables } from './db-analytics.ts';
+import type { SessionTables } from './db-sessions.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -115,7 +117,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, LeversTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, AnalyticsTables, SessionTables, LeversTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

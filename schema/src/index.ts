@@ -10,3 +10,4 @@ export * from './leads.ts';
 export * from './rest/push.ts';
 export * from './mesh-credentials.ts';
 export * from './rest/setup.ts';
+export * from './revocations.ts';

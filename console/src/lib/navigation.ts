@@ -19,6 +19,13 @@ export function canSell(claims: Pick<Claims, 'role'>): boolean {
   return boxOfficeRoles.includes(claims.role);
 }
 
+/** Roles that create and edit events, import rosters, issue and revoke tickets, pair gates and read the audit log. */
+export const setupRoles: readonly Role[] = ['admin', 'staff'];
+
+export function canSetUp(claims: Pick<Claims, 'role'>): boolean {
+  return setupRoles.includes(claims.role);
+}
+
 /** Roles that run a session's Q&A, polls and chat (issue 5): the moderator page and the projector view. */
 export const moderationRoles: readonly Role[] = ['admin', 'staff', 'moderator'];
 
@@ -40,6 +47,15 @@ export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'spon
   const items: NavItem[] = [];
   if (canOpenControlRoom(claims)) items.push({ href: `/ops/${e}`, label: 'Control room' });
   if (canSell(claims)) items.push({ href: `/box-office/${e}`, label: 'Box office' });
+  // Running the event without curl (issue 13): set-up (details, roster, consents), tickets, gate pairing, audit.
+  if (canSetUp(claims)) {
+    items.push(
+      { href: `/tickets/${e}`, label: 'Tickets' },
+      { href: `/gates/${e}`, label: 'Gates' },
+      { href: `/events/${e}`, label: 'Set-up' },
+      { href: `/audit/${e}`, label: 'Audit' },
+    );
+  }
   // A sponsor's own dashboard (issue 6); the hub refuses any other sponsor's data.
   if (claims.role === 'sponsor' && claims.sponsor) items.push({ href: `/sponsor/${e}/${encodeURIComponent(claims.sponsor)}`, label: 'Sponsor dashboard' });
   items.push({ href: `/announcements/${e}`, label: 'Announcements' });

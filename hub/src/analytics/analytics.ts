@@ -9,6 +9,16 @@ export interface Analytics {
   /** Creates the tables from `schema/clickhouse/*.sql` when missing and starts the flush timer. */
   start(): Promise<void>;
   record(event: AnalyticsEvent): void;
+  /**
+   * Stores one batch from the Store's outbox now, without queueing: resolves once it is stored, rejects when the
+   * backend fails. A batch sent again with the same `token` is stored once (see `schema/clickhouse/006_outbox.sql`).
+   */
+  ingest(batch: OutboxBatch): Promise<void>;
+  /**
+   * The name this ClickHouse goes by in the relay's progress table: `clickhouse` for a server (one per deployment,
+   * shared by every hub), `chdb:<id>` for an embedded engine, with an id kept inside its own data.
+   */
+  relayTarget(): Promise<string>;
   /** Inserts everything queued so far; resolves when it is stored (or rejects if the backend refuses). */
   flush(): Promise<void>;
   /** Read-only query with ClickHouse `{name:Type}` parameters; rows as objects. */
@@ -31,6 +41,14 @@ export interface AnalyticsEvent {
   exhibitor?: string;
   ticket?: string;
   properties?: Record<string, unknown>;
+}
+
+/** Outbox rows on their way to ClickHouse: `oid` then the event's TabSeparated line, one per row, `\n`-separated. */
+export interface OutboxBatch {
+  /** the same on every attempt to send these rows: the deduplication token */
+  readonly token: string;
+  readonly body: string;
+  readonly rows: number;
 }
 
 export interface AnalyticsStats {

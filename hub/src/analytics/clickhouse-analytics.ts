@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { clickhouseDdl } from '../../../schema/clickhouse/index.ts';
-import type { Analytics, AnalyticsEvent, AnalyticsStats } from './analytics.ts';
+import { randomUUID } from 'node:crypto';
+import type { Analytics, AnalyticsEvent, AnalyticsStats, OutboxBatch } from './analytics.ts';
 import type { AnalyticsClient, AnalyticsClientFactory } from './analytics-client.ts';
 import { AnalyticsClosedError, AnalyticsNotStartedError, AnalyticsStartError } from './errors.ts';
 import { eventColumns, toEventLine } from './event-row.ts';
@@ -51,6 +52,15 @@ function insertStatement(token: string): string {
 }
 
 /**
+ * The insert for an outbox batch: as {@link insertStatement}, with the outbox id first. The token is made by the relay
+ * from the batch's outbox positions (digits, dots and a dash) and checked again here before it goes into the SQL text.
+ */
+function outboxInsertStatement(token: string): string {
+  if (!/^[\w.:-]+$/.test(token)) throw new Error(`unexpected deduplication token ${JSON.stringify(token)}`);
+  return `INSERT INTO events (oid, ${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0 FORMAT TabSeparated`;
+}
+
+/**
  * Settings on every query. 64-bit integers (`count()`, `sum()` of integers) come back as JSON strings, as a
  * ClickHouse server does by default; chDB's default is numbers, so it is pinned to keep rows identical on both.
  * (chDB keeps a setting for the rest of its session, which is why nothing per-query such as `readonly` is set here.)
@@ -91,6 +101,7 @@ export class ClickHouseAnalytics implements Analytics {
   #reader: AnalyticsClient | undefined;
   #schemaReady = false;
   #starting: Promise<void> | undefined;
+  #target: Promise<string> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: ClickHouseAnalyticsOptions) {
@@ -156,6 +167,40 @@ export class ClickHouseAnalytics implements Analytics {
     } catch {
       // toEventLine and push do not throw; this guards the promise that record() never does, whatever `event` is.
     }
+  }
+
+  async ingest(batch: OutboxBatch): Promise<void> {
+    if (this.#closing) throw new AnalyticsClosedError(this.kind);
+    const client = this.#client;
+    if (!client) throw new AnalyticsNotStartedError(this.kind);
+    if (!this.#schemaReady) await this.#ensureSchema(client).catch((error: unknown) => Promise.reject(error instanceof SchemaError ? error.cause : error));
+    const result = await client.exec({ query: outboxInsertStatement(batch.token), values: Readable.from([batch.body], { objectMode: false }) });
+    await finished(result.stream.resume());
+  }
+
+  async relayTarget(): Promise<string> {
+    if (this.kind === 'clickhouse') return 'clickhouse';
+    this.#target ??= this.#chdbIdentity().catch((error: unknown) => {
+      this.#target = undefined;
+      throw error;
+    });
+    return this.#target;
+  }
+
+  /** The id stored in this chDB's own data, made on first use (one process holds a chDB folder: no race). */
+  async #chdbIdentity(): Promise<string> {
+    const reader = this.#usableReader();
+    const found = async () => {
+      const result = await reader.query({ query: 'SELECT id FROM relay_identity ORDER BY created, id LIMIT 1', format: 'JSONEachRow' });
+      return ((await result.json()) as { id: string }[])[0]?.id;
+    };
+    let id = await found();
+    if (!id) {
+      await reader.command({ query: `INSERT INTO relay_identity (id) VALUES ('${randomUUID()}')` });
+      id = await found();
+    }
+    if (!id) throw new Error('chDB did not keep its relay identity');
+    return `chdb:${id}`;
   }
 
   flush(): Promise<void> {

@@ -33,7 +33,11 @@ export const eventColumns = ['ts', 'event', 'kind', 'actor', 'zone', 'session', 
  * // → '1767225600000\te1\tpoll.vote\t\t\t\t\t\t{}'
  */
 export function toEventLine(event: AnalyticsEvent): string {
-  const r = toEventRow(event);
+  return rowLine(toEventRow(event));
+}
+
+/** A row made by {@link toEventRow} as one TabSeparated line (see {@link toEventLine}). */
+export function rowLine(r: EventRow): string {
   return (
     r.ts + '\t' + tsv(r.event) + '\t' + tsv(r.kind) + '\t' + tsv(r.actor) + '\t' + tsv(r.zone) + '\t' + tsv(r.session) + '\t' +
     tsv(r.exhibitor) + '\t' + tsv(r.ticket) + '\t' + tsv(r.properties)

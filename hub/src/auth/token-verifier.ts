@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createRemoteJWKSet, errors as joseErrors, SignJWT, type RemoteJWKSetOptions } from 'jose';
 import { Claims } from '@opshub/schema';
@@ -64,7 +64,8 @@ export function hs256Verifier(secret: string): Required<TokenVerifier> {
       return verifyNow(token);
     },
     async mint(claims, ttl = '12h') {
-      return new SignJWT({ ...Claims.parse(claims) }).setProtectedHeader({ alg: HS256 }).setIssuedAt().setExpirationTime(ttl).sign(key);
+      const { exp: _exp, iat: _iat, ...rest } = Claims.parse(claims);
+      return new SignJWT({ ...rest }).setProtectedHeader({ alg: HS256 }).setJti(rest.jti ?? randomUUID()).setIssuedAt().setExpirationTime(ttl).sign(key);
     },
   };
 }
@@ -159,7 +160,9 @@ function parseClaims(payload: unknown): Claims {
     const issue = parsed.error.issues[0];
     throw new AuthError(`token claims are invalid: ${issue?.path.join('.') || 'claims'}: ${issue?.message ?? 'invalid'}`);
   }
-  // Claims beyond the contract (iat, exp, iss…) are dropped here so nothing downstream depends on them.
+  // A token that never expires would outlive any staff change: refused (issue #11). Claims beyond the contract and
+  // the session's exp, iat and jti (iss, aud, nbf…) are dropped here so nothing downstream depends on them.
+  if (parsed.data.exp === undefined) throw new AuthError('token rejected: it has no exp (tokens must expire)');
   return parsed.data;
 }
 

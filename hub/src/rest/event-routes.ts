@@ -13,6 +13,8 @@ import { authenticate, requireAccess } from './authenticate.ts';
 
 /** A roster of 100,000 tickets as CSV is ~10 MB; leave room. */
 const ROSTER_LIMIT = 64 * 1024 * 1024;
+/** Uploads up to this many accepted rows are projected code by code; larger ones by a pass over the roster. */
+const PROJECT_CODES_UP_TO = 10_000;
 
 /**
  * Events and rosters, as the contract names them: `GET /api/v1/events` (the events the token may see),
@@ -77,7 +79,8 @@ export function registerEventRoutes(
     requireAccess(claims, id, ['admin', 'staff']);
     const rows = await rosterRows(req);
     if (!(await getEvent(store.db, id))) throw new ClientError('not_found', `event "${id}" not found`);
-    const result = await importTickets(store.db, id, rows);
+    const codes: string[] = [];
+    const result = await importTickets(store.db, id, rows, { acceptedCodes: codes });
     await appendAudit(store.db, {
       actor: claims.sub,
       role: claims.role,
@@ -87,7 +90,10 @@ export function registerEventRoutes(
       after: { accepted: result.accepted, rejected: result.rejected.length },
     });
     // The roster reaches every connected gate replica before we answer; a failure heals when the doc next loads.
-    if (result.accepted > 0) await replicas.projectRoster(id).catch((err: unknown) => deps.log.error({ err, event: id }, 'roster projection failed'));
+    // An upload in chunks (the console sends 2,000 rows at a time) writes just its own tickets: a full pass per chunk
+    // would read the whole roster again for every chunk of a 100,000-row import.
+    const projection = codes.length <= PROJECT_CODES_UP_TO ? replicas.projectTickets(id, codes) : replicas.projectRoster(id);
+    if (codes.length > 0) await projection.catch((err: unknown) => deps.log.error({ err, event: id }, 'roster projection failed'));
     return { status: 200, body: result };
   });
 }

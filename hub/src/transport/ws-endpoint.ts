@@ -11,6 +11,7 @@ import { errFrame, okFrame, pongFrame, resetFrame } from './frames-out.ts';
 import { TokenBucket } from './rate-limiter.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 import { routeTableOf } from './route-table.ts';
+import type { SessionGuard } from './session-guard.ts';
 
 /** The stated limits of `/ws`; see docs/protocol.md. */
 export interface WsLimits {
@@ -49,6 +50,8 @@ export interface Connection {
   strikes: number;
   sweepsOverBound: number;
   open: boolean;
+  /** unregisters the socket from the session guard (expiry, revocation) */
+  leave?: () => void;
 }
 
 type Ws = WebSocket<Connection>;
@@ -76,6 +79,8 @@ export class WsEndpoint {
       limits: WsLimits;
       /** resolves `linked` permission rules (a sponsor on its exhibitors' leads); without it they are refused */
       links?: SponsorLinks;
+      /** ends sockets whose token expires or is revoked */
+      sessions?: SessionGuard;
     },
   ) {}
 
@@ -97,6 +102,10 @@ export class WsEndpoint {
       upgrade: (res, req, context) => this.#upgrade(res, req, context),
       open: (ws) => {
         this.#sockets.add(ws);
+        const conn = ws.getUserData();
+        conn.leave = this.deps.sessions?.enter(conn.claims, (code, reason) => {
+          if (conn.open) ws.end(code, reason);
+        });
         this.deps.metrics.connections.inc({ endpoint: 'ws' });
       },
       message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
@@ -249,6 +258,7 @@ export class WsEndpoint {
   #close(ws: Ws, code: number): void {
     const conn = ws.getUserData();
     conn.open = false;
+    conn.leave?.();
     this.#sockets.delete(ws);
     for (const [name, sub] of conn.topics) sub.ready.then(() => this.deps.relay.release(name), noop);
     conn.topics.clear();

@@ -23,6 +23,7 @@ import type { ReplicaHost } from '../replicas/replica-host.ts';
 import { screenScan, screenWriter } from '../replicas/scan-screen.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 import { routeTableOf } from './route-table.ts';
+import type { SessionGuard } from './session-guard.ts';
 
 /** Roles that may open a gate doc; only `gate` may write to it, and only new scans. */
 const READERS = new Set(['gate', 'staff', 'admin']);
@@ -48,6 +49,8 @@ interface YjsConnection extends SocketOrigin {
   ws: Ws | undefined;
   /** set while applying an update this socket sent that was already relayed to the others (see #handle) */
   relayedAhead: boolean;
+  /** unregisters the socket from the session guard (expiry, revocation) */
+  leave?: () => void;
   /** the frame that was refused once and is being checked again after catching up with the Store */
   recheck: Uint8Array | undefined;
 }
@@ -66,7 +69,7 @@ export class YjsEndpoint {
   #accepting = true;
   #app: TemplatedApp | undefined;
 
-  constructor(private readonly deps: { verifier: TokenVerifier; host: ReplicaHost; metrics: HubMetrics; log: Logger }) {}
+  constructor(private readonly deps: { verifier: TokenVerifier; host: ReplicaHost; metrics: HubMetrics; log: Logger; sessions?: SessionGuard }) {}
 
   attach(app: TemplatedApp): void {
     this.#app = app;
@@ -135,6 +138,9 @@ export class YjsEndpoint {
     }
     conn.ws = ws;
     this.#sockets.add(ws);
+    conn.leave = this.deps.sessions?.enter(conn.claims, (code, reason) => {
+      if (conn.open) ws.end(code, reason);
+    });
     this.deps.metrics.connections.inc({ endpoint: 'yjs' });
     this.deps.host.acquire(conn.event).then(
       (replica) => {
@@ -260,6 +266,7 @@ export class YjsEndpoint {
     const conn = ws.getUserData();
     const wasOpen = this.#sockets.delete(ws);
     conn.open = false;
+    conn.leave?.();
     this.deps.metrics.closes.inc({ code: String(code) });
     if (!wasOpen) return;
     this.deps.metrics.connections.dec({ endpoint: 'yjs' });

@@ -64,7 +64,7 @@ beforeAll(async () => {
     if (answer.op !== 'ok') throw new Error(JSON.stringify(answer));
   }
   await socket.close();
-  await t.backends.analytics.flush();
+  await t.hub.analyticsRelay.drain();
 }, 120_000);
 afterAll(() => t?.close());
 

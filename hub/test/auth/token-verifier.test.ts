@@ -15,7 +15,10 @@ describe('HS256 tokens', () => {
 
   it('round-trips the contract claims and drops the rest', async () => {
     const token = await verifier.mint({ ...claims, gate: 'g1' });
-    expect(await verifier.verify(token)).toEqual({ ...claims, gate: 'g1' });
+    const verified = await verifier.verify(token);
+    expect(verified).toMatchObject({ ...claims, gate: 'g1' });
+    // What the hub keeps beyond the contract: the session's expiry, issue time and id (revocation by jti).
+    expect(Object.keys(verified).sort()).toEqual([...Object.keys(claims), 'gate', 'exp', 'iat', 'jti'].sort());
   });
 
   it.each([
@@ -78,7 +81,8 @@ describe('HS256 decided synchronously (verifyNow, which the upgrades use)', () =
         return 'rejected';
       }
     })();
-    expect(now).toBe(jose);
+    // One deliberate difference: jose accepts a token without exp, the hub refuses it (issue #11: tokens must expire).
+    expect(now).toBe(_ === 'valid without exp' ? 'rejected' : jose);
   });
 
   it('names the reason, as the async path does', async () => {
@@ -86,7 +90,7 @@ describe('HS256 decided synchronously (verifyNow, which the upgrades use)', () =
     expect(() => verifier.verifyNow(handSigned({ alg: 'HS256' }, { ...claims, exp: now - 1 }))).toThrow('token expired');
     expect(() => verifier.verifyNow(handSigned({ alg: 'HS256' }, claims, 'z'.repeat(40)))).toThrow('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     await expect(verifier.verify(handSigned({ alg: 'none' }, claims))).rejects.toThrow('ERR_JOSE_ALG_NOT_ALLOWED');
-    expect(verifier.verifyNow(good)).toEqual(claims);
+    expect(verifier.verifyNow(good)).toMatchObject(claims);
   });
 });
 
@@ -158,7 +162,7 @@ describe('JWKS tokens from an identity provider', () => {
 
   it('verifies a token signed by the provider and checks issuer and audience', async () => {
     const verifier = jwksVerifier({ jwksUrl, issuer: 'https://idp.test/', audience: 'opshub' });
-    expect(await verifier.verify(await sign(claims))).toEqual(claims);
+    expect(await verifier.verify(await sign(claims))).toMatchObject(claims);
     await expect(verifier.verify(await sign(claims, { issuer: 'https://evil.test/' }))).rejects.toBeInstanceOf(AuthError);
     await expect(verifier.verify(await sign(claims, { audience: 'other' }))).rejects.toBeInstanceOf(AuthError);
     await expect(verifier.verify(await hs256Verifier(secret).mint(claims))).rejects.toBeInstanceOf(AuthError);
@@ -224,7 +228,7 @@ describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)'
     const verifier = jwksVerifier({ jwksUrl: provider.url, ...idp });
     await verifier.ready;
     expect(provider.fetches).toBe(1);
-    for (const token of [await es.sign(), await es.sign(), await rs.sign()]) expect(verifier.verifyNow(token)).toEqual(claims);
+    for (const token of [await es.sign(), await es.sign(), await rs.sign()]) expect(verifier.verifyNow(token)).toMatchObject(claims);
     const wrongAudience = await es.sign(claims, { audience: 'other' });
     const expired = await es.sign(claims, { exp: Math.floor(Date.now() / 1000) - 10 });
     // Another token's signature over this token's header and payload.
@@ -237,7 +241,7 @@ describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)'
     expect(() => verifier.verifyNow(unknownRole)).toThrow(/claims are invalid/);
     expect(() => verifier.verifyNow('not.a.token')).toThrow(AuthError);
     // `verify` is the same decision as a promise, and fetches nothing for a key the set holds.
-    expect(await verifier.verify(await rs.sign())).toEqual(claims);
+    expect(await verifier.verify(await rs.sign())).toMatchObject(claims);
     await expect(verifier.verify(wrongAudience)).rejects.toThrow('ERR_JWT_CLAIM_VALIDATION_FAILED');
     expect(provider.fetches).toBe(1);
   });
@@ -254,9 +258,9 @@ describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)'
     expect(verifier.verifyNow(token)).toBeUndefined();
     const verified = verifier.verify(token); // waits for the same fetch
     release();
-    expect(await verified).toEqual(claims);
+    expect(await verified).toMatchObject(claims);
     await verifier.ready;
-    expect(verifier.verifyNow(await es.sign())).toEqual(claims);
+    expect(verifier.verifyNow(await es.sign())).toMatchObject(claims);
     expect(provider.fetches).toBe(1);
   });
 
@@ -269,10 +273,10 @@ describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)'
     provider.keys = [second.jwk]; // the provider rotates: k2 in, k1 out
     const rotated = await second.sign();
     expect(verifier.verifyNow(rotated)).toBeUndefined();
-    expect(await verifier.verify(rotated)).toEqual(claims);
+    expect(await verifier.verify(rotated)).toMatchObject(claims);
     expect(provider.fetches).toBe(2);
     // From now on k2 tokens are decided at once, and k1 is unknown: `verify` fetches again and refuses it.
-    expect(verifier.verifyNow(await second.sign())).toEqual(claims);
+    expect(verifier.verifyNow(await second.sign())).toMatchObject(claims);
     const old = await first.sign();
     expect(verifier.verifyNow(old)).toBeUndefined();
     await expect(verifier.verify(old)).rejects.toThrow('ERR_JWKS_NO_MATCHING_KEY');
@@ -299,8 +303,8 @@ describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)'
     expect(verifier.verifyNow(token)).toBeUndefined();
     await expect(verifier.verify(token)).rejects.toBeInstanceOf(AuthError);
     provider.status = 200;
-    expect(await verifier.verify(token)).toEqual(claims);
-    expect(verifier.verifyNow(await es.sign())).toEqual(claims);
+    expect(await verifier.verify(token)).toMatchObject(claims);
+    expect(verifier.verifyNow(await es.sign())).toMatchObject(claims);
     expect(provider.fetches).toBe(3);
   });
 
@@ -311,7 +315,7 @@ describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)'
     await verifier.ready;
     const token = await es.sign();
     expect(verifier.verifyNow(token)).toBeUndefined();
-    expect(await verifier.verify(token)).toEqual(claims);
+    expect(await verifier.verify(token)).toMatchObject(claims);
     expect(provider.fetches).toBe(2);
   });
 
@@ -324,7 +328,7 @@ describe('JWKS tokens decided synchronously (verifyNow, which the upgrades use)'
     const deadline = Date.now() + 5000;
     while (provider.fetches < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(provider.fetches).toBeGreaterThanOrEqual(3);
-    expect(verifier.verifyNow(await es.sign())).toEqual(claims);
+    expect(verifier.verifyNow(await es.sign())).toMatchObject(claims);
   });
 });
 

@@ -45,7 +45,7 @@ export async function startEngagementHub(events: string[] = ['expo']): Promise<E
       return (await listAudit(t.backends.store.db, { event, limit: 10_000 })).reverse();
     },
     async analyticsCount(kind) {
-      await t.backends.analytics.flush();
+      await t.hub.analyticsRelay.drain();
       const rows = await t.backends.analytics.query<{ n: string }>('SELECT count() AS n FROM events WHERE kind = {kind:String} AND event = {event:String}', { kind, event });
       return Number(rows[0]?.n ?? 0);
     },

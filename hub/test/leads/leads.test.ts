@@ -127,7 +127,7 @@ describe('lead.capture and lead.update', () => {
 
   it('records every scan in analytics as a booth visit, with the booth zone', async () => {
     const { analytics } = h.t.backends;
-    await analytics.flush();
+    await h.t.hub.analyticsRelay.drain();
     const rows = await analytics.query<{ kind: string; exhibitor: string; zone: string; n: string }>(
       "SELECT kind, exhibitor, zone, count() AS n FROM events WHERE event = 'expo' AND kind LIKE 'lead.%' GROUP BY kind, exhibitor, zone ORDER BY kind, exhibitor",
     );

@@ -111,7 +111,7 @@ describe('announcements end to end', () => {
     }
     const stored = (await (await t.api('/api/v1/events/expo/announcements', { claims: { role: 'attendee' } })).json()) as { id: string }[];
     expect(stored.map((a) => a.id)).toContain(id);
-    await t.backends.analytics.flush();
+    await t.hub.analyticsRelay.drain();
     const rows = await t.backends.analytics.query<{ n: string }>(
       "SELECT count() AS n FROM events WHERE kind = 'announcement.sent' AND event = 'expo' AND JSONExtractString(properties, 'id') = {id:String}",
       { id },

@@ -10,6 +10,8 @@ import { boxOffice } from './0012-box-office.ts';
 import { push } from './0013-push.ts';
 import { levers } from './0015-levers.ts';
 import { pairing } from './0016-pairing.ts';
+import { analyticsOutbox } from './0017-analytics-outbox.ts';
+import { sessions } from './0018-sessions.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -33,4 +35,6 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0013-push': push,
   '0015-levers': levers,
   '0016-pairing': pairing,
+  '0017-analytics-outbox': analyticsOutbox,
+  '0018-sessions': sessions,
 };

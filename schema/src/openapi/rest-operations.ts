@@ -5,6 +5,7 @@ import { JoinCodeState, JoinRequest, JoinResponse, SetJoinCodeRequest } from '..
 import { Consent, ConsentRow, EngagementSeries, Exhibitor, ExhibitorBody, Heatmap, LeadPage, Sponsor, SponsorBody, SponsorSummary } from '../leads.ts';
 import { MeshCredentials } from '../mesh-credentials.ts';
 import { Directives, GateState, GateStateBody, ZoneState, ZoneStateBody } from '../commands/directives.ts';
+import { RevokeTokenBody, TokenRevocation, TokenRevocationList } from '../revocations.ts';
 import { ApiError, CreateEventBody, ImportResult, PatchEventBody, TicketRow } from '../rest.ts';
 import {
   AlertList,
@@ -19,6 +20,7 @@ import {
 } from '../rest-answers.ts';
 import { BoxOfficeState, CreateSaleBody, CreateSaleResult, PaymentTickets, PutTicketTypesBody, RefundBody, RevenueSummary, Sale } from '../commands/box-office.ts';
 import { PushDeliveriesQuery, PushDeliveryList, PushSubscribeBody, PushSubscriptionState, PushUnsubscribeBody, VapidPublicKey } from '../rest/push.ts';
+import { PatchSessionBody, SessionAttendance, SessionList, Session, SessionsBody } from '../commands/sessions.ts';
 import { AuditPage, AuditQuery, GatePairing, PairedDevice, PairedDeviceList, PairGateBody, TicketDetail, TicketList, TicketSearchQuery } from '../rest/setup.ts';
 import { AnnouncementsQuery, ChatQuery, ConsentQuery, HeatmapQuery, LeadPageQuery, PollsQuery, QaQuery, RangeQuery } from '../rest-queries.ts';
 
@@ -44,6 +46,9 @@ export const requestSchemas = {
   PushSubscribeBody,
   PushUnsubscribeBody,
   PairGateBody,
+  RevokeTokenBody,
+  SessionsBody,
+  PatchSessionBody,
   Empty: z.strictObject({}),
   StripeEvent: z
     .looseObject({ id: z.string(), object: z.literal('event'), type: z.string(), data: z.looseObject({ object: z.record(z.string(), z.unknown()) }) })
@@ -67,6 +72,8 @@ export const answerSchemas = {
   IssuedTicket,
   TicketStatusChange,
   MeshCredentials,
+  TokenRevocation,
+  TokenRevocationList,
   PollsState,
   PollState: z.object({ seq: z.number().int(), poll: Poll.extend({ myVote: z.unknown() }) }),
   QaState,
@@ -99,6 +106,9 @@ export const answerSchemas = {
   GatePairing,
   PairedDevice,
   PairedDeviceList,
+  Session,
+  SessionList,
+  SessionAttendance,
 };
 
 export type RequestName = keyof typeof requestSchemas;
@@ -175,6 +185,8 @@ export const restOperations: readonly RestOperation[] = [
   { id: 'listPairings', method: 'get', path: '/api/v1/events/{e}/pairings', tag: 'gates', summary: 'Laptops paired with the event\'s gates, newest first', roles: staff, answer: { status: 200, schema: 'PairedDeviceList' } },
   { method: 'delete', path: '/api/v1/events/{e}/pairings/{d}', tag: 'gates', summary: 'Unpair a laptop: its token\'s subject goes on the revocation list (audited)', roles: staff, answer: { status: 200, schema: 'PairedDevice' } },
 
+  { method: 'post', path: '/api/v1/auth/revocations', tag: 'auth', summary: 'End a token (jti) or every token of a subject issued until now (sub), on every hub: refused from then on, open sockets closed with 4401', roles: ['admin'], body: { schema: 'RevokeTokenBody' }, answer: { status: 201, schema: 'TokenRevocation' } },
+  { method: 'get', path: '/api/v1/auth/revocations', tag: 'auth', summary: 'The token revocation list', roles: ['admin'], answer: { status: 200, schema: 'TokenRevocationList' } },
   { method: 'post', path: '/api/v1/events/{e}/gates/{g}/mesh-credentials', tag: 'gates', summary: 'Pair a gate laptop with the venue mesh: its mesh key (shared by the event\'s gates) and scan key (its own); a gate token only for its own gate', roles: ['admin', 'staff', 'gate'], body: { schema: 'Empty' }, answer: { status: 200, schema: 'MeshCredentials' } },
   { method: 'get', path: '/api/v1/events/{e}/checkins/summary', tag: 'gates', summary: 'Registered, checked in, inside, per gate and zone, duplicates', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CheckinSummary' } },
   { method: 'get', path: '/api/v1/events/{e}/capacity', tag: 'gates', summary: 'Occupancy per zone', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CapacityState' } },
@@ -195,6 +207,12 @@ export const restOperations: readonly RestOperation[] = [
   },
   { method: 'delete', path: '/api/v1/events/{e}/push/subscriptions', tag: 'web push', summary: 'Unsubscribe a browser by its endpoint (404 when the caller has none such)', roles: 'any role of the event', body: { schema: 'PushUnsubscribeBody' }, answer: { status: 204 } },
   { method: 'get', path: '/api/v1/events/{e}/push/deliveries', tag: 'web push', summary: 'Delivery figures per push, newest first (live on event/{e}/push), and how many devices subscribed', roles: staff, query: PushDeliveriesQuery, answer: { status: 200, schema: 'PushDeliveryList' } },
+
+  { id: 'upsertSessions', method: 'post', path: '/api/v1/events/{e}/sessions', tag: 'sessions', summary: 'Create sessions, or replace them by id: a room (zone), times, capacity, overflow room, sponsor (audited; 201 when one was new)', roles: staff, body: { schema: 'SessionsBody' }, answer: { status: 201, schema: 'SessionList' } },
+  { id: 'listSessions', method: 'get', path: '/api/v1/events/{e}/sessions', tag: 'sessions', summary: 'The agenda: sessions in start order', roles: 'any role of the event', answer: { status: 200, schema: 'SessionList' } },
+  { id: 'getSession', method: 'get', path: '/api/v1/events/{e}/sessions/{s}', tag: 'sessions', summary: 'One session', roles: 'any role of the event', answer: { status: 200, schema: 'Session' } },
+  { id: 'updateSession', method: 'patch', path: '/api/v1/events/{e}/sessions/{s}', tag: 'sessions', summary: 'Change the fields given (null clears capacity, overflow or sponsor; audited)', roles: staff, body: { schema: 'PatchSessionBody' }, answer: { status: 200, schema: 'Session' } },
+  { method: 'get', path: '/api/v1/events/{e}/sessions/{s}/attendance', tag: 'sessions', summary: 'In the room now, peak, unique attendees (from the gates) and participation (voters, askers, chatters over unique)', roles: ['admin', 'staff', 'moderator', 'sponsor'], answer: { status: 200, schema: 'SessionAttendance' } },
 
   { method: 'get', path: '/api/v1/events/{e}/polls', tag: 'engagement', summary: 'Polls (with the caller\'s vote) and the topic head', roles: ['admin', 'staff', 'moderator', 'attendee'], query: PollsQuery, answer: { status: 200, schema: 'PollsState' } },
   { id: 'getPoll', method: 'get', path: '/api/v1/events/{e}/polls/{poll}', tag: 'engagement', summary: 'One poll', roles: ['admin', 'staff', 'moderator', 'attendee'], answer: { status: 200, schema: 'PollState' } },

@@ -37,3 +37,51 @@ export async function getJson<T>(fetchFn: Fetch, path: string, token: string, sc
   if (!parsed.success) throw new HubApiError(response.status, 'invalid', `unexpected answer from ${path}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
+
+/**
+ * Sends a request with a JSON body (or none) with the session's token and validates the answer; a refusal becomes a
+ * {@link HubApiError} carrying the hub's words (`zone "vip" cannot be removed: 3 scans …`), which pages show as they are.
+ * @example const event = await sendJson(fetch, 'PATCH', '/api/v1/events/expo', token, { name: 'Expo' }, EventDetails);
+ */
+export async function sendJson<T>(
+  fetchFn: Fetch,
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  token: string,
+  body: unknown,
+  schema: z.ZodType<T>,
+): Promise<T> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return answerOf(path, await reach(() => fetchFn(path, { method, headers, body: body === undefined ? null : JSON.stringify(body) })), schema);
+}
+
+/** POSTs text (a CSV chunk) with its content type and validates the answer, as {@link sendJson} does. */
+export async function sendText<T>(fetchFn: Fetch, path: string, token: string, contentType: string, text: string, schema: z.ZodType<T>): Promise<T> {
+  const headers = { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': contentType };
+  return answerOf(path, await reach(() => fetchFn(path, { method: 'POST', headers, body: text })), schema);
+}
+
+async function reach(call: () => Promise<Response>): Promise<Response> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new HubApiError(0, 'unavailable', `the hub cannot be reached (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+async function answerOf<T>(path: string, response: Response, schema: z.ZodType<T>): Promise<T> {
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const parsed = ApiErrorBody.safeParse(body);
+    throw new HubApiError(response.status, parsed.success ? parsed.data.error : 'internal', parsed.success ? parsed.data.message : `HTTP ${response.status}`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new HubApiError(response.status, 'invalid', `unexpected answer from ${path}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** What went wrong, in the words to show. */
+export function problemText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

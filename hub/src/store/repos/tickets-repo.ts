@@ -27,6 +27,8 @@ export interface Ticket {
 export interface ImportOptions {
   /** Rows per multi-row upsert statement (default 500: ~3,000 bind parameters, well under PostgreSQL's 65,535). */
   readonly batchSize?: number;
+  /** receives the codes of the rows accepted, e.g. to project just those into the gate replicas */
+  readonly acceptedCodes?: string[];
 }
 
 /**
@@ -49,7 +51,7 @@ export async function importTickets(
   db: Kysely<Database>,
   event: string,
   rows: readonly unknown[],
-  { batchSize = 500 }: ImportOptions = {},
+  { batchSize = 500, acceptedCodes }: ImportOptions = {},
 ): Promise<ImportResult> {
   const zones = await eventZones(db, event);
   const rejected: ImportResult['rejected'] = [];
@@ -72,6 +74,7 @@ export async function importTickets(
   // hold PGlite's single connection for seconds while gates wait to record check-ins. A failed import is simply
   // retried (it is idempotent); pass a transaction as `db` to make it all-or-nothing.
   for (let i = 0; i < accepted.length; i += batchSize) await upsert(db, accepted.slice(i, i + batchSize));
+  for (const t of accepted) acceptedCodes?.push(t.code);
   return { accepted: accepted.length, rejected };
 }
 

@@ -14,7 +14,7 @@ import {
 } from '@opshub/schema';
 import type { Database } from '@opshub/schema/db';
 import type { Kysely } from 'kysely';
-import type { Analytics } from '../../analytics/analytics.ts';
+import { recordAnalytics } from '../../store/repos/analytics-outbox-repo.ts';
 import type { Bus } from '../../bus/bus.ts';
 import { ClientError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
@@ -51,7 +51,6 @@ import { PaymentError, type PaymentGateway } from './stripe-gateway.ts';
 export interface BoxOfficeDeps {
   readonly store: Store;
   readonly bus: Bus;
-  readonly analytics: Analytics;
   readonly replicas: ReplicaHost;
   readonly log: Logger;
   /** the Stripe SDK client; undefined without `STRIPE_SECRET_KEY` (cash only) */
@@ -79,7 +78,7 @@ export interface WebhookOutcome {
  * - no Stripe call happens inside a transaction: Stripe is slow and may not answer.
  */
 export function boxOfficeStream(deps: BoxOfficeDeps) {
-  const { store, bus, analytics, replicas, log, payments } = deps;
+  const { store, bus, replicas, log, payments } = deps;
   const revenueTopic = (event: string) => topicName({ kind: 'revenue', event });
 
   function cardAvailability(): { available: boolean; reason?: string } {
@@ -88,8 +87,8 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
     return { available: true };
   }
 
-  /** Publishes a ledger entry with the event's totals after it; call inside the transaction that wrote it. */
-  async function publishEntry(trx: Kysely<Database>, entry: LedgerEntry): Promise<RevenueMessage> {
+  /** Publishes a ledger entry with the event's totals after it, and records it for analytics; call inside the transaction that wrote it. */
+  async function publishEntry(trx: Kysely<Database>, entry: LedgerEntry, actor: string): Promise<RevenueMessage> {
     const { otherCurrencies: _other, ...totals } = await revenueTotals(trx, entry.event);
     const message: RevenueMessage = {
       kind: entry.kind,
@@ -104,17 +103,14 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
       totals,
     };
     await bus.publish(revenueTopic(entry.event), message);
-    return message;
-  }
-
-  function recordAnalytics(entry: LedgerEntry, actor: string): void {
-    analytics.record({
+    await recordAnalytics(trx, {
       ts: entry.at.getTime(),
       event: entry.event,
       kind: `revenue.${entry.kind}`,
       actor,
       properties: { sale: entry.sale, channel: entry.channel, type: entry.ticketType, tickets: entry.tickets, amount: entry.amount, currency: entry.currency },
     });
+    return message;
   }
 
   /** Issued or revoked tickets reach the gate replicas; a failure is logged and healed when the doc next loads. */
@@ -227,10 +223,9 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
           target: pending.id,
           after: { type: type.id, quantity: body.quantity, amount, currency: type.currency, holder: body.holder, email: body.email, tickets: settled.codes },
         });
-        await publishEntry(trx, settled.entry);
+        await publishEntry(trx, settled.entry, claims.sub);
         return { sale: pending, ...settled };
       });
-      recordAnalytics(entry, claims.sub);
       await project(event, codes);
       const paid = (await getSale(store.db, event, sale.id))!;
       return { ...(await view(paid, { tokens: true })), clientSecret: null };
@@ -334,7 +329,7 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
         // Cash goes back across the desk now: that is the settlement.
         ledger = await insertLedgerEntry(trx, { event, key: `cash-refund:${id}:${[...codes].sort().join(',')}`, sale: id, kind: 'refund', channel: 'cash', ticketType: sale.ticketType, tickets: codes.length, amount, currency: sale.currency, at });
         await setRefunded(trx, event, id, sale.refunded + amount);
-        if (ledger) await publishEntry(trx, ledger);
+        if (ledger) await publishEntry(trx, ledger, claims.sub);
       }
       await appendAudit(trx, {
         actor: claims.sub,
@@ -346,7 +341,6 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
       });
       return ledger;
     });
-    if (entry) recordAnalytics(entry, claims.sub);
     await project(event, codes);
     await alertRefundedInside(sale, codes);
 
@@ -464,7 +458,7 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
         before: { status: sale.status },
         after: { paymentIntent: fact.paymentIntent, checkoutSession: fact.checkoutSession, amount: fact.amount, currency: fact.currency, tickets: settled.codes, stripeEvent: stripeEvent.id },
       });
-      await publishEntry(trx, settled.entry);
+      await publishEntry(trx, settled.entry, 'stripe');
       return {
         outcome: await outcome(`settled ${sale.id}: ${settled.codes.length} ticket(s)`),
         settled: { sale, ...settled },
@@ -476,7 +470,6 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
       };
     });
     if ('settled' in done && done.settled) {
-      recordAnalytics(done.settled.entry, 'stripe');
       await project(event, done.settled.codes);
       const { paymentIntent, checkoutSession } = done.leftOpen;
       if (payments && paymentIntent) await payments.cancelPaymentIntent(paymentIntent).catch((err: unknown) => log.info({ err, paymentIntent }, 'unused payment intent not canceled'));
@@ -550,14 +543,13 @@ export function boxOfficeStream(deps: BoxOfficeDeps) {
         await setRefunded(trx, event, sale.id, fact.amountRefunded);
         const ticketsRefunded = Math.max(0, covered - (sale.refunded >= sale.amount ? sale.quantity : ticketsCovered(sale, sale.refunded)));
         entry = await insertLedgerEntry(trx, { event, key: `refund:${fact.charge}:${fact.amountRefunded}`, sale: sale.id, kind: 'refund', channel: sale.channel, ticketType: sale.ticketType, tickets: ticketsRefunded, amount: delta, currency: sale.currency, at });
-        if (entry) await publishEntry(trx, entry);
+        if (entry) await publishEntry(trx, entry, 'stripe');
       }
       await appendAudit(trx, { actor: 'stripe', role: 'system', action: 'sale.refund.settle', event, target: sale.id, before: { refunded: sale.refunded }, after: { refunded: Math.max(sale.refunded, fact.amountRefunded), charge: fact.charge, revoked, stripeEvent: stripeEvent.id } });
       const text = `refund of ${sale.id} settled: ${Math.max(0, delta)} refunded, ${revoked.length} ticket(s) revoked`;
       await setStripeEventOutcome(trx, stripeEvent.id, text);
       return { outcome: text, revoked, sale, entry };
     });
-    if (done.entry) recordAnalytics(done.entry, 'stripe');
     if (done.revoked.length > 0) {
       await project(event, done.revoked);
       await alertRefundedInside(done.sale, done.revoked);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { topicName, type AlertMessage, type CapacityMessage, type ZoneOccupancy } from '@opshub/schema';
-import type { Analytics } from '../../analytics/analytics.ts';
+import { recordAnalytics } from '../../store/repos/analytics-outbox-repo.ts';
 import type { Bus } from '../../bus/bus.ts';
 import type { CommandHandler } from '../../commands/command-router.ts';
 import { ClientError } from '../../errors.ts';
@@ -20,8 +20,8 @@ import { zoneOccupancy } from './zone-occupancy.ts';
  * The armed state of each threshold lives in the Store and is flipped atomically, so two hubs evaluating the same
  * crossing raise one alert between them. Also the control room's `alert.ack` and `capacity.correct` commands.
  */
-export function capacityStream(deps: { store: Store; bus: Bus; analytics: Analytics; replicas: ReplicaHost; log: Logger }, options = { everyMs: 200 }) {
-  const { store, bus, analytics, replicas, log } = deps;
+export function capacityStream(deps: { store: Store; bus: Bus; replicas: ReplicaHost; log: Logger }, options = { everyMs: 200 }) {
+  const { store, bus, replicas, log } = deps;
   const timers = new Map<string, NodeJS.Timeout>();
   /** evaluations run one at a time per event, so threshold reads and flips do not interleave within a hub */
   const running = new Map<string, Promise<void>>();
@@ -54,8 +54,8 @@ export function capacityStream(deps: { store: Store; bus: Bus; analytics: Analyt
           if (!(await disarmThreshold(trx, replica.event, zone.zone, threshold.percent))) return; // another hub raised it
           await insertAlert(trx, replica.event, alert);
           await bus.publish(topicName({ kind: 'alerts', event: replica.event }), alert);
+          await recordAnalytics(trx, { ts: alert.at, event: replica.event, kind: 'alert.capacity', zone: zone.zone, properties: { threshold: threshold.percent, inside: zone.inside } });
         });
-        analytics.record({ ts: alert.at, event: replica.event, kind: 'alert.capacity', zone: zone.zone, properties: { threshold: threshold.percent, inside: zone.inside } });
       }
     }
   }

@@ -1,5 +1,5 @@
 import { engagementLimits, topicName, type ChatModMessage, type ChatRoomMessage } from '@opshub/schema';
-import type { Analytics } from '../../analytics/analytics.ts';
+import { recordAnalytics } from '../../store/repos/analytics-outbox-repo.ts';
 import { BusUnavailableError, type Bus } from '../../bus/bus.ts';
 import type { CommandHandler } from '../../commands/command-router.ts';
 import { ClientError } from '../../errors.ts';
@@ -26,7 +26,6 @@ import { timeOrderedId } from '../../store/ids/time-ordered-id.ts';
 export interface ChatStreamDeps {
   readonly bus: Bus;
   readonly store: Store;
-  readonly analytics: Analytics;
   /** the compiled word filters, shared with Q&A and word-cloud polls */
   readonly filters: EventWordFilters;
 }
@@ -39,7 +38,7 @@ export interface ChatStreamDeps {
  * A flagged message is stored with the original kept for moderators, and published masked or held for review.
  */
 export function chatStream(deps: ChatStreamDeps) {
-  const { bus, store, analytics, filters } = deps;
+  const { bus, store, filters } = deps;
   const roomTopic = (event: string, room: string) => topicName({ kind: 'chat', event, room });
   const modTopic = (event: string, room: string) => topicName({ kind: 'chat.mod', event, room });
   const toRoom = (event: string, room: string, m: ChatRoomMessage) => bus.publish(roomTopic(event, room), m);
@@ -84,14 +83,14 @@ export function chatStream(deps: ChatStreamDeps) {
         await toRoom(args.event, args.room, { type: 'message', message: toChatMessage(inserted) });
         if (masked) await toModerators(args.event, args.room, { type: 'flagged', message: toModChatMessage(inserted) });
       }
+      await recordAnalytics(trx, {
+        ts: inserted.created_at.getTime(),
+        event: args.event,
+        kind: 'chat.message',
+        actor: claims.sub,
+        properties: { id: inserted.id, room: args.room, status: inserted.status, masked, flagged, length: args.text.length, matches: text.matches.length },
+      });
       return inserted;
-    });
-    analytics.record({
-      ts: row.created_at.getTime(),
-      event: args.event,
-      kind: 'chat.message',
-      actor: claims.sub,
-      properties: { id: row.id, room: args.room, status: row.status, masked, flagged, length: args.text.length, matches: text.matches.length },
     });
     return { id: row.id, status: row.status, masked };
   };

@@ -1,6 +1,6 @@
 import { readScans, type DuplicateAdmission, type ScanRecord } from '@opshub/replica';
 import { topicName, type AlertMessage, type CheckinMessage } from '@opshub/schema';
-import type { Analytics } from '../../analytics/analytics.ts';
+import { recordAnalytics } from '../../store/repos/analytics-outbox-repo.ts';
 import type { Bus } from '../../bus/bus.ts';
 import type { Logger } from '../../log.ts';
 import type { GateReplica } from '../../replicas/gate-replica.ts';
@@ -65,10 +65,10 @@ export interface CheckinsStreamOptions {
  * scan is retried rather than recorded silently.
  */
 export function checkinsStream(
-  deps: { store: Store; bus: Bus; analytics: Analytics; log: Logger; onOccupancyChange: (replica: GateReplica) => void },
+  deps: { store: Store; bus: Bus; log: Logger; onOccupancyChange: (replica: GateReplica) => void },
   options: CheckinsStreamOptions = { retryMs: 1000 },
 ) {
-  const { store, bus, analytics, log } = deps;
+  const { store, bus, log } = deps;
   const lanes = new Map<string, Lane>();
   const setAside = setAsideAlerts({ store, bus, log });
   let closed = false;
@@ -165,6 +165,18 @@ export function checkinsStream(
       }
       await markDuplicates(trx, work.removed.map((d) => d.second.scanId), false);
       const fresh = rows.filter((r) => inserted.has(r.scanId));
+      await recordAnalytics(
+        trx,
+        fresh.map((row) => ({
+          ts: row.at,
+          event,
+          kind: row.dir === 'out' ? `scan.out.${row.verdict}` : `scan.in.${row.verdict}`,
+          actor: row.device,
+          zone: row.zone,
+          ticket: row.code,
+          properties: { gate: row.gate, scanId: row.scanId, duplicate: duplicateSeconds.has(row.scanId) },
+        })),
+      );
       const checkinsTopic = topicName({ kind: 'checkins', event });
       const alertsTopic = topicName({ kind: 'alerts', event });
       // Issued together so the bus pipelines them; seq order follows call order.
@@ -174,17 +186,6 @@ export function checkinsStream(
       ]);
       return fresh;
     });
-    for (const row of published) {
-      analytics.record({
-        ts: row.at,
-        event,
-        kind: row.dir === 'out' ? `scan.out.${row.verdict}` : `scan.in.${row.verdict}`,
-        actor: row.device,
-        zone: row.zone,
-        ticket: row.code,
-        properties: { gate: row.gate, scanId: row.scanId, duplicate: duplicateSeconds.has(row.scanId) },
-      });
-    }
     if (published.length > 0) deps.onOccupancyChange(replica);
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { engagementLimits, topicName, type Poll, type PollsMessage } from '@opshub/schema';
-import type { Analytics } from '../../analytics/analytics.ts';
+import { recordAnalytics } from '../../store/repos/analytics-outbox-repo.ts';
 import { BusUnavailableError, type Bus } from '../../bus/bus.ts';
 import type { CommandHandler } from '../../commands/command-router.ts';
 import { ClientError } from '../../errors.ts';
@@ -30,7 +30,6 @@ import { answersFor, type PollShape } from './vote-answers.ts';
 export interface PollsStreamDeps {
   readonly bus: Bus;
   readonly store: Store;
-  readonly analytics: Analytics;
   readonly log: Logger;
   readonly filters: EventWordFilters;
   /** live results of a poll reach the topic at most this often, across all hub processes (default 200 ms) */
@@ -57,7 +56,7 @@ export interface PollsStreamDeps {
  *   interval ago defers instead, so the topic carries at most one results message per poll per interval in total.
  */
 export function pollsStream(deps: PollsStreamDeps) {
-  const { bus, store, analytics, log } = deps;
+  const { bus, store, log } = deps;
   const intervalMs = deps.resultsIntervalMs ?? engagementLimits.resultsIntervalMs;
   const shapes = new PollShapes();
   const writes = new ConcurrencyLimit(deps.voteConcurrency ?? 6);
@@ -109,9 +108,9 @@ export function pollsStream(deps: PollsStreamDeps) {
       const created = toPoll(row);
       await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'poll.create', event: args.event, target: id, after: definition(created) });
       if (created.status === 'open') await publish(args.event, { type: 'poll', poll: created });
+      await recordAnalytics(trx, { ts: Date.now(), event: args.event, kind: 'poll.created', actor: claims.sub, session: created.session ?? '', properties: { poll: id, pollKind: created.kind, open: created.status === 'open' } });
       return created;
     });
-    analytics.record({ ts: Date.now(), event: args.event, kind: 'poll.created', actor: claims.sub, session: poll.session ?? '', properties: { poll: id, pollKind: poll.kind, open: poll.status === 'open' } });
     return poll;
   };
 
@@ -122,9 +121,9 @@ export function pollsStream(deps: PollsStreamDeps) {
       const opened = toPoll(row);
       await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'poll.open', event: args.event, target: args.poll, before: { status: 'draft' }, after: { status: 'open' } });
       await publish(args.event, { type: 'poll', poll: opened });
+      await recordAnalytics(trx, { ts: Date.now(), event: args.event, kind: 'poll.opened', actor: claims.sub, session: opened.session ?? '', properties: { poll: opened.id } });
       return opened;
     });
-    analytics.record({ ts: Date.now(), event: args.event, kind: 'poll.opened', actor: claims.sub, session: poll.session ?? '', properties: { poll: poll.id } });
     return poll;
   };
 
@@ -141,9 +140,9 @@ export function pollsStream(deps: PollsStreamDeps) {
       const closed = toPoll(row);
       await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'poll.close', event: args.event, target: args.poll, before: { status: 'open' }, after: { status: 'closed', results: final } });
       await publish(args.event, { type: 'poll', poll: closed });
+      await recordAnalytics(trx, { ts: Date.now(), event: args.event, kind: 'poll.closed', actor: claims.sub, session: closed.session ?? '', properties: { poll: closed.id, votes: closed.results.votes } });
       return closed;
     });
-    analytics.record({ ts: Date.now(), event: args.event, kind: 'poll.closed', actor: claims.sub, session: poll.session ?? '', properties: { poll: poll.id, votes: poll.results.votes } });
     return poll;
   };
 
@@ -169,7 +168,22 @@ export function pollsStream(deps: PollsStreamDeps) {
       const filter = await deps.filters.forEvent(store.db, args.event);
       if (answers.some((a) => filter.check(a).flagged)) throw new ClientError('invalid', 'that entry is not allowed in this word cloud');
     }
-    const outcome = await writes.run(() => castVote(store.db, { event: args.event, poll: args.poll, voter: claims.sub, answers }));
+    const outcome = await writes.run(() =>
+      store.db.transaction().execute(async (trx) => {
+        const cast = await castVote(trx, { event: args.event, poll: args.poll, voter: claims.sub, answers });
+        if (cast.kind === 'inserted' || cast.kind === 'changed') {
+          await recordAnalytics(trx, {
+            ts: Date.now(),
+            event: args.event,
+            kind: 'poll.vote',
+            actor: claims.sub,
+            session: shape.session ?? '',
+            properties: { poll: args.poll, pollKind: shape.kind, answers, changed: cast.kind === 'changed' },
+          });
+        }
+        return cast;
+      }),
+    );
     if (outcome.kind === 'not_open') {
       if (outcome.status === null) throw new NotFoundError('poll', args.poll);
       throw new ClientError('conflict', outcome.status === 'closed' ? `poll "${args.poll}" is closed` : `poll "${args.poll}" is not open yet`);
@@ -177,14 +191,6 @@ export function pollsStream(deps: PollsStreamDeps) {
     if (outcome.kind === 'refused') throw new ClientError('conflict', `you have already voted in poll "${args.poll}", and it does not allow changing a vote`);
     const key = keyOf(args.event, args.poll);
     results.touch(key);
-    analytics.record({
-      ts: Date.now(),
-      event: args.event,
-      kind: 'poll.vote',
-      actor: claims.sub,
-      session: shape.session ?? '',
-      properties: { poll: args.poll, pollKind: shape.kind, answers, changed: outcome.kind === 'changed' },
-    });
     return { poll: args.poll, answers, changed: outcome.kind === 'changed' };
   };
 

@@ -17,6 +17,9 @@ import type { PushMetrics } from './push-metrics.ts';
 import { retryDelayMs, sendLimits } from './retry-policy.ts';
 import type { PushSender } from './web-push-sender.ts';
 
+/** Resolves on the event loop's next turn, after the I/O that is waiting. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface SendQueueOptions {
   readonly store: Store;
   readonly sender: PushSender;
@@ -137,6 +140,10 @@ export class SendQueue {
           return { ...delivery, requested: false, result: 'failed' };
         })
         .then((outcome) => this.#settled(outcome));
+      // Encrypting a payload (ECDH, HKDF, AES-GCM) and writing its request are synchronous: starting a whole claim
+      // in one tick held the event loop for 300-400 ms on a busy machine (the control ping's p99 went from 7 ms to
+      // 475 ms while 1,000 pushes went out). One send per turn of the loop lets every socket's frames in between.
+      await nextTurn();
     }
   }
 

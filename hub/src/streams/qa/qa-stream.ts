@@ -1,6 +1,6 @@
 import { engagementLimits, topicName, type ModQuestion, type QaMessage, type QaModMessage } from '@opshub/schema';
 import type { QaQuestionRow } from '@opshub/schema/db-engagement';
-import type { Analytics } from '../../analytics/analytics.ts';
+import { recordAnalytics } from '../../store/repos/analytics-outbox-repo.ts';
 import type { Bus } from '../../bus/bus.ts';
 import type { CommandContext, CommandHandler } from '../../commands/command-router.ts';
 import { ClientError } from '../../errors.ts';
@@ -31,7 +31,6 @@ import { timeOrderedId } from '../../store/ids/time-ordered-id.ts';
 export interface QaStreamDeps {
   readonly bus: Bus;
   readonly store: Store;
-  readonly analytics: Analytics;
   readonly log: Logger;
   readonly filters: EventWordFilters;
   /** upvote counts of a session are published at most this often per hub (default 200 ms) */
@@ -49,7 +48,7 @@ export interface QaStreamDeps {
  * published inside it (as announcements are): if the bus refuses, nothing changed.
  */
 export function qaStream(deps: QaStreamDeps) {
-  const { bus, store, analytics, log } = deps;
+  const { bus, store, log } = deps;
   const publicTopic = (event: string, session: string) => topicName({ kind: 'qa', event, session });
   const modTopic = (event: string, session: string) => topicName({ kind: 'qa.mod', event, session });
   const toAttendees = (event: string, session: string, m: QaMessage) => bus.publish(publicTopic(event, session), m);
@@ -170,26 +169,31 @@ export function qaStream(deps: QaStreamDeps) {
         flagged,
       });
       await announce(args.event, null, inserted);
+      await recordAnalytics(trx, {
+        ts: Date.now(),
+        event: args.event,
+        kind: 'qa.question',
+        actor: claims.sub,
+        session: args.session,
+        properties: { id: inserted.id, status: inserted.status, anonymous: args.anonymous, flagged, length: args.text.length },
+      });
       return inserted;
-    });
-    analytics.record({
-      ts: Date.now(),
-      event: args.event,
-      kind: 'qa.question',
-      actor: claims.sub,
-      session: args.session,
-      properties: { id: row.id, status: row.status, anonymous: args.anonymous, flagged, length: args.text.length },
     });
     return { id: row.id, status: row.status, question: toModQuestion(row) };
   };
 
   const upvote: CommandHandler<'qa.upvote'> = async (args, { claims }) => {
-    const outcome = await store.db.transaction().execute((trx) => addUpvote(trx, args.event, args.id, claims.sub));
+    const outcome = await store.db.transaction().execute(async (trx) => {
+      const added = await addUpvote(trx, args.event, args.id, claims.sub);
+      if (added?.counted) {
+        await recordAnalytics(trx, { ts: Date.now(), event: args.event, kind: 'qa.upvote', actor: claims.sub, session: added.session, properties: { id: args.id, upvotes: added.upvotes } });
+      }
+      return added;
+    });
     // Pending, rejected and unknown questions look the same to an attendee: not there.
     if (!outcome) throw new NotFoundError('question', args.id);
     if (outcome.counted) {
       upvotes.touch(`${args.event}/${outcome.session}`, args.id);
-      analytics.record({ ts: Date.now(), event: args.event, kind: 'qa.upvote', actor: claims.sub, session: outcome.session, properties: { id: args.id, upvotes: outcome.upvotes } });
     }
     return { id: args.id, upvotes: outcome.upvotes, counted: outcome.counted };
   };

@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '@opshub/schema/db';
+import type { Logger } from '../log.ts';
+import {
+  claimRelay,
+  commitProgress,
+  outboxBacklog,
+  outboxStart,
+  pruneOutbox,
+  readOutbox,
+  readOutboxRange,
+  recordPending,
+  releaseRelay,
+  type OutboxPosition,
+  type OutboxRow,
+} from '../store/repos/analytics-outbox-repo.ts';
+import type { Analytics } from './analytics.ts';
+import { retryDelay } from './retry-delay.ts';
+
+export interface OutboxRelayOptions {
+  /** the Store whose outbox is shipped; its `db` is read at each step, so the relay can be made before the Store opens */
+  readonly store: { readonly db: Kysely<Database> };
+  readonly analytics: Pick<Analytics, 'ingest' | 'relayTarget'>;
+  /** this relay's name in the lease (default: a random id per process) */
+  readonly owner?: string;
+  /** rows per insert (default 50,000: ClickHouse's cost per row halves from 5,000 to 50,000) */
+  readonly batchSize?: number;
+  /** how often an idle relay looks for new rows, and a follower for a lapsed lease (default 250 ms) */
+  readonly pollMs?: number;
+  /** how long a lease lasts unless renewed: a second hub takes over this long after the first one dies (default 5,000 ms) */
+  readonly leaseMs?: number;
+  /** outbox rows older than this are deleted, shipped or not: the bound on the outbox during an outage (default 48 h) */
+  readonly retentionMs?: number;
+  /** how often the leader prunes past retention (default 60,000 ms) */
+  readonly pruneEveryMs?: number;
+  /** how often the backlog behind `/metrics` is counted (default 2,000 ms) */
+  readonly backlogEveryMs?: number;
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  readonly log?: Logger;
+}
+
+export interface OutboxRelayStats {
+  /** the ClickHouse this relay fills, once known */
+  readonly target: string | undefined;
+  /** true while this relay holds the target's lease */
+  readonly leader: boolean;
+  /** rows this relay stored in ClickHouse since it started */
+  readonly shipped: number;
+  /** outbox rows after the target's cursor, counted every few seconds (capped at a million) */
+  readonly lagEvents: number;
+  /** age of the oldest of them, 0 when caught up */
+  readonly lagSeconds: number;
+  /** failed attempts to read, record or ship (each retried) */
+  readonly failures: number;
+  /** outbox rows deleted past retention by this relay */
+  readonly pruned: number;
+}
+
+/**
+ * Ships the Store's analytics outbox to ClickHouse, exactly once, and nothing else.
+ *
+ * Per target (a shared ClickHouse server, or this hub's own chDB) one relay at a time holds a lease in the Store;
+ * the others wait and take over once it lapses. The holder repeats: take the next rows after the target's cursor in
+ * commit-safe order (`readOutbox`), record them as the pending batch, send them with a deduplication token made from
+ * their range, then move the cursor. A relay that dies between sending and moving the cursor leaves the batch pending;
+ * whoever holds the lease next sends exactly those rows again with the same token, and ClickHouse stores them once.
+ *
+ * Nothing on the live path waits for this: streams only write outbox rows in their own transactions. While
+ * ClickHouse is down the rows wait (up to `retentionMs`) and the relay retries with backoff; they drain when it is back.
+ *
+ * @example
+ * const relay = new OutboxRelay({ store, analytics });
+ * relay.start();
+ * await relay.drain(); // everything committed before this call is in ClickHouse
+ * await relay.close();
+ */
+export class OutboxRelay {
+  readonly #store: OutboxRelayOptions['store'];
+  readonly #analytics: OutboxRelayOptions['analytics'];
+  readonly #owner: string;
+  readonly #batchSize: number;
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  readonly #retentionMs: number;
+  readonly #pruneEveryMs: number;
+  readonly #backlogEveryMs: number;
+  readonly #retry: { baseMs: number; maxMs: number };
+  readonly #log: Logger | undefined;
+
+  #target: string | undefined;
+  #leader = false;
+  #cursor: OutboxPosition = outboxStart;
+  #shipped = 0;
+  #failures = 0;
+  #attempts = 0;
+  #pruned = 0;
+  #lag = { events: 0, oldestAt: null as Date | null };
+  #lastPrune = 0;
+  #lastBacklog = 0;
+  #running: Promise<void> | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #listeners = new Set<() => void>();
+
+  get #db(): Kysely<Database> {
+    return this.#store.db;
+  }
+
+  constructor(options: OutboxRelayOptions) {
+    this.#store = options.store;
+    this.#analytics = options.analytics;
+    this.#owner = options.owner ?? randomUUID();
+    this.#batchSize = options.batchSize ?? 50_000;
+    this.#pollMs = options.pollMs ?? 250;
+    this.#leaseMs = options.leaseMs ?? 5_000;
+    this.#retentionMs = options.retentionMs ?? 48 * 3_600_000;
+    this.#pruneEveryMs = options.pruneEveryMs ?? 60_000;
+    this.#backlogEveryMs = options.backlogEveryMs ?? 2_000;
+    this.#retry = { baseMs: options.retryBaseMs ?? 100, maxMs: options.retryMaxMs ?? 10_000 };
+    this.#log = options.log;
+  }
+
+  /** Starts the loop in the background; returns at once (the hub does not wait for ClickHouse to start). */
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /**
+   * Resolves once every outbox row committed before the call is in this relay's ClickHouse (by this relay or by the
+   * lease holder); rejects after `timeoutMs`.
+   */
+  async drain(timeoutMs = 60_000): Promise<void> {
+    const target = await lastCommitted(this.#db);
+    if (!target) return;
+    const deadline = Date.now() + timeoutMs;
+    while (comparePositions(this.#cursor, target) < 0) {
+      if (this.#stopping) throw new Error('the outbox relay is closed');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`the outbox relay did not reach ${target.tx}.${target.id} within ${timeoutMs} ms (at ${this.#cursor.tx}.${this.#cursor.id})`);
+      this.#wake?.();
+      await new Promise<void>((resolve) => {
+        const done = () => (clearTimeout(timer), this.#listeners.delete(done), resolve());
+        const timer = setTimeout(done, Math.min(left, this.#pollMs));
+        this.#listeners.add(done);
+      });
+    }
+  }
+
+  stats(): OutboxRelayStats {
+    return {
+      target: this.#target,
+      leader: this.#leader,
+      shipped: this.#shipped,
+      lagEvents: this.#lag.events,
+      lagSeconds: this.#lag.oldestAt ? Math.max(0, (Date.now() - this.#lag.oldestAt.getTime()) / 1000) : 0,
+      failures: this.#failures,
+      pruned: this.#pruned,
+    };
+  }
+
+  /** Stops after the step in progress and gives the lease up, so another hub's relay takes over at once. */
+  async close(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    await this.#running;
+    const target = this.#target;
+    if (this.#leader && target) await Promise.resolve().then(() => releaseRelay(this.#db, target, this.#owner)).catch(() => undefined);
+    this.#leader = false;
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopping) {
+      let pause = this.#pollMs;
+      try {
+        this.#target ??= await this.#analytics.relayTarget();
+        const more = await this.#step(this.#target);
+        this.#attempts = 0;
+        if (more) pause = 0;
+      } catch (error) {
+        this.#failures++;
+        this.#attempts++;
+        pause = retryDelay(this.#attempts, this.#retry);
+        this.#log?.warn({ err: error, attempts: this.#attempts, retryInMs: Math.round(pause) }, 'analytics relay: a step failed; retrying');
+      }
+      // Also while ClickHouse is down: that is when the backlog matters, and when retention must be kept.
+      if (this.#target) await this.#housekeeping(this.#target).catch((error: unknown) => this.#log?.warn({ err: error }, 'analytics relay: counting or pruning the outbox failed'));
+      for (const listener of [...this.#listeners]) listener();
+      if (pause > 0 && !this.#stopping) await this.#sleep(pause);
+    }
+  }
+
+  /** One batch at most; true when there may be more waiting right away. */
+  async #step(target: string): Promise<boolean> {
+    const state = await claimRelay(this.#db, target, this.#owner, this.#leaseMs);
+    if (!state) {
+      this.#leader = false;
+      this.#cursor = await cursorOf(this.#db, target);
+      return false;
+    }
+    if (!this.#leader) this.#log?.info({ target, cursor: state.cursor }, 'analytics relay: shipping the outbox to this target');
+    this.#leader = true;
+    this.#cursor = state.cursor;
+    if (state.pending) {
+      // The previous holder recorded this batch and may have sent it: send exactly those rows again, same token.
+      const rows = await readOutboxRange(this.#db, state.cursor, state.pending.to);
+      await this.#ship(rows, state.pending.token);
+      return this.#advance(target, state.pending.to, rows.length);
+    }
+    const rows = await readOutbox(this.#db, state.cursor, this.#batchSize);
+    const last = rows.at(-1);
+    if (!last) return false;
+    const to = { tx: last.tx, id: last.id };
+    const token = `${state.epoch}:${state.cursor.tx}.${state.cursor.id}-${to.tx}.${to.id}`;
+    if (!(await recordPending(this.#db, target, this.#owner, to, token))) {
+      this.#leader = false;
+      return false;
+    }
+    await this.#ship(rows, token);
+    return (await this.#advance(target, to, rows.length)) && rows.length === this.#batchSize;
+  }
+
+  async #ship(rows: readonly OutboxRow[], token: string): Promise<void> {
+    if (rows.length === 0) return;
+    let body = '';
+    for (const row of rows) body += (body ? '\n' : '') + row.id + '\t' + row.line;
+    await this.#analytics.ingest({ token, body, rows: rows.length });
+  }
+
+  async #advance(target: string, to: OutboxPosition, rows: number): Promise<boolean> {
+    if (!(await commitProgress(this.#db, target, this.#owner, to, rows))) {
+      // Another relay took the lease while this batch was on its way: it sends the batch again, stored once.
+      this.#leader = false;
+      return false;
+    }
+    this.#cursor = to;
+    this.#shipped += rows;
+    return true;
+  }
+
+  async #housekeeping(target: string): Promise<void> {
+    const now = Date.now();
+    if (now - this.#lastBacklog >= this.#backlogEveryMs) {
+      this.#lastBacklog = now;
+      this.#lag = await outboxBacklog(this.#db, this.#cursor);
+    }
+    if (this.#leader && now - this.#lastPrune >= this.#pruneEveryMs) {
+      this.#lastPrune = now;
+      let deleted: number;
+      do {
+        deleted = await pruneOutbox(this.#db, new Date(now - this.#retentionMs));
+        this.#pruned += deleted;
+      } while (deleted > 0 && !this.#stopping);
+      if (this.#pruned > 0) this.#log?.debug({ target, pruned: this.#pruned }, 'analytics relay: pruned the outbox past retention');
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => ((this.#wake = undefined), resolve()), ms);
+      timer.unref();
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+}
+
+/** -1, 0 or 1 as `a` comes before, at or after `b` in shipping order. */
+export function comparePositions(a: OutboxPosition, b: OutboxPosition): number {
+  const tx = BigInt(a.tx) - BigInt(b.tx);
+  if (tx !== 0n) return tx < 0n ? -1 : 1;
+  const id = BigInt(a.id) - BigInt(b.id);
+  return id === 0n ? 0 : id < 0n ? -1 : 1;
+}
+
+/** The last row committed so far, in shipping order; undefined for an empty outbox. */
+async function lastCommitted(db: Kysely<Database>): Promise<OutboxPosition | undefined> {
+  const { rows } = await sql<{ tx: string; id: string }>`select o.tx::text as tx, o.id::text as id from analytics_outbox o order by o.tx desc, o.id desc limit 1`.execute(db);
+  return rows[0];
+}
+
+/** A target's cursor as the lease holder left it (a follower's view, for `drain()` and the backlog). */
+async function cursorOf(db: Kysely<Database>, target: string): Promise<OutboxPosition> {
+  const { rows } = await sql<{ tx: string; id: string }>`select cursor_tx::text as tx, cursor_id::text as id from analytics_relay where target = ${target}`.execute(db);
+  return rows[0] ?? outboxStart;
+}

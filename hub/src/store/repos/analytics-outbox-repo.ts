@@ -1,0 +1,187 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '@opshub/schema/db';
+import type { AnalyticsEvent } from '../../analytics/analytics.ts';
+import { rowLine, toEventRow } from '../../analytics/event-row.ts';
+
+/**
+ * The analytics outbox in the Store (`schema/src/migrations/0017-analytics-outbox.ts` explains the table and why
+ * relays read in `(tx, id)` order). Streams call {@link recordAnalytics} inside the transaction that writes the fact;
+ * the relay (`hub/src/analytics/outbox-relay.ts`) uses the rest.
+ */
+
+// Queries qualify their columns (`o.tx`): the text casts in the select list are named like the columns, and an
+// `order by tx` would sort by the text (as '1000' < '999').
+
+/** A place in the outbox's shipping order: after every row with a smaller `(tx, id)`. Both as decimal text. */
+export interface OutboxPosition {
+  readonly tx: string;
+  readonly id: string;
+}
+
+/** Before the first row. */
+export const outboxStart: OutboxPosition = Object.freeze({ tx: '0', id: '0' });
+
+export interface OutboxRow {
+  readonly id: string;
+  readonly tx: string;
+  /** the TabSeparated line without the id */
+  readonly line: string;
+}
+
+/** One ClickHouse target's progress, as the relay that holds its lease sees it. */
+export interface RelayState {
+  readonly target: string;
+  /** random per target row: part of every deduplication token (see the migration) */
+  readonly epoch: string;
+  readonly cursor: OutboxPosition;
+  /** the batch recorded as on its way: ship exactly `(cursor, pending]` with `token` before anything else */
+  readonly pending: { readonly to: OutboxPosition; readonly token: string } | null;
+  readonly shipped: number;
+}
+
+/**
+ * Writes analytics events into the outbox, in the caller's transaction: they commit with the fact they describe, or
+ * not at all. This is the one call every stream makes where it used to hand events to analytics directly.
+ * @throws {Error} when `trx` is not a transaction (an event written on its own could outlive a rolled-back fact)
+ * @example
+ * await store.db.transaction().execute(async (trx) => {
+ *   const outcome = await castVote(trx, vote);
+ *   await recordAnalytics(trx, { ts: Date.now(), event: 'expo', kind: 'poll.vote', actor: 'ana', session: 'keynote' });
+ * });
+ */
+export async function recordAnalytics(trx: Kysely<Database>, events: AnalyticsEvent | readonly AnalyticsEvent[]): Promise<void> {
+  if (!trx.isTransaction) throw new Error('recordAnalytics needs the transaction that writes the fact it describes');
+  const list = Array.isArray(events) ? (events as readonly AnalyticsEvent[]) : [events as AnalyticsEvent];
+  if (list.length === 0) return;
+  const rows = list.map((event) => {
+    const row = toEventRow(event);
+    return { event_id: row.event, ticket: row.ticket, actor: row.actor, at: new Date(row.ts), line: rowLine(row) };
+  });
+  await trx.insertInto('analytics_outbox').values(rows).execute();
+}
+
+/**
+ * The next rows after `after` in shipping order, at most `limit`, and only rows whose transaction is older than every
+ * transaction still running: no row can later commit before them, so the cursor never passes a gap.
+ * @example const rows = await readOutbox(db, state.cursor, 50_000);
+ */
+export async function readOutbox(db: Kysely<Database>, after: OutboxPosition, limit: number): Promise<OutboxRow[]> {
+  const { rows } = await sql<OutboxRow>`
+    select o.id::text as id, o.tx::text as tx, o.line from analytics_outbox o
+    where (o.tx, o.id) > (${after.tx}::xid8, ${after.id}::bigint) and o.tx < pg_snapshot_xmin(pg_current_snapshot())
+    order by o.tx, o.id
+    limit ${limit}
+  `.execute(db);
+  return rows;
+}
+
+/** The rows of `(after, upTo]`: a recorded batch, read again to be sent again (the same rows, bar erased ones). */
+export async function readOutboxRange(db: Kysely<Database>, after: OutboxPosition, upTo: OutboxPosition): Promise<OutboxRow[]> {
+  const { rows } = await sql<OutboxRow>`
+    select o.id::text as id, o.tx::text as tx, o.line from analytics_outbox o
+    where (o.tx, o.id) > (${after.tx}::xid8, ${after.id}::bigint) and (o.tx, o.id) <= (${upTo.tx}::xid8, ${upTo.id}::bigint)
+    order by o.tx, o.id
+  `.execute(db);
+  return rows;
+}
+
+/**
+ * Takes or renews the lease on `target` for `leaseMs`, creating its row at the start of the outbox when new. Returns
+ * the target's state when `owner` holds the lease now, null when another relay's lease is still running.
+ * @example const state = await claimRelay(db, 'clickhouse', hubId, 10_000);
+ */
+export async function claimRelay(db: Kysely<Database>, target: string, owner: string, leaseMs: number): Promise<RelayState | null> {
+  await sql`insert into analytics_relay (target) values (${target}) on conflict (target) do nothing`.execute(db);
+  const { rows } = await sql<RelayRow>`
+    update analytics_relay
+    set lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${leaseMs / 1000}), updated_at = now()
+    where target = ${target} and (lease_owner is null or lease_owner = ${owner} or lease_until < now())
+    returning target, epoch, cursor_tx::text as cursor_tx, cursor_id::text as cursor_id, pending_tx::text as pending_tx,
+              pending_id::text as pending_id, pending_token, shipped::text as shipped
+  `.execute(db);
+  const row = rows[0];
+  return row ? toState(row) : null;
+}
+
+/**
+ * Records the batch `(cursor, to]` as on its way, before it is sent. False when `owner` no longer holds the lease
+ * (another relay took over): the caller must not send it.
+ */
+export async function recordPending(db: Kysely<Database>, target: string, owner: string, to: OutboxPosition, token: string): Promise<boolean> {
+  const result = await sql`
+    update analytics_relay set pending_tx = ${to.tx}::xid8, pending_id = ${to.id}::bigint, pending_token = ${token}, updated_at = now()
+    where target = ${target} and lease_owner = ${owner} and lease_until > now()
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0) === 1;
+}
+
+/**
+ * Moves the cursor to the end of the batch that was just stored and clears it as pending. False when `owner` lost the
+ * lease meanwhile (the new holder sends the same batch again, which ClickHouse recognises by its token).
+ */
+export async function commitProgress(db: Kysely<Database>, target: string, owner: string, to: OutboxPosition, rows: number): Promise<boolean> {
+  const result = await sql`
+    update analytics_relay
+    set cursor_tx = ${to.tx}::xid8, cursor_id = ${to.id}::bigint, pending_tx = null, pending_id = null, pending_token = null,
+        shipped = shipped + ${rows}, updated_at = now()
+    where target = ${target} and lease_owner = ${owner}
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0) === 1;
+}
+
+/** Gives the lease up (a clean shutdown), so another relay takes over at once instead of after the lease runs out. */
+export async function releaseRelay(db: Kysely<Database>, target: string, owner: string): Promise<void> {
+  await sql`update analytics_relay set lease_owner = null, lease_until = null where target = ${target} and lease_owner = ${owner}`.execute(db);
+}
+
+/**
+ * What waits after `after`: how many rows (counted up to `cap`, so the count stays cheap during a long outage) and
+ * when the oldest of them was written.
+ */
+export async function outboxBacklog(db: Kysely<Database>, after: OutboxPosition, cap = 1_000_000): Promise<{ events: number; oldestAt: Date | null }> {
+  const [count, oldest] = await Promise.all([
+    sql<{ n: string | number }>`
+      select count(*) as n from (select 1 from analytics_outbox where (tx, id) > (${after.tx}::xid8, ${after.id}::bigint) limit ${cap}) waiting
+    `.execute(db),
+    sql<{ at: Date | string }>`
+      select at from analytics_outbox where (tx, id) > (${after.tx}::xid8, ${after.id}::bigint) order by tx, id limit 1
+    `.execute(db),
+  ]);
+  const at = oldest.rows[0]?.at;
+  return { events: Number(count.rows[0]?.n ?? 0), oldestAt: at === undefined ? null : new Date(at) };
+}
+
+/**
+ * Deletes outbox rows written before `before` (the stated retention), at most `limit` at a time; returns how many.
+ * Rows past retention go whether or not every target has them: this bounds the outbox while ClickHouse is down.
+ */
+export async function pruneOutbox(db: Kysely<Database>, before: Date, limit = 10_000): Promise<number> {
+  const result = await sql`
+    delete from analytics_outbox where id in (select id from analytics_outbox where at < ${before} order by at limit ${limit})
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+interface RelayRow {
+  target: string;
+  epoch: string;
+  cursor_tx: string;
+  cursor_id: string;
+  pending_tx: string | null;
+  pending_id: string | null;
+  pending_token: string | null;
+  shipped: string;
+}
+
+function toState(row: RelayRow): RelayState {
+  return {
+    target: row.target,
+    epoch: row.epoch,
+    cursor: { tx: String(row.cursor_tx), id: String(row.cursor_id) },
+    pending:
+      row.pending_tx !== null && row.pending_id !== null && row.pending_token !== null
+        ? { to: { tx: String(row.pending_tx), id: String(row.pending_id) }, token: row.pending_token }
+        : null,
+    shipped: Number(row.shipped),
+  };
+}
