@@ -26,6 +26,12 @@ export const CheckinMessage = z.object({
   duplicate: z.boolean(),
   /** true when gate staff admitted past a `zone_full` or `gate_closed` on purpose (issue 12) */
   override: z.boolean().optional(),
+  /**
+   * true on a message that restates an earlier one's scan (same `scanId`) with a corrected `duplicate` flag: the
+   * later admission synced first and looked like a first entry, or a late exit showed it was none. Update the scan
+   * you have; do not count it again.
+   */
+  correction: z.boolean().optional(),
 });
 export type CheckinMessage = z.infer<typeof CheckinMessage>;
 
