@@ -46,6 +46,12 @@ export function toErrorReply(error: unknown): ErrorReply {
   if (error instanceof TicketCsvError) return reply('invalid', error.message);
   if (error instanceof ConflictError) return reply('conflict', error.message);
   if (error instanceof BusUnavailableError) return reply('unavailable', error.message);
+  // The net under validation: a value the Store refuses (SQLSTATE class 22 data exception, 54 limit; 23 a constraint)
+  // came from the request, so it is the client's error, never a 500 (issue #11).
+  const sqlstate = (error as { code?: unknown } | null)?.code;
+  if (typeof sqlstate === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(sqlstate)) return { ...reply('invalid', 'a value in the request cannot be stored (out of range, too long, or holding a character the Store refuses)'), internal: true };
+  if (sqlstate === '23505') return reply('conflict', 'that exists already');
+  if (typeof sqlstate === 'string' && /^23[0-9A-Z]{3}$/.test(sqlstate)) return { ...reply('invalid', 'the request breaks a rule of the Store (a reference to something that does not exist, or a value out of range)'), internal: true };
   return reply('internal', 'internal error', true);
 }
 

@@ -43,10 +43,11 @@ export type CreateEventBody = z.infer<typeof CreateEventBody>;
  * An empty zone list means every zone.
  */
 export const TicketRow = z.strictObject({
-  code: z.string().trim().min(1).max(512),
-  holder: z.string().trim().max(200).default(''),
+  // Printable, as the gates require of a scanned code (and a NUL is a byte the Store cannot hold).
+  code: z.string().trim().min(1).max(512).regex(/^[^\p{Cc}]+$/u, 'no control characters'),
+  holder: z.string().trim().max(200).regex(/^[^\p{Cc}]*$/u, 'no control characters').default(''),
   email: z.union([z.literal(''), z.email().max(320)]).default(''),
-  type: z.string().trim().max(64).default('general'),
+  type: z.string().trim().max(64).regex(/^[^\p{Cc}]*$/u, 'no control characters').default('general'),
   zones: z
     .union([z.array(Id).max(100), z.string().max(2000)])
     .default([])

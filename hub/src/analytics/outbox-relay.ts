@@ -8,12 +8,11 @@ import {
   outboxBacklog,
   outboxStart,
   pruneOutbox,
-  readOutbox,
-  readOutboxRange,
+  readOutboxBody,
   recordPending,
   releaseRelay,
+  type OutboxBody,
   type OutboxPosition,
-  type OutboxRow,
 } from '../store/repos/analytics-outbox-repo.ts';
 import type { Analytics } from './analytics.ts';
 import { retryDelay } from './retry-delay.ts';
@@ -135,7 +134,8 @@ export class OutboxRelay {
     const target = await lastCommitted(this.#db);
     if (!target) return;
     const deadline = Date.now() + timeoutMs;
-    while (comparePositions(this.#cursor, target) < 0) {
+    // Rows pruned past retention before they were shipped never move the cursor: only rows still there are waited for.
+    while (comparePositions(this.#cursor, target) < 0 && (await waitingUpTo(this.#db, this.#cursor, target))) {
       if (this.#stopping) throw new Error('the outbox relay is closed');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`the outbox relay did not reach ${target.tx}.${target.id} within ${timeoutMs} ms (at ${this.#cursor.tx}.${this.#cursor.id})`);
@@ -204,28 +204,25 @@ export class OutboxRelay {
     this.#cursor = state.cursor;
     if (state.pending) {
       // The previous holder recorded this batch and may have sent it: send exactly those rows again, same token.
-      const rows = await readOutboxRange(this.#db, state.cursor, state.pending.to);
-      await this.#ship(rows, state.pending.token);
-      return this.#advance(target, state.pending.to, rows.length);
+      const batch = await readOutboxBody(this.#db, state.cursor, { upTo: state.pending.to });
+      await this.#ship(batch, state.pending.token);
+      return this.#advance(target, state.pending.to, batch.rows);
     }
-    const rows = await readOutbox(this.#db, state.cursor, this.#batchSize);
-    const last = rows.at(-1);
-    if (!last) return false;
-    const to = { tx: last.tx, id: last.id };
+    const batch = await readOutboxBody(this.#db, state.cursor, { limit: this.#batchSize });
+    const to = batch.last;
+    if (!to) return false;
     const token = `${state.epoch}:${state.cursor.tx}.${state.cursor.id}-${to.tx}.${to.id}`;
     if (!(await recordPending(this.#db, target, this.#owner, to, token))) {
       this.#leader = false;
       return false;
     }
-    await this.#ship(rows, token);
-    return (await this.#advance(target, to, rows.length)) && rows.length === this.#batchSize;
+    await this.#ship(batch, token);
+    return (await this.#advance(target, to, batch.rows)) && batch.rows === this.#batchSize;
   }
 
-  async #ship(rows: readonly OutboxRow[], token: string): Promise<void> {
-    if (rows.length === 0) return;
-    let body = '';
-    for (const row of rows) body += (body ? '\n' : '') + row.id + '\t' + row.line;
-    await this.#analytics.ingest({ token, body, rows: rows.length });
+  async #ship(batch: OutboxBody, token: string): Promise<void> {
+    if (batch.rows === 0) return;
+    await this.#analytics.ingest({ token, body: batch.body, rows: batch.rows });
   }
 
   async #advance(target: string, to: OutboxPosition, rows: number): Promise<boolean> {
@@ -281,6 +278,16 @@ export function comparePositions(a: OutboxPosition, b: OutboxPosition): number {
 async function lastCommitted(db: Kysely<Database>): Promise<OutboxPosition | undefined> {
   const { rows } = await sql<{ tx: string; id: string }>`select o.tx::text as tx, o.id::text as id from analytics_outbox o order by o.tx desc, o.id desc limit 1`.execute(db);
   return rows[0];
+}
+
+/** True while outbox rows remain in `(after, upTo]`. */
+async function waitingUpTo(db: Kysely<Database>, after: OutboxPosition, upTo: OutboxPosition): Promise<boolean> {
+  const { rows } = await sql<{ one: number }>`
+    select 1 as one from analytics_outbox o
+    where (o.tx, o.id) > (${after.tx}::xid8, ${after.id}::bigint) and (o.tx, o.id) <= (${upTo.tx}::xid8, ${upTo.id}::bigint)
+    limit 1
+  `.execute(db);
+  return rows.length > 0;
 }
 
 /** A target's cursor as the lease holder left it (a follower's view, for `drain()` and the backlog). */

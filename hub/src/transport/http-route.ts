@@ -145,10 +145,30 @@ class PayloadTooLarge extends ClientError {
 
 /** Parses a JSON body; a syntax error is the client's (`invalid`). */
 export async function jsonBody(req: Request): Promise<unknown> {
+  const type = req.header('content-type').split(';')[0]!.trim().toLowerCase();
+  if (!isJsonType(type)) throw new ClientError('invalid', `expected a JSON body (Content-Type: application/json), not ${type}`, 415);
   const raw = await req.body();
+  let nul: string | undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    // A NUL (\u0000) is valid JSON but no text column or jsonb value can hold it: refused here, before any write,
+    // rather than failing halfway through one (issue #11).
+    parsed = JSON.parse(raw.toString('utf8'), (key, value: unknown) => {
+      if (nul === undefined && ((typeof value === 'string' && value.includes('\u0000')) || key.includes('\u0000'))) nul = key;
+      return value;
+    });
   } catch {
     throw new ClientError('invalid', 'request body is not valid JSON');
   }
+  if (nul !== undefined) throw new ClientError('invalid', `the body holds a NUL character (\\u0000)${nul ? ` in "${nul.replaceAll('\u0000', '\\u0000').slice(0, 64)}"` : ''}: nothing was written`);
+  return parsed;
+}
+
+/**
+ * Content types read as JSON: `application/json` and `application/*+json`; also no type at all and `text/plain`,
+ * which is what `fetch` sends for a string body whose caller forgot the header. Anything else (XML, a form,
+ * multipart) is `415` rather than guessed at (docs/api.md).
+ */
+function isJsonType(type: string): boolean {
+  return type === '' || type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type) || type === 'text/plain';
 }

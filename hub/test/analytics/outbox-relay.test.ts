@@ -199,7 +199,7 @@ describeWithService('DATABASE_URL', 'outbox on PostgreSQL', (url) => {
   beforeAll(async () => {
     store = new PostgresStore({ url, schema });
     await store.start();
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await store?.close();

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ZodError } from 'zod';
 import { TicketRow, type ImportResult } from '@opshub/schema';
 import type { Database, NewTicket, TicketRecord, TicketStatus } from '@opshub/schema/db';
-import { NotFoundError } from '../errors.ts';
+import { isRecordError, NotFoundError } from '../errors.ts';
 
 // The roster's CSV form is read next door; exported here too because callers think of it as part of the ticket import.
 export { parseTicketCsv } from './parse-ticket-csv.ts';
@@ -57,6 +57,8 @@ export async function importTickets(
   const rejected: ImportResult['rejected'] = [];
   const firstRowOf = new Map<string, number>();
   const accepted: NewTicket[] = [];
+  /** the input row number of each accepted ticket, to report one the Store refuses */
+  const rowOfAccepted: number[] = [];
   rows.forEach((input, index) => {
     const row = index + 1;
     const reject = (reason: string): void => void rejected.push({ row, reason });
@@ -69,13 +71,34 @@ export async function importTickets(
     if (first !== undefined) return reject(`duplicate code "${ticket.code}" (first in row ${first})`);
     firstRowOf.set(ticket.code, row);
     accepted.push({ event_id: event, code: ticket.code, holder: ticket.holder, email: ticket.email, type: ticket.type, zones: [...new Set(ticket.zones)] });
+    rowOfAccepted.push(row);
   });
   // Each batch is one statement, atomic on its own, and commits on its own: one transaction around 100,000 rows would
   // hold PGlite's single connection for seconds while gates wait to record check-ins. A failed import is simply
   // retried (it is idempotent); pass a transaction as `db` to make it all-or-nothing.
-  for (let i = 0; i < accepted.length; i += batchSize) await upsert(db, accepted.slice(i, i + batchSize));
-  for (const t of accepted) acceptedCodes?.push(t.code);
-  return { accepted: accepted.length, rejected };
+  // Should the Store still refuse a value validation let through, that batch goes in row by row and the refused rows
+  // are reported with their reason: an import is never left half-written by one bad row (issue #11).
+  const refused = new Set<number>();
+  for (let i = 0; i < accepted.length; i += batchSize) {
+    const batch = accepted.slice(i, i + batchSize);
+    try {
+      await upsert(db, batch);
+    } catch (error) {
+      if (!isRecordError(error)) throw error;
+      for (let j = 0; j < batch.length; j++) {
+        try {
+          await upsert(db, [batch[j]!]);
+        } catch (rowError) {
+          if (!isRecordError(rowError)) throw rowError;
+          refused.add(i + j);
+          rejected.push({ row: rowOfAccepted[i + j]!, reason: `the Store refused it: ${rowError instanceof Error ? rowError.message.slice(0, 200) : String(rowError)}` });
+        }
+      }
+    }
+  }
+  if (refused.size > 0) rejected.sort((a, b) => a.row - b.row);
+  accepted.forEach((t, i) => refused.has(i) || acceptedCodes?.push(t.code));
+  return { accepted: accepted.length - refused.size, rejected };
 }
 
 async function upsert(db: Kysely<Database>, tickets: NewTicket[]): Promise<void> {
