@@ -193,7 +193,7 @@ export class Hub {
     registerRevocationRoutes(this.#app, { verifier, revocations: this.#revocations, log, onStatus });
     registerTicketRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerAuditRoutes(this.#app, { store, verifier, log, onStatus });
-    registerPairingRoutes(this.#app, { store, verifier, log, onStatus });
+    registerPairingRoutes(this.#app, { store, verifier, revocations: this.#revocations, log, onStatus });
     registerAnnouncementRoutes(this.#app, { store, verifier, log, onStatus });
     registerEngagementRoutes(this.#app, { store, bus, verifier, log, onStatus });
     registerJoinRoutes(this.#app, { store, verifier, log, onStatus, proxies: new TrustedProxies(options.trustedProxies) });
