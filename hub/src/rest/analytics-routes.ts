@@ -42,7 +42,7 @@ export function registerAnalyticsRoutes(
     const query = parseQuery(HeatmapQuery, req);
     const request: HeatmapRequest = { event, bucket: query.bucket, bucketMs: heatmapBucketMs[query.bucket], from: query.from, to: query.to };
     const rows = await heatmapRows(claims, event, query);
-    const body = query.dim === 'zone' ? await zoneHeatmap(analytics, occupancy, request, rows.zones!, rows.allZones!) : await sessionHeatmap(analytics, request, rows.sessions);
+    const body = query.dim === 'zone' ? await zoneHeatmap(analytics, occupancy, request, rows.zones!, rows.allZones!, rows.booths) : await sessionHeatmap(analytics, request, rows.sessions);
     return { status: 200, body };
   });
 
@@ -70,7 +70,7 @@ export function registerAnalyticsRoutes(
     claims: Claims,
     event: string,
     query: z.infer<typeof HeatmapQuery>,
-  ): Promise<{ zones?: HeatmapRow[]; allZones?: string[]; sessions?: string[] }> {
+  ): Promise<{ zones?: HeatmapRow[]; allZones?: string[]; sessions?: string[]; booths?: string[] }> {
     const forbidden = () => new ClientError('forbidden', `role "${claims.role}" may not read this heatmap of event "${event}"`);
     if (!hasEvent(claims, event)) throw forbidden();
     let scope: Pick<SponsorScope, 'booths' | 'sessions'> | undefined;
@@ -102,7 +102,7 @@ export function registerAnalyticsRoutes(
     if (query.dim === 'session') return { sessions: scope?.sessions };
     const names = new Map(details.zones.map((z) => [z.id, z.name]));
     const zoneIds = scope ? [...new Set(scope.booths.map((b) => b.zone))].sort() : details.zones.map((z) => z.id);
-    return { zones: zoneIds.map((id) => ({ id, label: names.get(id) ?? id })), allZones: details.zones.map((z) => z.id) };
+    return { zones: zoneIds.map((id) => ({ id, label: names.get(id) ?? id })), allZones: details.zones.map((z) => z.id), ...(scope && { booths: scope.booths.map((b) => b.id) }) };
   }
 }
 

@@ -1,11 +1,12 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { Id, PairGateBody } from '@opshub/schema';
+import type { RevocationList } from '../auth/revocation-list.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { ClientError, describeZodError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { appendAudit } from '../store/repos/audit-log.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
-import { addPairedDevice, deviceSubject, listPairedDevices, revokePairedDevice } from '../store/repos/pairing-repo.ts';
+import { addPairedDevice, deviceSubject, listPairedDevices, unpairDevice } from '../store/repos/pairing-repo.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody, route, type Request } from '../transport/http-route.ts';
 import { authenticate, requireAccess } from './authenticate.ts';
@@ -15,11 +16,12 @@ import { authenticate, requireAccess } from './authenticate.ts';
  * - `POST /api/v1/events/{e}/gates/{g}/pairings` `{"label"?, "ttlHours"?}` — a fresh gate token for one laptop
  *   (subject `device:{id}`, expiring after `ttlHours`, 24 by default) and the agent's arguments; audited without the token;
  * - `GET /api/v1/events/{e}/pairings` — the laptops paired so far;
- * - `DELETE /api/v1/events/{e}/pairings/{d}` — unpairs one: its subject goes on the token revocation list. Audited.
+ * - `DELETE /api/v1/events/{e}/pairings/{d}` — unpairs one: its subject goes on the token revocation list, which
+ *   closes its sockets on every hub at once. Audited.
  */
 export function registerPairingRoutes(
   app: TemplatedApp,
-  deps: { store: Store; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
+  deps: { store: Store; verifier: TokenVerifier; revocations: RevocationList; log: Logger; onStatus?: (status: number) => void },
 ): void {
   const { store, verifier } = deps;
   const options = { log: deps.log, onStatus: deps.onStatus };
@@ -60,10 +62,12 @@ export function registerPairingRoutes(
     const { claims, event } = await staffOf(req);
     const id = req.params[1] ?? '';
     const device = await store.db.transaction().execute(async (trx) => {
-      const revoked = await revokePairedDevice(trx, event, id, claims.sub);
-      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'gate.unpair', event, target: id, after: { gate: revoked.gate } });
-      return revoked;
+      const unpaired = await unpairDevice(trx, event, id);
+      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'gate.unpair', event, target: id, after: { gate: unpaired.gate } });
+      return unpaired;
     });
+    // After the commit: the list is written, applied here and signalled to the other hubs (their poll is the net).
+    await deps.revocations.revoke({ kind: 'sub', value: deviceSubject(id), revokedBy: claims.sub, reason: `gate ${device.gate} laptop unpaired` });
     return { status: 200, body: device };
   });
 

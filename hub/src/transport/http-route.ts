@@ -145,6 +145,8 @@ class PayloadTooLarge extends ClientError {
 
 /** Parses a JSON body; a syntax error is the client's (`invalid`). */
 export async function jsonBody(req: Request): Promise<unknown> {
+  const type = req.header('content-type').split(';')[0]!.trim().toLowerCase();
+  if (!isJsonType(type)) throw new ClientError('invalid', `expected a JSON body (Content-Type: application/json), not ${type}`, 415);
   const raw = await req.body();
   let nul: string | undefined;
   let parsed: unknown;
@@ -160,4 +162,13 @@ export async function jsonBody(req: Request): Promise<unknown> {
   }
   if (nul !== undefined) throw new ClientError('invalid', `the body holds a NUL character (\\u0000)${nul ? ` in "${nul.replaceAll('\u0000', '\\u0000').slice(0, 64)}"` : ''}: nothing was written`);
   return parsed;
+}
+
+/**
+ * Content types read as JSON: `application/json` and `application/*+json`; also no type at all and `text/plain`,
+ * which is what `fetch` sends for a string body whose caller forgot the header. Anything else (XML, a form,
+ * multipart) is `415` rather than guessed at (docs/api.md).
+ */
+function isJsonType(type: string): boolean {
+  return type === '' || type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type) || type === 'text/plain';
 }

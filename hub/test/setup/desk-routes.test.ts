@@ -1,7 +1,7 @@
 /**
  * The desk's REST side (issue 13): ticket search and a ticket's page with its scans across gates, un-revoking, the
  * audit log with filters and its formula-safe CSV, and gate pairing (a minted device token a real gate socket
- * accepts, listed, unpaired onto the revocation list). Real hub, real gate sockets, embedded Store.
+ * accepts, listed, unpaired onto the revocation list, which closes its socket). Real hub, real gate sockets, embedded Store.
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,12 +113,16 @@ describe('gate pairing', () => {
     expect(claims.exp! * 1000 - Date.now()).toBeLessThan(8.1 * 3_600_000);
     expect(pairing.args).toEqual(['--event', 'expo', '--gate', 'vipdoor', '--device', pairing.device.id]);
     const laptop = await GateClient.connect(t.port, 'expo', pairing.token);
-    laptop.close();
+    open.push(laptop);
 
     const listed = await get<{ devices: { id: string; label: string; revokedAt: number | null }[] }>('/api/v1/events/expo/pairings');
     expect(listed.devices).toEqual([expect.objectContaining({ id: pairing.device.id, label: 'VIP laptop', revokedAt: null })]);
+    const closed = laptop.nextClose();
     const unpaired = await t.api(`/api/v1/events/expo/pairings/${pairing.device.id}`, { method: 'DELETE', claims: staff });
     expect(unpaired.status).toBe(200);
+    // Its socket is closed at once, and the token no longer opens anything.
+    expect(await closed).toBe(4401);
+    expect((await fetch(`${t.httpUrl}/api/v1/events/expo/capacity`, { headers: { authorization: `Bearer ${pairing.token}` } })).status).toBe(401);
     expect(((await unpaired.json()) as { revokedAt: number | null }).revokedAt).toBeGreaterThan(0);
     const revoked = await t.backends.store.db.selectFrom('token_revocations').selectAll().where('value', '=', `device:${pairing.device.id}`).execute();
     expect(revoked).toEqual([expect.objectContaining({ kind: 'sub', revoked_by: 'desk-ana' })]);

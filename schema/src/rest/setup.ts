@@ -43,6 +43,7 @@ export type TicketSummary = z.infer<typeof TicketSummary>;
 
 /** Answer of the ticket search. */
 export const TicketList = z.object({ tickets: z.array(TicketSummary), more: z.boolean() });
+export type TicketList = z.infer<typeof TicketList>;
 
 /** One scan of a ticket, as the hub recorded it. */
 export const TicketScan = z.object({
@@ -97,6 +98,7 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 
 /** A page of the audit log, newest first; `next` is the `before` of the following page, null at the end. */
 export const AuditPage = z.object({ entries: z.array(AuditEntry), next: z.number().int().nullable() });
+export type AuditPage = z.infer<typeof AuditPage>;
 
 /** `POST /api/v1/events/{e}/gates/{g}/pairings`: a fresh gate token for one laptop. */
 export const PairGateBody = z.strictObject({
@@ -125,3 +127,4 @@ export const GatePairing = z.object({
 });
 
 export const PairedDeviceList = z.object({ devices: z.array(PairedDevice) });
+export type GatePairing = z.infer<typeof GatePairing>;

@@ -36,6 +36,11 @@ export async function zoneHeatmap(
   request: HeatmapRequest,
   rows: readonly HeatmapRow[],
   allZones: readonly string[],
+  /**
+   * Whose badge scans count as visits: the booths a sponsor or exhibitor asks about. Without it (the control room)
+   * every booth's. A booth sharing its zone with others must not see their badge scans as its visits (issue #11).
+   */
+  booths?: readonly string[],
 ): Promise<Heatmap> {
   const params = { event: request.event };
   const columns =
@@ -53,8 +58,10 @@ export async function zoneHeatmap(
        FROM zone_visits_1m
        WHERE event = {event:String} AND zone IN {zones:Array(String)}
          AND minute >= toDateTime(intDiv({from:Int64}, 1000), 'UTC') AND minute < toDateTime(intDiv({to:Int64}, 1000), 'UTC')
+         ${booths ? `AND exhibitor IN {booths:Array(String)}` : ''}
        GROUP BY zone, bucket`,
-      { ...params, zones: rows.map((r) => r.id), bucketMs: columns.bucketMs, from: columns.from, to: columns.to },
+      // Entries into the zone (exhibitor '') and the asking booths' own badge scans.
+      { ...params, zones: rows.map((r) => r.id), bucketMs: columns.bucketMs, from: columns.from, to: columns.to, ...(booths && { booths: ['', ...booths] }) },
     ),
   ]);
   rows.forEach((row, r) => {

@@ -41,11 +41,11 @@ export async function listPairedDevices(db: Kysely<Database>, event: string): Pr
 }
 
 /**
- * Marks a device revoked and puts its token's subject on the revocation list (`token_revocations`), in one
- * statement pair; pass a transaction. Revoking twice keeps the first time.
+ * Marks a device unpaired; the caller puts its token's subject ({@link deviceSubject}) on the revocation list, which is
+ * what ends its token. Unpairing twice keeps the first time.
  * @throws {NotFoundError} when the event has no such device
  */
-export async function revokePairedDevice(db: Kysely<Database>, event: string, id: string, by: string): Promise<PairedDevice> {
+export async function unpairDevice(db: Kysely<Database>, event: string, id: string): Promise<PairedDevice> {
   const row = await db
     .updateTable('paired_devices')
     .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())` })
@@ -54,11 +54,6 @@ export async function revokePairedDevice(db: Kysely<Database>, event: string, id
     .returningAll()
     .executeTakeFirst();
   if (!row) throw new NotFoundError('device', id);
-  await db
-    .insertInto('token_revocations')
-    .values({ kind: 'sub', value: deviceSubject(id), revoked_by: by, reason: `gate ${row.gate_id} device unpaired` })
-    .onConflict((oc) => oc.columns(['kind', 'value']).doNothing())
-    .execute();
   return toDevice(row);
 }
 
