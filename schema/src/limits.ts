@@ -21,6 +21,16 @@ export const wsLimits = Object.freeze({
   maxTopicsPerConnection: 200,
   /** seconds without traffic before a socket is dropped; the hub pings idle sockets automatically */
   idleTimeoutSeconds: 60,
+  /**
+   * Per identity (token `sub`) of the public roles (attendee): open sockets at most (more are refused with 429 before
+   * the upgrade), and commands per second across all of them (more are answered `rate_limited` in memory, before
+   * any I/O). After a command of the identity was refused `rate_limited` (by these limits or a stream's own, such as
+   * chat's), its commands are refused in memory for `refusedCooldownMs`, so a flood costs no Store round trips.
+   */
+  maxSocketsPerIdentity: 8,
+  identityCommandsPerSecond: 5,
+  identityCommandBurst: 10,
+  refusedCooldownMs: 1000,
 });
 
 /** How far back `sub` with `since` can replay a topic: at least this many messages, and all from the last `replayMs`. */

@@ -7,7 +7,7 @@ import { Id } from './claims.ts';
  */
 
 export const ScanDir = z.enum(['in', 'out']);
-export const Verdict = z.enum(['admitted', 'already_in', 'invalid', 'revoked', 'wrong_zone']);
+export const Verdict = z.enum(['admitted', 'already_in', 'invalid', 'revoked', 'wrong_zone', 'zone_full', 'gate_closed']);
 
 /** `event/{e}/checkins`: one per scan, exactly once, whichever path the scan came by. */
 export const CheckinMessage = z.object({
@@ -30,6 +30,14 @@ export const CheckinMessage = z.object({
    * or any scan older than the replay window, is not a new check-in). Absent from older hubs.
    */
   first: z.boolean().optional(),
+  /** true when gate staff admitted past a `zone_full` or `gate_closed` on purpose (issue 12) */
+  override: z.boolean().optional(),
+  /**
+   * true on a message that restates an earlier one's scan (same `scanId`) with a corrected `duplicate` flag: the
+   * later admission synced first and looked like a first entry, or a late exit showed it was none. Update the scan
+   * you have; do not count it again.
+   */
+  correction: z.boolean().optional(),
 });
 export type CheckinMessage = z.infer<typeof CheckinMessage>;
 

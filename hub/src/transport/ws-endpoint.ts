@@ -12,6 +12,7 @@ import { TokenBucket } from './rate-limiter.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 import { routeTableOf } from './route-table.ts';
 import type { SessionGuard } from './session-guard.ts';
+import { IdentityLimits } from './identity-limits.ts';
 
 /** The stated limits of `/ws`; see docs/protocol.md. */
 export interface WsLimits {
@@ -31,6 +32,11 @@ export interface WsLimits {
   readonly sweepMs: number;
   readonly maxTopicsPerConnection: number;
   readonly idleTimeoutSeconds: number;
+  /** per attendee identity: sockets, commands per second and burst, cool-down after a refusal (see identity-limits.ts) */
+  readonly maxSocketsPerIdentity: number;
+  readonly identityCommandsPerSecond: number;
+  readonly identityCommandBurst: number;
+  readonly refusedCooldownMs: number;
 }
 
 export const defaultWsLimits: WsLimits = wsLimits;
@@ -52,6 +58,8 @@ export interface Connection {
   open: boolean;
   /** unregisters the socket from the session guard (expiry, revocation) */
   leave?: () => void;
+  /** counted in its identity's open sockets (released on close) */
+  counted?: boolean;
 }
 
 type Ws = WebSocket<Connection>;
@@ -68,6 +76,7 @@ export class WsEndpoint {
   #nextId = 1;
   #accepting = true;
   #sweep: NodeJS.Timeout | undefined;
+  readonly #identities: IdentityLimits;
 
   constructor(
     private readonly deps: {
@@ -82,7 +91,9 @@ export class WsEndpoint {
       /** ends sockets whose token expires or is revoked */
       sessions?: SessionGuard;
     },
-  ) {}
+  ) {
+    this.#identities = new IdentityLimits(deps.limits);
+  }
 
   get connectionCount(): number {
     return this.#sockets.size;
@@ -101,8 +112,14 @@ export class WsEndpoint {
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => this.#upgrade(res, req, context),
       open: (ws) => {
-        this.#sockets.add(ws);
         const conn = ws.getUserData();
+        // Checked before the upgrade too; this closes the race of many upgrades of one identity at once.
+        if (!this.#identities.opened(conn.claims)) {
+          conn.open = false;
+          return void ws.end(CloseCode.flood, `at most ${this.deps.limits.maxSocketsPerIdentity} sockets per attendee`);
+        }
+        conn.counted = true;
+        this.#sockets.add(ws);
         conn.leave = this.deps.sessions?.enter(conn.claims, (code, reason) => {
           if (conn.open) ws.end(code, reason);
         });
@@ -126,6 +143,10 @@ export class WsEndpoint {
     if (!this.#accepting) return refuseUpgrade(res, shuttingDown);
     upgradeAuthenticated(res, context, readHandshake(req), this.deps.verifier, (claims): Connection | UpgradeRefusal => {
       if (!this.#accepting) return shuttingDown;
+      if (!this.#identities.mayOpen(claims)) {
+        this.deps.metrics.rejectedFrames.inc({ code: 'identity_sockets' });
+        return new UpgradeRefusal('429 Too Many Requests', 'rate_limited', `at most ${this.deps.limits.maxSocketsPerIdentity} sockets per attendee`);
+      }
       return {
         id: this.#nextId++,
         claims,
@@ -247,10 +268,14 @@ export class WsEndpoint {
   }
 
   async #command(ws: Ws, conn: Connection, frame: CmdFrame): Promise<void> {
+    // Decided in memory before the command touches the Store: one identity's flood costs nobody else a round trip.
+    const refusal = this.#identities.checkCommand(conn.claims);
+    if (refusal) return this.#reject(ws, frame.id, 'rate_limited', refusal);
     try {
       const result = await this.deps.router.run(frame.name, frame.args, { claims: conn.claims });
       if (conn.open) ws.cork(() => this.#send(ws, okFrame(frame.id, result)));
     } catch (error) {
+      if (error instanceof ClientError && error.code === 'rate_limited') this.#identities.refused(conn.claims);
       if (conn.open) ws.cork(() => this.#fail(ws, frame.id, error));
     }
   }
@@ -259,7 +284,8 @@ export class WsEndpoint {
     const conn = ws.getUserData();
     conn.open = false;
     conn.leave?.();
-    this.#sockets.delete(ws);
+    if (conn.counted) this.#identities.closed(conn.claims);
+    if (!this.#sockets.delete(ws)) return;
     for (const [name, sub] of conn.topics) sub.ready.then(() => this.deps.relay.release(name), noop);
     conn.topics.clear();
     this.deps.metrics.connections.dec({ endpoint: 'ws' });

@@ -154,9 +154,12 @@ describe('moderation: delete, mute, rate and length limits', () => {
     expect(replies.filter((r) => r.op === 'ok')).toHaveLength(5);
     expect(replies.filter((r) => r.op === 'err').every((r) => r.code === 'rate_limited')).toBe(true);
     // Someone else is not affected.
-    ok(await send(await h.client('attendee'), 'hall', 'me too'));
-    expect(await send(fast, 'hall', 'x'.repeat(501))).toMatchObject({ op: 'err', code: 'invalid' });
-    expect(await send(fast, 'hall', '   ')).toMatchObject({ op: 'err', code: 'invalid' });
+    const other = await h.client('attendee');
+    ok(await send(other, 'hall', 'me too'));
+    // (The fast one is refused in memory for a moment after its refusal, whatever it sends: issue #11.)
+    expect(await send(fast, 'hall', 'x'.repeat(501))).toMatchObject({ op: 'err', code: 'rate_limited' });
+    expect(await send(other, 'hall', 'x'.repeat(501))).toMatchObject({ op: 'err', code: 'invalid' });
+    expect(await send(other, 'hall', '   ')).toMatchObject({ op: 'err', code: 'invalid' });
     expect(await h.analyticsCount('chat.message')).toBeGreaterThanOrEqual(10);
   });
 
