@@ -7,10 +7,12 @@ import * as Y from 'yjs';
 import {
   appendScan,
   decide,
+  doorRule,
   readMeta,
   resolveTicket,
   type AdmissionTimeline,
   type Decision,
+  type DoorRule,
   type Direction,
   type ResolvedTicket,
   type ScanRecord,
@@ -34,6 +36,12 @@ export interface ScanResult {
   already?: Decision['already'];
   /** Why a signed token was refused. */
   problem?: string;
+  /** With `zone_full`: the overflow zone the control room sends people to. */
+  redirect?: string;
+  /** With `gate_closed` / `zone_full`: the control room's message; with a `warn` policy past capacity, the warning. */
+  message?: string;
+  /** true when admitted on a deliberate override of `zone_full` or `gate_closed` */
+  override?: true;
 }
 
 export interface GateDeskOptions {
@@ -65,23 +73,34 @@ export class GateDesk {
    * Decides and records one scan; resolves once it is durable.
    * @example const { verdict, ticket } = await desk.scan('T-1001', 'in');
    */
-  async scan(scanned: string, dir: Direction): Promise<ScanResult> {
+  async scan(scanned: string, dir: Direction, override = false): Promise<ScanResult> {
     const started = performance.now();
     const { doc, timeline, gate, device } = this.options;
     const now = this.options.now ?? Date.now;
     const resolution = await resolveTicket(doc, scanned);
     // From here to appendScan nothing awaits: two quick scans of one code cannot both be admitted here.
     const at = now();
-    const decision = decide(timeline, resolution.ticket, { id: gate, zone: this.zone }, dir, at);
-    const record: ScanRecord = { scanId: randomUUID(), code: recordableCode(resolution.code), gate, device, dir, at, verdict: decision.verdict };
+    const zone = this.zone;
+    const decision = decide(timeline, resolution.ticket, { id: gate, zone }, dir, at);
+    // The control room's directives, from the replica (so also offline): only an entry the ticket itself allows is
+    // held back; exits are always recorded. An override admits anyway, and says so in the record.
+    let door: DoorRule = { verdict: 'admitted' };
+    if (dir === 'in' && decision.verdict === 'admitted') {
+      const info = zone === undefined ? undefined : readMeta(doc)?.zones.find((z) => z.id === zone);
+      door = doorRule(doc, gate, info, info ? timeline.insideZone(info.id) : 0);
+    }
+    const overridden = door.verdict !== 'admitted' && override;
+    const verdict = door.verdict === 'admitted' || overridden ? decision.verdict : door.verdict;
+    const record: ScanRecord = { scanId: randomUUID(), code: recordableCode(resolution.code), gate, device, dir, at, verdict, ...(overridden ? { override: true as const } : {}) };
     const mac = this.options.sign?.(record);
     appendScan(doc, mac === undefined ? record : { ...record, mac }, LOCAL_ORIGIN);
     this.lastScan = at;
     await this.options.durable();
     this.options.onScanned?.(at);
     const { source: _source, ...ticket } = resolution.ticket ?? { code: record.code };
+    const message = door.verdict === 'admitted' ? door.warning : door.message;
     return {
-      verdict: decision.verdict,
+      verdict,
       ticket: { ...ticket, code: record.code },
       ms: Math.round((performance.now() - started) * 100) / 100,
       scanId: record.scanId,
@@ -90,6 +109,9 @@ export class GateDesk {
       dir,
       ...(decision.already && { already: decision.already }),
       ...(resolution.problem !== undefined && { problem: resolution.problem }),
+      ...(door.verdict === 'zone_full' && door.redirect !== undefined && { redirect: door.redirect }),
+      ...(message !== undefined && { message }),
+      ...(overridden && { override: true as const }),
     };
   }
 }

@@ -14,6 +14,8 @@ const MAX_BODY_BYTES = 16 * 1024;
 export const ScanBody = z.strictObject({
   code: z.string().trim().min(1, 'code is empty').max(4096),
   dir: Direction.default('in'),
+  /** a deliberate override of `zone_full` / `gate_closed` at the gate screen: admitted, and recorded as such */
+  override: z.boolean().default(false),
 });
 
 export const LookupQuery = z.object({
@@ -86,7 +88,7 @@ async function route(options: HttpApiOptions, request: IncomingMessage, response
     case 'POST /scan': {
       const body = ScanBody.safeParse(await readJson(request));
       if (!body.success) throw invalid(body.error);
-      return sendJson(response, 200, await options.desk.scan(body.data.code, body.data.dir));
+      return sendJson(response, 200, await options.desk.scan(body.data.code, body.data.dir, body.data.override));
     }
     case 'GET /status':
       return sendJson(response, 200, options.status());

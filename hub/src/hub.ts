@@ -11,6 +11,8 @@ import { registerAnnouncementRoutes } from './rest/announcement-routes.ts';
 import { registerEngagementRoutes } from './rest/engagement-routes.ts';
 import { registerConsoleAssets } from './rest/console-assets.ts';
 import { registerEventRoutes } from './rest/event-routes.ts';
+import { registerDirectivesRoutes } from './rest/directives-routes.ts';
+import { directivesStream, type DirectivesStream } from './streams/directives/directives-stream.ts';
 import { registerGateRoutes } from './rest/gate-routes.ts';
 import { registerMeshRoutes } from './rest/mesh-routes.ts';
 import { registerRevocationRoutes } from './rest/revocation-routes.ts';
@@ -97,6 +99,8 @@ export class Hub {
   readonly push: PushService;
   /** engagement streams with coalesced publishes to drain at shutdown */
   readonly #engagement: readonly { close(): Promise<void> }[];
+  /** the control room's levers: gate states and zone door policies (issue 12) */
+  readonly directives: DirectivesStream;
   readonly #revocations: RevocationList;
   readonly #sessions = new SessionGuard();
   #listenSocket: us_listen_socket | undefined;
@@ -157,7 +161,9 @@ export class Hub {
     const leads = leadsStream({ bus, store });
     // A sponsor's access to its exhibitors' leads is a Store lookup (the `linked` rule in auth/permissions.ts).
     const links = storeSponsorLinks(store);
-    const router = new CommandRouter({ ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands }, bus);
+    const directives = directivesStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'directives' }) });
+    this.directives = directives;
+    const router = new CommandRouter({ ...directives.commands, ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands }, bus);
     const relay = new TopicRelay(bus, this.#app, {
       delivered: (subscribers, lagMs) => {
         this.metrics.framesOut.inc(subscribers);
@@ -182,6 +188,7 @@ export class Hub {
     registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log });
     registerEventRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
+    registerDirectivesRoutes(this.#app, { store, verifier, directives, log, onStatus });
     registerMeshRoutes(this.#app, { store, verifier, log, onStatus });
     registerRevocationRoutes(this.#app, { verifier, revocations: this.#revocations, log, onStatus });
     registerTicketRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });

@@ -28,7 +28,8 @@ const LEGACY_SCANS = 'scans';
 export const Direction = z.enum(['in', 'out']);
 export type Direction = z.infer<typeof Direction>;
 
-export const Verdict = z.enum(['admitted', 'already_in', 'invalid', 'revoked', 'wrong_zone']);
+/** `zone_full` and `gate_closed` (issue #12): refused at the door by the control room's directives. */
+export const Verdict = z.enum(['admitted', 'already_in', 'invalid', 'revoked', 'wrong_zone', 'zone_full', 'gate_closed']);
 export type Verdict = z.infer<typeof Verdict>;
 
 /** A ticket code as printed in a barcode (or the signed token's `code` claim): printable, no control characters. */
@@ -65,6 +66,8 @@ export const ScanRecord = z.strictObject({
   /** Milliseconds since the epoch on the scanning device's clock. */
   at: z.number().int().min(0).max(MAX_SCAN_AT),
   verdict: Verdict,
+  /** Admitted on a deliberate override at the gate screen, past a `zone_full` or `gate_closed` (issue #12). */
+  override: z.literal(true).optional(),
   /**
    * HMAC-SHA256 (base64url) of the other fields with the recording gate's scan key (see `mesh-auth.ts`), so the hub
    * can tell a scan relayed from that gate from one forged in its name. Optional: a gate that was never paired

@@ -6,3 +6,4 @@ export * from './verdict.ts';
 export * from './signed-ticket.ts';
 export * from './resolve-ticket.ts';
 export * from './mesh-auth.ts';
+export * from './directives.ts';

@@ -82,6 +82,8 @@ export class AdmissionTimeline implements TicketIndex {
   private readonly duplicatesByCode = new Map<string, DuplicateAdmission[]>();
   private readonly allDuplicates = new Map<string, DuplicateAdmission>();
   private insideCount = 0;
+  /** tickets inside per zone ('' for a gate whose zone is unknown): what a gate enforces capacity with */
+  private readonly insideByZone = new Map<string, number>();
 
   /**
    * @param zoneOfGate the zone each gate opens into (from the doc's meta). With it, an admitted `in` into another
@@ -140,6 +142,17 @@ export class AdmissionTimeline implements TicketIndex {
     return { scans: this.byScanId.size, tickets: this.histories.size, inside: this.insideCount, duplicates: this.allDuplicates.size };
   }
 
+  /** Tickets inside `zone` now, per this timeline (a gate's capacity check reads it for every `in` scan). */
+  insideZone(zone: string): number {
+    return this.insideByZone.get(zone) ?? 0;
+  }
+
+  private bumpZone(zone: string, by: number): void {
+    const next = (this.insideByZone.get(zone) ?? 0) + by;
+    if (next === 0) this.insideByZone.delete(zone);
+    else this.insideByZone.set(zone, next);
+  }
+
   private historyOf(code: string): ScanRecord[] {
     let history = this.histories.get(code);
     if (!history) {
@@ -155,6 +168,8 @@ export class AdmissionTimeline implements TicketIndex {
     const { state, duplicates } = fold(code, history, this.zoneOfGate);
     const before = this.states.get(code);
     this.insideCount += Number(state.inside) - Number(before?.inside ?? false);
+    if (before?.inside) this.bumpZone(before.entry?.zone ?? '', -1);
+    if (state.inside) this.bumpZone(state.entry?.zone ?? '', 1);
     if (history.length === 0) this.states.delete(code);
     else this.states.set(code, state);
 

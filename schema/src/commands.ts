@@ -5,6 +5,7 @@ import { pollCommands } from './commands/polls.ts';
 import { qaCommands } from './commands/qa.ts';
 import { chatCommands } from './commands/chat.ts';
 import { leadCommands } from './commands/leads.ts';
+import { directiveCommands } from './commands/directives.ts';
 
 export type { CommandSpec } from './commands/command-spec.ts';
 export * from './commands/announcements.ts';
@@ -14,6 +15,7 @@ export * from './commands/qa.ts';
 export * from './commands/chat.ts';
 export * from './commands/leads.ts';
 export * from './commands/box-office.ts';
+export * from './commands/directives.ts';
 export * from './commands/sessions.ts';
 
 /**
@@ -28,6 +30,7 @@ export const commands = {
   ...qaCommands,
   ...chatCommands,
   ...leadCommands,
+  ...directiveCommands,
 } as const;
 
 export type CommandName = keyof typeof commands;

@@ -16,6 +16,7 @@ import type { EngagementTables } from './db-engagement.ts';
 import type { JoinTables } from './db-join.ts';
 import type { LeadsTables } from './db-leads.ts';
 import type { PushTables } from './db-push.ts';
+import type { LeversTables } from './db-levers.ts';
 import type { PairingTables } from './db-pairing.ts';
 import type { AnalyticsTables } from './db-analytics.ts';
 import type { SessionTables } from './db-sessions.ts';
@@ -69,7 +70,7 @@ export interface TicketsTable {
 }
 
 export type ScanDir = 'in' | 'out';
-export type ScanVerdict = 'admitted' | 'already_in' | 'invalid' | 'revoked' | 'wrong_zone';
+export type ScanVerdict = 'admitted' | 'already_in' | 'invalid' | 'revoked' | 'wrong_zone' | 'zone_full' | 'gate_closed';
 
 export interface CheckinsTable {
   /** The gate's id for the scan: the same scan arriving twice (mesh and uplink) is one row. */
@@ -86,6 +87,8 @@ export interface CheckinsTable {
   recorded_at: CreatedAt;
   /** The zone the scanning gate opens into, copied at insert so history survives gate edits. */
   zone_id: Generated<string>;
+  /** admitted on a deliberate override at the gate screen (`0015-levers`) */
+  override: Generated<boolean>;
 }
 
 export type AnnouncementLevel = 'info' | 'warning' | 'emergency';
@@ -114,7 +117,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, AnalyticsTables, SessionTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, AnalyticsTables, SessionTables, LeversTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

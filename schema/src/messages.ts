@@ -7,7 +7,7 @@ import { Id } from './claims.ts';
  */
 
 export const ScanDir = z.enum(['in', 'out']);
-export const Verdict = z.enum(['admitted', 'already_in', 'invalid', 'revoked', 'wrong_zone']);
+export const Verdict = z.enum(['admitted', 'already_in', 'invalid', 'revoked', 'wrong_zone', 'zone_full', 'gate_closed']);
 
 /** `event/{e}/checkins`: one per scan, exactly once, whichever path the scan came by. */
 export const CheckinMessage = z.object({
@@ -24,6 +24,14 @@ export const CheckinMessage = z.object({
   type: z.string().optional(),
   /** true when this admission is a duplicate (a second `in` without an `out`, from another device) */
   duplicate: z.boolean(),
+  /** true when gate staff admitted past a `zone_full` or `gate_closed` on purpose (issue 12) */
+  override: z.boolean().optional(),
+  /**
+   * true on a message that restates an earlier one's scan (same `scanId`) with a corrected `duplicate` flag: the
+   * later admission synced first and looked like a first entry, or a late exit showed it was none. Update the scan
+   * you have; do not count it again.
+   */
+  correction: z.boolean().optional(),
 });
 export type CheckinMessage = z.infer<typeof CheckinMessage>;
 

@@ -9,7 +9,15 @@ export const CreateEventBody = z
     name: z.string().trim().min(1).max(200),
     timezone: z.string().min(1).max(64).default('UTC'),
     zones: z
-      .array(z.strictObject({ id: Id, name: z.string().trim().min(1).max(200), capacity: z.number().int().min(0).max(10_000_000) }))
+      .array(
+        z.strictObject({
+          id: Id,
+          name: z.string().trim().min(1).max(200),
+          capacity: z.number().int().min(0).max(10_000_000),
+          /** the door policy at capacity (issue 12): `off` (default), `warn`, `refuse` */
+          enforce: z.enum(['off', 'warn', 'refuse']).optional(),
+        }),
+      )
       .max(500)
       .default([]),
     gates: z.array(z.strictObject({ id: Id, name: z.string().trim().min(1).max(200), zone: Id })).max(500).default([]),

@@ -36,6 +36,9 @@ export const commandRules: Readonly<Record<CommandName, Readonly<Record<Role, Ru
   'announce.send': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   'alert.ack': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   'capacity.correct': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  // Control-room levers (issue 12).
+  'gate.state': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'zone.state': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   // Engagement (issue 5): the audience votes, asks, upvotes and chats; moderators, staff and admins run the room.
   'poll.vote':       { admin: 'no', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },
   'qa.ask':          { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'no', sponsor: 'no', attendee: 'yes' },

@@ -2,10 +2,11 @@ import type { Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '@opshub/schema/db';
 import { encodeAwarenessUpdate, applyAwarenessUpdate } from 'y-protocols/awareness';
-import { countScans, gateDocName, legacyScanCount, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
+import { countScans, gateDocName, writeDirectives, legacyScanCount, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { NotFoundError } from '../store/errors.ts';
+import { listDirectives } from '../store/repos/directives-repo.ts';
 import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
 import { getTickets, listTickets } from '../store/repos/tickets-repo.ts';
@@ -172,6 +173,19 @@ export class ReplicaHost {
   }
 
   /**
+   * Brings the doc's directives (gate states, zone door policies) up to date with the Store, loading the doc for the
+   * moment if no socket holds it; durable before it is relayed, like every hub write.
+   */
+  async projectDirectives(event: string): Promise<void> {
+    const replica = await this.acquire(event);
+    try {
+      await this.#writeDirectives(replica);
+    } finally {
+      this.release(event);
+    }
+  }
+
+  /**
    * Applies what other hubs stored since this replica's last pull, now (a gate relayed a hub write this hub has not
    * heard of yet: it is in the Store, since hub writes are stored before they are relayed).
    */
@@ -270,6 +284,7 @@ export class ReplicaHost {
     // Meta and roster come from the Store, the system of record, every time the doc loads.
     await this.#writeMeta(replica);
     await this.#writeRoster(replica);
+    await this.#writeDirectives(replica);
 
     const legacy = legacyScanCount(replica.doc);
     if (legacy > 0) log.error({ doc: replica.docName, legacy }, 'the stored doc holds scans in format 1 (a "scans" array), which nothing reads: they are not counted');
@@ -301,6 +316,21 @@ export class ReplicaHost {
         const { id: event, name, timezone, zones, gates } = details;
         writeMeta(doc, { event, name, timezone, zones, gates, publicKey: keys.publicJwk }, Origin.hub);
       },
+    );
+  }
+
+  async #writeDirectives(replica: GateReplica): Promise<void> {
+    await this.#writerOf(replica.event).write(
+      (trx) => listDirectives(trx, replica.event),
+      (doc, { gates, zones }) =>
+        writeDirectives(
+          doc,
+          {
+            gates: Object.fromEntries(gates.map((g) => [g.gate, { state: g.state, ...(g.message ? { message: g.message } : {}), at: g.at }])),
+            zones: Object.fromEntries(zones.map((z) => [z.zone, { full: z.full, redirect: z.redirect, enforce: z.enforce, at: z.at }])),
+          },
+          Origin.hub,
+        ),
     );
   }
 

@@ -14,6 +14,7 @@ export class EdgeFleet {
   hub: HubProcess | undefined;
   readonly agents = new Map<string, AgentProcess & { data: string }>();
   readonly #dirs: string[] = [];
+  readonly #seeded = new Map<string, string>();
   hubPort = 0;
 
   private constructor(readonly hubData: string, readonly event: string) {}
@@ -45,15 +46,22 @@ export class EdgeFleet {
     return fetch(`http://127.0.0.1:${this.hubPort}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
   }
 
-  /** Starts (or restarts on its data folder) the agent for `gate`. */
-  async startAgent(name: string, gate: string, extra: string[] = [], hubUrl = `ws://127.0.0.1:${this.hubPort}`): Promise<AgentProcess & { data: string }> {
-    let data = this.agents.get(name)?.data;
+  /** The data folder of agent `name` (made now if it has none yet, so a test can seed it before the start). */
+  async dataDir(name: string): Promise<string> {
+    let data = this.agents.get(name)?.data ?? this.#seeded.get(name);
     if (!data) {
       data = await mkdtemp(join(tmpdir(), `opshub-fleet-${name}-`));
       this.#dirs.push(data);
+      this.#seeded.set(name, data);
     }
+    return data;
+  }
+
+  /** Starts (or restarts on its data folder) the agent for `gate`; `hubUrl` null: mesh only, no hub. */
+  async startAgent(name: string, gate: string, extra: string[] = [], hubUrl: string | null = `ws://127.0.0.1:${this.hubPort}`): Promise<AgentProcess & { data: string }> {
+    const data = await this.dataDir(name);
     const token = await minter.mint({ sub: name, role: 'gate', events: [this.event], gate });
-    const agent = await spawnAgent(['--hub', hubUrl, '--event', this.event, '--gate', gate, '--token', token, '--port', '0', '--data', data, '--device', name, ...extra]);
+    const agent = await spawnAgent([...(hubUrl === null ? [] : ['--hub', hubUrl]), '--event', this.event, '--gate', gate, '--token', token, '--port', '0', '--data', data, '--device', name, ...extra]);
     const entry = { ...agent, data };
     this.agents.set(name, entry);
     return entry;
@@ -72,7 +80,7 @@ export class EdgeFleet {
     return (await res.json()) as { verdict: string };
   }
 
-  async status(name: string): Promise<{ online: boolean; peers: number; pending: number; tickets: number; scans: number; unsaved: number }> {
+  async status(name: string): Promise<{ online: boolean; peers: number; pending: number; tickets: number; scans: number; unsaved: number; inside: number }> {
     return (await (await fetch(`${this.agents.get(name)!.url}/status`)).json()) as never;
   }
 

@@ -8,6 +8,7 @@ import { announcementOrder } from './0007-announcement-order.ts';
 import { trust } from './0008-trust.ts';
 import { boxOffice } from './0012-box-office.ts';
 import { push } from './0013-push.ts';
+import { levers } from './0015-levers.ts';
 import { pairing } from './0016-pairing.ts';
 import { analyticsOutbox } from './0017-analytics-outbox.ts';
 import { sessions } from './0018-sessions.ts';
@@ -32,6 +33,7 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0008-trust': trust,
   '0012-box-office': boxOffice,
   '0013-push': push,
+  '0015-levers': levers,
   '0016-pairing': pairing,
   '0017-analytics-outbox': analyticsOutbox,
   '0018-sessions': sessions,

@@ -4,6 +4,7 @@ import { ChatState, MuteList, Poll, PollsState, QaState, WordList } from '../eng
 import { JoinCodeState, JoinRequest, JoinResponse, SetJoinCodeRequest } from '../join.ts';
 import { Consent, ConsentRow, EngagementSeries, Exhibitor, ExhibitorBody, Heatmap, LeadPage, Sponsor, SponsorBody, SponsorSummary } from '../leads.ts';
 import { MeshCredentials } from '../mesh-credentials.ts';
+import { Directives, GateState, GateStateBody, ZoneState, ZoneStateBody } from '../commands/directives.ts';
 import { RevokeTokenBody, TokenRevocation, TokenRevocationList } from '../revocations.ts';
 import { ApiError, CreateEventBody, ImportResult, PatchEventBody, TicketRow } from '../rest.ts';
 import {
@@ -27,6 +28,8 @@ const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item)
 
 /** Request bodies, by the component name they get in the OpenAPI document (described as clients send them). */
 export const requestSchemas = {
+  GateStateBody,
+  ZoneStateBody,
   CreateEventBody,
   PatchEventBody,
   TicketRow,
@@ -54,6 +57,9 @@ export const requestSchemas = {
 
 /** Answers, by component name (described as the hub sends them). */
 export const answerSchemas = {
+  GateState,
+  ZoneState,
+  Directives,
   Error: ApiError,
   Health,
   Event,
@@ -184,6 +190,9 @@ export const restOperations: readonly RestOperation[] = [
   { method: 'post', path: '/api/v1/events/{e}/gates/{g}/mesh-credentials', tag: 'gates', summary: 'Pair a gate laptop with the venue mesh: its mesh key (shared by the event\'s gates) and scan key (its own); a gate token only for its own gate', roles: ['admin', 'staff', 'gate'], body: { schema: 'Empty' }, answer: { status: 200, schema: 'MeshCredentials' } },
   { method: 'get', path: '/api/v1/events/{e}/checkins/summary', tag: 'gates', summary: 'Registered, checked in, inside, per gate and zone, duplicates', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CheckinSummary' } },
   { method: 'get', path: '/api/v1/events/{e}/capacity', tag: 'gates', summary: 'Occupancy per zone', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'CapacityState' } },
+  { method: 'put', path: '/api/v1/events/{e}/gates/{g}/state', tag: 'gates', summary: 'Open, hold or close a gate, with a message for its screen (audited; in every gate replica within a second, through the hub or the mesh)', roles: staff, body: { schema: 'GateStateBody' }, answer: { status: 200, schema: 'GateState' } },
+  { method: 'put', path: '/api/v1/events/{e}/zones/{z}/state', tag: 'gates', summary: 'A zone\'s door policy: full, redirect zone, enforce off|warn|refuse (only the fields given change; audited)', roles: staff, body: { schema: 'ZoneStateBody' }, answer: { status: 200, schema: 'ZoneState' } },
+  { method: 'get', path: '/api/v1/events/{e}/directives', tag: 'gates', summary: 'Every gate\'s state and zone\'s door policy (defaults for those never set)', roles: ['admin', 'staff', 'gate'], answer: { status: 200, schema: 'Directives' } },
   { method: 'get', path: '/api/v1/events/{e}/alerts', tag: 'gates', summary: 'Open alerts, newest first', roles: staff, answer: { status: 200, schema: 'AlertList' } },
   { method: 'get', path: '/api/v1/events/{e}/announcements', tag: 'announcements', summary: 'The latest announcements, newest first', roles: 'any role of the event', query: AnnouncementsQuery, answer: { status: 200, schema: 'AnnouncementList' } },
   { method: 'get', path: '/api/v1/push/vapid-public-key', tag: 'web push', summary: 'The VAPID public key browsers subscribe with (applicationServerKey)', roles: 'public', answer: { status: 200, schema: 'VapidPublicKey' } },

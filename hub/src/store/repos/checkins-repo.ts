@@ -14,6 +14,8 @@ export interface CheckinInput {
   at: number;
   verdict: ScanVerdict;
   duplicate?: boolean;
+  /** admitted on a deliberate override at the gate (issue 12) */
+  override?: boolean;
 }
 
 const CHUNK = 500;
@@ -54,6 +56,7 @@ export async function insertCheckins(db: Kysely<Database>, rows: readonly Checki
           at: new Date(r.at),
           verdict: r.verdict,
           duplicate: r.duplicate ?? false,
+          override: r.override ?? false,
         })),
       )
       .onConflict((oc) => oc.column('scan_id').doNothing())

@@ -40,6 +40,14 @@ export async function createEvent(db: Kysely<Database>, body: Omit<CreateEventBo
         .insertInto('zones')
         .values(body.zones.map((z) => ({ event_id: body.id, id: z.id, name: z.name, capacity: z.capacity })))
         .execute();
+      // A zone's door policy at capacity (issue 12) is a directive, kept with the others.
+      const policies = body.zones.filter((z) => z.enforce !== undefined && z.enforce !== 'off');
+      if (policies.length > 0) {
+        await trx
+          .insertInto('zone_directives')
+          .values(policies.map((z) => ({ event_id: body.id, zone_id: z.id, enforce: z.enforce, updated_by: 'event.create' })))
+          .execute();
+      }
     }
     if (body.gates.length > 0) {
       await trx
@@ -49,7 +57,7 @@ export async function createEvent(db: Kysely<Database>, body: Omit<CreateEventBo
     }
     const ticketTypes = body.ticketTypes ?? [];
     await putTicketTypes(trx, body.id, ticketTypes);
-    return { id: body.id, name: body.name, timezone: body.timezone, zones: byId(body.zones), gates: byId(body.gates), ticketTypes };
+    return { id: body.id, name: body.name, timezone: body.timezone, zones: byId(body.zones.map(({ id, name, capacity }) => ({ id, name, capacity }))), gates: byId(body.gates), ticketTypes };
   });
 }
 

@@ -153,15 +153,23 @@ export function checkinsStream(
       await lockCheckinsShared(trx, event);
       const inserted = await insertCheckins(trx, rows.map((r) => ({ ...r, duplicate: duplicateSeconds.has(r.scanId) })));
       const raised: AlertMessage[] = [];
+      // A duplicate whose second admission was published before (it synced before the earlier one: it looked like a
+      // first entry then) gets a correction on the check-ins topic, once across hubs: with the alert that only one
+      // hub's insert lands. Same for a duplicate a late exit withdrew.
+      const corrections: CheckinMessage[] = [];
       for (const duplicate of work.added) {
         const alert = duplicateAlert(replica, duplicate);
-        if (await insertAlert(trx, event, alert)) raised.push(alert);
+        if (!(await insertAlert(trx, event, alert))) continue;
+        raised.push(alert);
+        if (!inserted.has(duplicate.second.scanId)) corrections.push(correction(replica, duplicate, true));
       }
       await markDuplicates(trx, [...duplicateSeconds], true);
       const withdrawn: AlertMessage[] = [];
       for (const duplicate of work.removed) {
         const alert = duplicateAlert(replica, duplicate);
-        if (await withdrawAlert(trx, alert.id)) withdrawn.push({ ...alert, withdrawn: { at: Date.now(), reason: 'a later-synced scan shows the attendee left in between' } });
+        if (!(await withdrawAlert(trx, alert.id))) continue;
+        withdrawn.push({ ...alert, withdrawn: { at: Date.now(), reason: 'a later-synced scan shows the attendee left in between' } });
+        corrections.push(correction(replica, duplicate, false));
       }
       await markDuplicates(trx, work.removed.map((d) => d.second.scanId), false);
       const fresh = rows.filter((r) => inserted.has(r.scanId));
@@ -182,6 +190,7 @@ export function checkinsStream(
       // Issued together so the bus pipelines them; seq order follows call order.
       await Promise.all([
         ...fresh.map((row) => bus.publish(checkinsTopic, checkinMessage(replica, row, duplicateSeconds.has(row.scanId)))),
+        ...corrections.map((message) => bus.publish(checkinsTopic, message)),
         ...[...raised, ...withdrawn].map((alert) => bus.publish(alertsTopic, alert)),
       ]);
       return fresh;
@@ -214,6 +223,26 @@ function byTimeline(a: { at: number; scanId: string }, b: { at: number; scanId: 
   return a.at - b.at || (a.scanId < b.scanId ? -1 : a.scanId > b.scanId ? 1 : 0);
 }
 
+/**
+ * The check-ins message restating a duplicate's second admission with its corrected flag (`correction: true`): a
+ * consumer updates the scan it already has rather than counting a new one.
+ */
+function correction(replica: GateReplica, duplicate: DuplicateAdmission, flagged: boolean): CheckinMessage {
+  const { second } = duplicate;
+  const row: CheckinInput = {
+    scanId: second.scanId,
+    event: replica.event,
+    code: duplicate.code,
+    gate: second.gate,
+    zone: second.zone ?? replica.zoneOfGate(second.gate),
+    device: second.device,
+    dir: 'in',
+    at: second.at,
+    verdict: 'admitted',
+  };
+  return { ...checkinMessage(replica, row, flagged), correction: true };
+}
+
 function checkinMessage(replica: GateReplica, row: CheckinInput, duplicate: boolean): CheckinMessage {
   const ticket = replica.doc.getMap<{ holder?: string; type?: string }>('tickets').get(row.code);
   return {
@@ -228,6 +257,7 @@ function checkinMessage(replica: GateReplica, row: CheckinInput, duplicate: bool
     ...(ticket?.holder ? { holder: ticket.holder } : {}),
     ...(ticket?.type ? { type: ticket.type } : {}),
     duplicate,
+    ...(row.override ? { override: true } : {}),
   };
 }
 

@@ -1,0 +1,102 @@
+import { topicName, type Claims, type GateDirectiveMessage, type GateState, type ZoneDirectiveMessage, type ZoneState } from '@opshub/schema';
+import type { Bus } from '../../bus/bus.ts';
+import type { CommandHandler } from '../../commands/command-router.ts';
+import { ClientError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { ReplicaHost } from '../../replicas/replica-host.ts';
+import { appendAudit } from '../../store/repos/audit-log.ts';
+import { getZoneDirective, putGateDirective, putZoneDirective } from '../../store/repos/directives-repo.ts';
+import { getEvent } from '../../store/repos/events-repo.ts';
+import type { Store } from '../../store/store.ts';
+
+export interface GateStateChange {
+  state: GateState['state'];
+  message?: string | undefined;
+}
+
+export interface ZoneStateChange {
+  full?: boolean | undefined;
+  redirect?: string | null | undefined;
+  enforce?: ZoneState['enforce'] | undefined;
+}
+
+/**
+ * The control room's levers (issue 12): a gate's state and a zone's door policy. Schema → authorize (by the caller:
+ * REST route or command router) → persist with its audit row → project into the gate doc (durable before relay,
+ * so every replica has it within a second, through the hub or the mesh) → publish on `event/{e}/gates` or
+ * `event/{e}/capacity`.
+ */
+export function directivesStream(deps: { store: Store; bus: Bus; replicas: ReplicaHost; log: Logger }) {
+  const { store, bus, replicas } = deps;
+
+  async function eventOf(event: string) {
+    const details = await getEvent(store.db, event);
+    if (!details) throw new ClientError('not_found', `event "${event}" not found`);
+    return details;
+  }
+
+  /**
+   * Sets one gate's state. Resolves once every gate replica this hub serves has it.
+   * @example await directives.setGate(claims, 'expo', 'north', { state: 'hold', message: 'Please wait' });
+   */
+  async function setGate(claims: Claims, event: string, gate: string, change: GateStateChange): Promise<GateState> {
+    const details = await eventOf(event);
+    if (!details.gates.some((g) => g.id === gate)) throw new ClientError('not_found', `gate "${gate}" is not a gate of event "${event}"`);
+    return (await setGates(claims, event, [gate], change))[0]!;
+  }
+
+  /** Sets several gates' state at once (one projection): "hold all gates" in an emergency. */
+  async function setGates(claims: Claims, event: string, gates: readonly string[], change: GateStateChange): Promise<GateState[]> {
+    const at = Date.now();
+    const states: GateState[] = gates.map((gate) => ({ gate, state: change.state, ...(change.message ? { message: change.message } : {}), by: claims.sub, at }));
+    await store.db.transaction().execute(async (trx) => {
+      for (const state of states) {
+        const before = await putGateDirective(trx, event, state);
+        await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'gate.state', event, target: state.gate, before, after: state });
+      }
+    });
+    await replicas.projectDirectives(event);
+    for (const state of states) {
+      const message: GateDirectiveMessage = { kind: 'gate_state', ...state };
+      await bus.publish(topicName({ kind: 'gates', event }), message);
+    }
+    return states;
+  }
+
+  /**
+   * Changes a zone's door policy; fields left out keep their value.
+   * @example await directives.setZone(claims, 'expo', 'hall', { full: true, redirect: 'annex' });
+   */
+  async function setZone(claims: Claims, event: string, zone: string, change: ZoneStateChange): Promise<ZoneState> {
+    const details = await eventOf(event);
+    const zones = new Set(details.zones.map((z) => z.id));
+    if (!zones.has(zone)) throw new ClientError('not_found', `zone "${zone}" is not a zone of event "${event}"`);
+    if (change.redirect != null && !zones.has(change.redirect)) throw new ClientError('invalid', `redirect: "${change.redirect}" is not a zone of event "${event}"`);
+    if (change.redirect === zone) throw new ClientError('invalid', 'redirect: a zone cannot redirect to itself');
+    const state = await store.db.transaction().execute(async (trx) => {
+      const before = await getZoneDirective(trx, event, zone);
+      const after: ZoneState = {
+        zone,
+        full: change.full ?? before.full,
+        redirect: change.redirect === undefined ? before.redirect : change.redirect,
+        enforce: change.enforce ?? before.enforce,
+        by: claims.sub,
+        at: Date.now(),
+      };
+      await putZoneDirective(trx, event, after);
+      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'zone.state', event, target: zone, before, after });
+      return after;
+    });
+    await replicas.projectDirectives(event);
+    const message: ZoneDirectiveMessage = { kind: 'zone_state', ...state };
+    await bus.publish(topicName({ kind: 'capacity', event }), message);
+    return state;
+  }
+
+  const gateCommand: CommandHandler<'gate.state'> = (args, { claims }) => setGate(claims, args.event, args.gate, args);
+  const zoneCommand: CommandHandler<'zone.state'> = (args, { claims }) => setZone(claims, args.event, args.zone, args);
+
+  return { setGate, setGates, setZone, commands: { 'gate.state': gateCommand, 'zone.state': zoneCommand } };
+}
+
+export type DirectivesStream = ReturnType<typeof directivesStream>;
