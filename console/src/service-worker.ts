@@ -3,21 +3,73 @@
 /// <reference lib="esnext" />
 /// <reference lib="webworker" />
 /**
- * The audience app's service worker (scope `/live/`, registered by the audience page, not by SvelteKit): shows the
- * hub's pushes and opens the right page when one is tapped. It caches nothing: the audience page is live data over a
- * WebSocket and is of no use offline, and a stale cached console would outlive a hub upgrade.
+ * The console's service worker, registered by two pages under two scopes (not by SvelteKit):
+ *
+ * - `/live/`, the audience app: shows the hub's pushes and opens the right page when one is tapped. It caches nothing
+ *   there: the audience page is live data over a WebSocket and is of no use offline.
+ * - `/booth/`, the booth app: keeps the app's own files so a phone on a dead expo network can still open and reload it
+ *   (the captures themselves are in IndexedDB). Pages come from the network first, so a hub upgrade is picked up at
+ *   once when online; the hashed build files never change, so they are served from the cache.
  */
+import { build, files, version } from '$service-worker';
 import { pickWindow, tapTarget, toShownNotification } from '$lib/push/notification-view.ts';
+import { boothCacheName, isBoothScope, shellKey } from '$lib/booth/offline-shell.ts';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
+const booth = isBoothScope(sw.registration.scope);
+const cacheName = boothCacheName(version);
 
-sw.addEventListener('install', () => {
+sw.addEventListener('install', (event) => {
+  if (booth) {
+    event.waitUntil(
+      (async () => {
+        const cache = await caches.open(cacheName);
+        await cache.addAll([...build, ...files]);
+        // The app's page: the hub answers every client route with it.
+        const shell = await fetch(new URL('/booth/', sw.location.origin), { cache: 'no-cache' });
+        if (shell.ok) await cache.put(shellKey, shell);
+        await sw.skipWaiting();
+      })(),
+    );
+    return;
+  }
   void sw.skipWaiting();
 });
 
 sw.addEventListener('activate', (event) => {
-  // Take the open audience pages at once, so a tap can navigate them.
-  event.waitUntil(sw.clients.claim());
+  // Take the open pages at once (a tap can navigate audience pages; a booth page is covered before its first reload).
+  event.waitUntil(
+    (async () => {
+      if (booth) for (const key of await caches.keys()) if (key.startsWith('opshub-booth-') && key !== cacheName) await caches.delete(key);
+      await sw.clients.claim();
+    })(),
+  );
+});
+
+sw.addEventListener('fetch', (event) => {
+  if (!booth || event.request.method !== 'GET') return;
+  const url = new URL(event.request.url);
+  if (url.origin !== sw.location.origin) return;
+  if (event.request.mode === 'navigate') {
+    event.respondWith(
+      (async () => {
+        try {
+          const fresh = await fetch(event.request);
+          if (fresh.ok) void caches.open(cacheName).then((c) => c.put(shellKey, fresh.clone()));
+          return fresh;
+        } catch (error) {
+          const cached = await caches.match(shellKey);
+          if (cached) return cached;
+          throw error;
+        }
+      })(),
+    );
+    return;
+  }
+  // The build's files: cache first (hashed, immutable). The API and the socket are never cached.
+  if (build.includes(url.pathname) || files.includes(url.pathname)) {
+    event.respondWith(caches.match(event.request).then((hit) => hit ?? fetch(event.request)));
+  }
 });
 
 sw.addEventListener('push', (event) => {

@@ -29,6 +29,19 @@ const summary = CheckinsSummary.parse({
 });
 
 describe('CheckinTally', () => {
+  it('counts a check-in only when the hub says it is the ticket\'s first, even for tickets it never saw (3,009 of 3,000)', () => {
+    const tally = new CheckinTally();
+    tally.adopt(CheckinsSummary.parse({ registered: 3000, checkedIn: 3000, inside: 2990, duplicates: 0 }));
+    // After a hub restart: re-entries of tickets whose first entries were before anything this tally saw.
+    for (let i = 0; i < 9; i++) tally.apply(scan({ code: `OLD${i}`, first: false }));
+    expect(tally.figures.checkedIn).toBe(3000);
+    tally.apply(scan({ code: 'NEW', first: true }));
+    expect(tally.figures.checkedIn).toBe(3001);
+    // An older hub sends no `first`: the tally falls back to what it has seen.
+    tally.apply(scan({ code: 'NEW' }));
+    expect(tally.figures.checkedIn).toBe(3001);
+  });
+
   it('starts from the summary and moves with the summary endpoint definitions', () => {
     const tally = new CheckinTally();
     tally.adopt(summary);

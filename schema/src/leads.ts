@@ -211,6 +211,22 @@ export const SponsorSummary = z.object({
     ratio: z.number().nullable(),
     eventSessions: z.number().int(),
   }),
+  /**
+   * The sponsored sessions' rooms (sessions in the agenda, issue 17): who was in the room (by the gates) and what share
+   * of them took part, against every session of the event. Absent for an exhibitor's view.
+   */
+  attendance: z
+    .object({
+      sessions: z.array(z.object({ session: z.string(), unique: z.number().int(), peak: z.number().int(), participants: z.number().int(), participation: z.number().nullable() })),
+      /** participants over unique attendees, summed over the sponsored sessions; null when none was attended */
+      sponsoredParticipation: z.number().nullable(),
+      /** the same over every session of the event's agenda */
+      eventParticipation: z.number().nullable(),
+      /** unique attendees per sponsored session, and per session of the event */
+      sponsoredAverageAttendance: z.number(),
+      eventAverageAttendance: z.number(),
+    })
+    .optional(),
 });
 export type SponsorSummary = z.infer<typeof SponsorSummary>;
 

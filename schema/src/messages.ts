@@ -24,6 +24,12 @@ export const CheckinMessage = z.object({
   type: z.string().optional(),
   /** true when this admission is a duplicate (a second `in` without an `out`, from another device) */
   duplicate: z.boolean(),
+  /**
+   * true when this is the ticket's first admitted `in`: the summary's `checkedIn` (tickets admitted at least once)
+   * grows by exactly the messages that say so, whatever a client has or has not seen before (a re-entry after an exit,
+   * or any scan older than the replay window, is not a new check-in). Absent from older hubs.
+   */
+  first: z.boolean().optional(),
   /** true when gate staff admitted past a `zone_full` or `gate_closed` on purpose (issue 12) */
   override: z.boolean().optional(),
   /**

@@ -42,7 +42,7 @@ const audienceRoles: readonly Role[] = ['attendee', ...moderationRoles];
  * @example navFor({ role: 'attendee' }, 'expo') // [{ href: '/announcements/expo', label: 'Announcements' }]
  * @example navFor({ role: 'attendee' }, 'expo', 'keynote').at(-1) // { href: '/live/expo/keynote', label: 'Audience' }
  */
-export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'sponsor'>>, event: string, session?: string): NavItem[] {
+export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'sponsor' | 'exhibitor'>>, event: string, session?: string): NavItem[] {
   const e = encodeURIComponent(event);
   const items: NavItem[] = [];
   if (canOpenControlRoom(claims)) items.push({ href: `/ops/${e}`, label: 'Control room' });
@@ -58,6 +58,8 @@ export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'spon
   }
   // A sponsor's own dashboard (issue 6); the hub refuses any other sponsor's data.
   if (claims.role === 'sponsor' && claims.sponsor) items.push({ href: `/sponsor/${e}/${encodeURIComponent(claims.sponsor)}`, label: 'Sponsor dashboard' });
+  // Booth staff capture leads on a phone (issue 17); the hub lets an exhibitor token capture only for its own booth.
+  if (claims.role === 'exhibitor' && claims.exhibitor) items.push({ href: `/booth/${e}/${encodeURIComponent(claims.exhibitor)}`, label: 'Booth app' });
   items.push({ href: `/announcements/${e}`, label: 'Announcements' });
   if (session !== undefined) {
     const s = encodeURIComponent(session);

@@ -47,7 +47,8 @@ export const defaultReplicaHostOptions: ReplicaHostOptions = Object.freeze({ idl
 
 const SIGNAL_DOC = 0;
 const SIGNAL_AWARENESS = 1;
-const ROSTER_PAGE = 5_000;
+/** Tickets written into the doc per Store transaction: a page is one synchronous Yjs write, so it stays short (issue #11). */
+const ROSTER_PAGE = 1_000;
 
 interface Held {
   replica: Promise<GateReplica>;

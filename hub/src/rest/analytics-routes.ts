@@ -5,6 +5,8 @@ import type { Analytics } from '../analytics/analytics.ts';
 import { sessionHeatmap, zoneHeatmap, type HeatmapRequest, type HeatmapRow } from '../analytics/dashboards/heatmaps.ts';
 import { OccupancyDeltas } from '../analytics/dashboards/occupancy-deltas.ts';
 import { engagementSeries, sponsorSummary } from '../analytics/dashboards/sponsor-summary.ts';
+import { sponsoredAttendance } from '../analytics/dashboards/sessions-participation.ts';
+import { listSessions } from '../store/repos/sessions-repo.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import { ClientError, describeZodError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -52,6 +54,12 @@ export function registerAnalyticsRoutes(
     const scope = await sponsorScope(store, claims, event, idParam(req, 1, 'sponsor'));
     const leads = await leadTallies(store.db, event, scope.booths.map((b) => b.id));
     const body = await sponsorSummary(analytics, { event, sponsor: scope.sponsor, booths: scope.booths, sessions: scope.sessions, leads });
+    // Sessions of the agenda (issue 17): the sponsored rooms' attendance and participation against the event's.
+    if (claims.role !== 'exhibitor') {
+      const [agenda, details] = await Promise.all([listSessions(store.db, event), getEvent(store.db, event)]);
+      const capacities = new Map((details?.zones ?? []).map((z) => [z.id, z.capacity]));
+      body.attendance = await sponsoredAttendance(analytics, event, agenda, scope.sessions, (zone) => capacities.get(zone) ?? 0);
+    }
     return { status: 200, body };
   });
 

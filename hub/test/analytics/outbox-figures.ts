@@ -100,3 +100,5 @@ figures.stored = Number(row?.n ?? 0);
 await analytics.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(`FIGURES ${JSON.stringify({ mode, events: total, ...figures })}`);
+// chDB's engine threads may keep the event loop alive after close: the figures are out, leave.
+process.exit(0);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionAttendance, SessionList, type Claims } from '@opshub/schema';
+import { SessionAttendance, SessionList, SponsorSummary, type Claims } from '@opshub/schema';
 import { listAudit } from '../../src/store/repos/audit-log.ts';
 import { GateClient } from '../gates/gate-client.ts';
 import { startTestHub, type TestHub } from '../support/test-hub.ts';
@@ -182,4 +182,21 @@ describe('attendance', () => {
     expect((await t.api('/api/v1/events/conf/sessions/keynote/attendance', { claims: { role: 'attendee', events: ['conf'] } })).status).toBe(403);
     expect((await t.api('/api/v1/events/conf/sessions/ghost/attendance', { claims: admin })).status).toBe(404);
   }, 60_000);
+
+  it('puts the sponsored rooms\' attendance and participation against the event\'s into the sponsor summary', async () => {
+    const res = await t.api('/api/v1/events/conf/sponsors/acme/summary', { claims: { role: 'sponsor', events: ['conf'], sponsor: 'acme' } });
+    expect(res.status).toBe(200);
+    const summary = SponsorSummary.parse(await res.json());
+    // The panel names ACME as its sponsor: it is a sponsored session without being in ACME's own list.
+    expect(summary.sessions.map((s) => s.session)).toEqual(['panel']);
+    expect(summary.attendance).toEqual({
+      // Room B: A11 has been inside since before the panel began; p6 voted and chatted in it.
+      sessions: [{ session: 'panel', unique: 1, peak: 1, participants: 1, participation: 1 }],
+      sponsoredParticipation: 1,
+      // keynote 5 of 8, panel 1 of 1, the 2020 early bird in the hall 0 of 0
+      eventParticipation: 6 / 9,
+      sponsoredAverageAttendance: 1,
+      eventAverageAttendance: 3,
+    });
+  }, 30_000);
 });

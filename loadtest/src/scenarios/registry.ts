@@ -2,6 +2,7 @@ import { crossHub } from './cross-hub.ts';
 import { eventDayMix } from './event-day-mix.ts';
 import { fanOut } from './fan-out.ts';
 import { analytics } from './analytics.ts';
+import { analyticsOutbox } from './analytics-outbox.ts';
 import { gatePartition } from './gate-partition.ts';
 import { gateVerdict } from './gate-verdict.ts';
 import { idleMemory } from './idle-memory.ts';
@@ -13,4 +14,4 @@ import type { Scenario } from './scenario.ts';
  * single-server scenarios then share that server. gate-partition drives the shared hub and its own y-websocket
  * server with WebsocketProviders; gate-verdict runs its own edge-agent process after them; analytics and push run their own figures processes.
  */
-export const scenarios: readonly Scenario[] = [idleMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, analytics, push];
+export const scenarios: readonly Scenario[] = [idleMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, analytics, analyticsOutbox, push];

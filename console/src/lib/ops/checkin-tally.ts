@@ -97,7 +97,9 @@ export class CheckinTally {
       // A duplicate's first admission is published before it, so its ticket is counted already (if the tally never
       // saw that admission, it is older than the replay window and in the summary).
       if (m.duplicate) f.duplicates++;
-      else if (!this.#admitted.has(m.code)) f.checkedIn++;
+      // The hub says whether this is the ticket's first admission (`first`), exactly as the summary counts; only an
+      // older hub leaves it to what this tally has seen, which misses tickets last seen before the replay window.
+      else if (m.first ?? !this.#admitted.has(m.code)) f.checkedIn++;
     }
     const wasInside = this.#isInside(m.code) ?? (m.dir === 'out' || m.duplicate);
     this.observe(m);

@@ -206,3 +206,22 @@ export async function codesInside(db: Kysely<Database>, event: string, codes: re
     .execute();
   return new Set(rows.filter((r) => r.dir === 'in').map((r) => r.code));
 }
+
+/**
+ * Of these codes, those with an admitted `in` recorded by another scan than `except`: the tickets that were checked in
+ * already. Read inside the deriving transaction, after its own rows are inserted.
+ * @example const before = await codesAdmittedBefore(trx, 'expo', ['A1'], new Set(['scan-7']));
+ */
+export async function codesAdmittedBefore(db: Kysely<Database>, event: string, codes: readonly string[], except: ReadonlySet<string>): Promise<Set<string>> {
+  if (codes.length === 0) return new Set();
+  let query = db
+    .selectFrom('checkins')
+    .select('code')
+    .distinct()
+    .where('event_id', '=', event)
+    .where('code', 'in', [...new Set(codes)])
+    .where('dir', '=', 'in')
+    .where('verdict', '=', 'admitted');
+  if (except.size > 0) query = query.where('scan_id', 'not in', [...except]);
+  return new Set((await query.execute()).map((r) => r.code));
+}

@@ -59,20 +59,32 @@ export async function importTickets(
   const accepted: NewTicket[] = [];
   /** the input row number of each accepted ticket, to report one the Store refuses */
   const rowOfAccepted: number[] = [];
-  rows.forEach((input, index) => {
+  for (let index = 0; index < rows.length; index++) {
+    // A 100,000-row roster takes seconds to validate: the other sockets are served between slices (issue #11).
+    if (index > 0 && index % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
+    const input = rows[index];
     const row = index + 1;
     const reject = (reason: string): void => void rejected.push({ row, reason });
     const parsed = TicketRow.safeParse(input);
-    if (!parsed.success) return reject(describeIssues(parsed.error));
+    if (!parsed.success) {
+      reject(describeIssues(parsed.error));
+      continue;
+    }
     const ticket = parsed.data;
     const unknown = ticket.zones.filter((z) => !zones.has(z));
-    if (unknown.length > 0) return reject(`unknown zone${unknown.length > 1 ? 's' : ''} ${unknown.map((z) => `"${z}"`).join(', ')} for event "${event}"`);
+    if (unknown.length > 0) {
+      reject(`unknown zone${unknown.length > 1 ? 's' : ''} ${unknown.map((z) => `"${z}"`).join(', ')} for event "${event}"`);
+      continue;
+    }
     const first = firstRowOf.get(ticket.code);
-    if (first !== undefined) return reject(`duplicate code "${ticket.code}" (first in row ${first})`);
+    if (first !== undefined) {
+      reject(`duplicate code "${ticket.code}" (first in row ${first})`);
+      continue;
+    }
     firstRowOf.set(ticket.code, row);
     accepted.push({ event_id: event, code: ticket.code, holder: ticket.holder, email: ticket.email, type: ticket.type, zones: [...new Set(ticket.zones)] });
     rowOfAccepted.push(row);
-  });
+  }
   // Each batch is one statement, atomic on its own, and commits on its own: one transaction around 100,000 rows would
   // hold PGlite's single connection for seconds while gates wait to record check-ins. A failed import is simply
   // retried (it is idempotent); pass a transaction as `db` to make it all-or-nothing.
@@ -81,6 +93,8 @@ export async function importTickets(
   const refused = new Set<number>();
   for (let i = 0; i < accepted.length; i += batchSize) {
     const batch = accepted.slice(i, i + batchSize);
+    // On PGlite every statement runs on this thread: one batch at a time, sockets served in between.
+    if (i > 0) await yieldToEventLoop();
     try {
       await upsert(db, batch);
     } catch (error) {
@@ -99,6 +113,14 @@ export async function importTickets(
   if (refused.size > 0) rejected.sort((a, b) => a.row - b.row);
   accepted.forEach((t, i) => refused.has(i) || acceptedCodes?.push(t.code));
   return { accepted: accepted.length - refused.size, rejected };
+}
+
+/** Rows validated between two turns of the event loop during an import. */
+const YIELD_EVERY_ROWS = 2000;
+
+/** Lets every socket's waiting I/O run before the next slice of a long job. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 async function upsert(db: Kysely<Database>, tickets: NewTicket[]): Promise<void> {

@@ -6,7 +6,7 @@ import type { Logger } from '../../log.ts';
 import type { GateReplica } from '../../replicas/gate-replica.ts';
 import type { ReplicaListener } from '../../replicas/replica-host.ts';
 import { insertAlert, withdrawAlert } from '../../store/repos/alerts-repo.ts';
-import { insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, type CheckinInput } from '../../store/repos/checkins-repo.ts';
+import { codesAdmittedBefore, insertCheckins, lockCheckinsShared, markDuplicates, recordedScanIds, type CheckinInput } from '../../store/repos/checkins-repo.ts';
 import { setAsideScanIds } from '../../store/repos/set-aside-repo.ts';
 import { isRecordError } from '../../store/errors.ts';
 import type { Store } from '../../store/store.ts';
@@ -173,6 +173,16 @@ export function checkinsStream(
       }
       await markDuplicates(trx, work.removed.map((d) => d.second.scanId), false);
       const fresh = rows.filter((r) => inserted.has(r.scanId));
+      // Which fresh admissions are their ticket's first: the control room adds exactly these to "checked in", so a
+      // re-entry, or a ticket whose earlier scans it never saw (a hub restart, a long disconnection), never counts twice.
+      const admissions = fresh.filter((r) => r.dir === 'in' && r.verdict === 'admitted');
+      const before = await codesAdmittedBefore(trx, event, admissions.map((r) => r.code), new Set(admissions.map((r) => r.scanId)));
+      const firsts = new Set<string>();
+      for (const r of admissions) {
+        if (before.has(r.code)) continue;
+        before.add(r.code);
+        firsts.add(r.scanId);
+      }
       await recordAnalytics(
         trx,
         fresh.map((row) => ({
@@ -189,7 +199,7 @@ export function checkinsStream(
       const alertsTopic = topicName({ kind: 'alerts', event });
       // Issued together so the bus pipelines them; seq order follows call order.
       await Promise.all([
-        ...fresh.map((row) => bus.publish(checkinsTopic, checkinMessage(replica, row, duplicateSeconds.has(row.scanId)))),
+        ...fresh.map((row) => bus.publish(checkinsTopic, checkinMessage(replica, row, duplicateSeconds.has(row.scanId), firsts.has(row.scanId)))),
         ...corrections.map((message) => bus.publish(checkinsTopic, message)),
         ...[...raised, ...withdrawn].map((alert) => bus.publish(alertsTopic, alert)),
       ]);
@@ -240,10 +250,11 @@ function correction(replica: GateReplica, duplicate: DuplicateAdmission, flagged
     at: second.at,
     verdict: 'admitted',
   };
-  return { ...checkinMessage(replica, row, flagged), correction: true };
+  // A restatement is never a new check-in: the scan it restates was counted (or not) when it was first published.
+  return { ...checkinMessage(replica, row, flagged, false), correction: true };
 }
 
-function checkinMessage(replica: GateReplica, row: CheckinInput, duplicate: boolean): CheckinMessage {
+function checkinMessage(replica: GateReplica, row: CheckinInput, duplicate: boolean, first: boolean): CheckinMessage {
   const ticket = replica.doc.getMap<{ holder?: string; type?: string }>('tickets').get(row.code);
   return {
     scanId: row.scanId,
@@ -257,6 +268,7 @@ function checkinMessage(replica: GateReplica, row: CheckinInput, duplicate: bool
     ...(ticket?.holder ? { holder: ticket.holder } : {}),
     ...(ticket?.type ? { type: ticket.type } : {}),
     duplicate,
+    first,
     ...(row.override ? { override: true } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { hasEvent, type Claims, type Exhibitor } from '@opshub/schema';
 import { ClientError } from '../../errors.ts';
 import { getExhibitor, getSponsor, listExhibitors, type SponsorRecord } from '../../store/repos/exhibitors-repo.ts';
+import { sessionsOfSponsor } from '../../store/repos/sessions-repo.ts';
 import type { Store } from '../../store/store.ts';
 
 /** What of a sponsor's data a token may see. */
@@ -26,7 +27,9 @@ export async function sponsorScope(store: Store, claims: Claims, event: string, 
   if (claims.role === 'admin' || claims.role === 'staff' || (claims.role === 'sponsor' && claims.sponsor === sponsorId)) {
     const sponsor = await getSponsor(store.db, event, sponsorId);
     if (!sponsor) throw new ClientError('not_found', `sponsor "${sponsorId}" not found`);
-    return { sponsor, booths: await listExhibitors(store.db, event, { sponsor: sponsorId }), sessions: sponsor.sessions };
+    // Sponsored sessions: the sponsor's own list, and the agenda's sessions that name the sponsor (issue 17).
+    const sessions = [...new Set([...sponsor.sessions, ...(await sessionsOfSponsor(store.db, event, sponsorId))])].sort();
+    return { sponsor, booths: await listExhibitors(store.db, event, { sponsor: sponsorId }), sessions };
   }
   if (claims.role === 'exhibitor' && claims.exhibitor !== undefined) {
     const own = await getExhibitor(store.db, event, claims.exhibitor);
