@@ -106,6 +106,7 @@ const Env = z
     PUSH_CONCURRENCY: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(64)),
     TRUSTED_PROXIES: addressRanges,
     PGLITE_TEMPLATE: optionalString,
+    GATE_OFFLINE_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(30)),
     ANALYTICS_OUTBOX_RETENTION_HOURS: z.preprocess(blankToUndefined, z.coerce.number().positive().max(24 * 365).default(48)),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
@@ -168,6 +169,8 @@ export interface Config {
    * per-client limits key on the socket's peer. See transport/client-address.ts.
    */
   readonly trustedProxies: readonly string[];
+  /** `GATE_OFFLINE_AFTER` (seconds, default 30): how long a gate's presence may be gone before `gate_offline` is raised */
+  readonly gateOfflineAfterMs: number;
   /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
   /** How long the Store keeps analytics outbox rows (`ANALYTICS_OUTBOX_RETENTION_HOURS`, 48): the bound while ClickHouse is down. */
@@ -216,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     vapid: { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT },
     push: { allowedOrigins: e.PUSH_ALLOWED_ORIGINS, concurrency: e.PUSH_CONCURRENCY },
     trustedProxies: e.TRUSTED_PROXIES,
+    gateOfflineAfterMs: e.GATE_OFFLINE_AFTER * 1000,
     pgliteTemplate: e.PGLITE_TEMPLATE,
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,

@@ -33,6 +33,7 @@ import { registerPairingRoutes } from './rest/pairing-routes.ts';
 import { ReplicaHost } from './replicas/replica-host.ts';
 import { capacityStream } from './streams/capacity/capacity-stream.ts';
 import { checkinsStream } from './streams/checkins/checkins-stream.ts';
+import { gateHealth } from './streams/gates/gate-health.ts';
 import { gatesStream } from './streams/gates/gates-stream.ts';
 import { YjsEndpoint } from './transport/yjs-endpoint.ts';
 import { registerOpsRoutes } from './rest/ops-routes.ts';
@@ -73,6 +74,8 @@ export interface HubOptions {
   readonly stripe?: StripeConfig;
   /** web push: VAPID keys, allowed origins, concurrency (main.ts: `pushSettings(config)`); tests: a throwaway key pair */
   readonly push?: PushSettings;
+  /** `GATE_OFFLINE_AFTER` in ms (default 30 s): a gate gone this long raises `gate_offline` */
+  readonly gateOfflineAfterMs?: number;
   /** the analytics outbox relay's tuning (main.ts: retention from `ANALYTICS_OUTBOX_RETENTION_HOURS`); defaults otherwise */
   readonly analyticsRelay?: Omit<OutboxRelayOptions, 'store' | 'analytics' | 'log'>;
 }
@@ -125,7 +128,7 @@ export class Hub {
     this.#replicas = new ReplicaHost({ store, bus, log: log.child({ module: 'replicas' }), onOpenDocs: (n) => this.metrics.yjsDocsOpen.set(n) });
     this.#capacity = capacityStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'capacity' }) });
     this.#checkins = checkinsStream({ store, bus, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
-    this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }) });
+    this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }), health: gateHealth({ store, bus, log: log.child({ module: 'gate-health' }), offlineAfterMs: options.gateOfflineAfterMs ?? 30_000 }) });
     this.#replicas.listen(this.#checkins.listener);
     this.#replicas.listen(this.#gates.listener);
 

@@ -92,5 +92,7 @@ export const AlertMessage = z.object({
   ack: z.object({ by: z.string(), at: z.number() }).optional(),
   /** set when later facts showed the alert was not what it seemed (e.g. a late `out` scan between two admissions) */
   withdrawn: z.object({ at: z.number(), reason: z.string() }).optional(),
+  /** set when the condition ended (a `gate_offline` gate came back): the alert leaves the open alerts */
+  resolved: z.object({ at: z.number() }).optional(),
 });
 export type AlertMessage = z.infer<typeof AlertMessage>;

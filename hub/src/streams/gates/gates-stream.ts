@@ -5,6 +5,7 @@ import type { Logger } from '../../log.ts';
 import type { GateReplica } from '../../replicas/gate-replica.ts';
 import { isSocketOrigin } from '../../replicas/origins.ts';
 import type { ReplicaListener } from '../../replicas/replica-host.ts';
+import type { GateHealth } from './gate-health.ts';
 
 /** What an edge agent puts in its awareness state; anything else in awareness is ignored here. */
 const GatePresence = z.object({
@@ -20,10 +21,10 @@ const GatePresence = z.object({
  * publishes, so a gate is reported once whichever hub it reached. Throttled per device: at most one message a second
  * unless the gate goes on- or offline.
  */
-export function gatesStream(deps: { bus: Bus; log: Logger }, options = { minIntervalMs: 1000 }) {
+export function gatesStream(deps: { bus: Bus; log: Logger; health?: GateHealth }, options = { minIntervalMs: 1000 }) {
   const { bus, log } = deps;
   /** awareness client id → the gate it speaks for, so a removal can be reported */
-  const known = new Map<string, { gate: string; device: string; pending: number; lastScan?: number }>();
+  const known = new Map<string, { gate: string; device: string; pending: number; lastSync: number; lastScan?: number }>();
   const lastSent = new Map<string, { at: number; online: boolean; timer?: NodeJS.Timeout }>();
 
   const publish = (event: string, message: GateMessage) => {
@@ -65,14 +66,17 @@ export function gatesStream(deps: { bus: Bus; log: Logger }, options = { minInte
           continue;
         }
         const { gate, device, pending = 0, lastScan } = parsed.data;
-        const entry = { gate, device, pending, ...(lastScan ? { lastScan } : {}) };
+        // lastSync travels with the entry, so the offline message keeps it (the gates table shows when it was last seen).
+        const entry = { gate, device, pending, lastSync: Date.now(), ...(lastScan ? { lastScan } : {}) };
         known.set(`${replica.event}/${id}`, entry);
-        publish(replica.event, { ...entry, online: true, lastSync: Date.now(), at: Date.now() });
+        deps.health?.online(replica.event, gate, device);
+        publish(replica.event, { ...entry, online: true, at: Date.now() });
       }
       for (const id of changed.removed) {
         const entry = known.get(`${replica.event}/${id}`);
         if (!entry) continue;
         known.delete(`${replica.event}/${id}`);
+        deps.health?.offline(replica.event, entry.gate, entry.device, entry.lastSync);
         publish(replica.event, { ...entry, online: false, at: Date.now() });
       }
     },
@@ -82,6 +86,7 @@ export function gatesStream(deps: { bus: Bus; log: Logger }, options = { minInte
     listener,
     close() {
       for (const sent of lastSent.values()) clearTimeout(sent.timer);
+      deps.health?.close();
     },
   };
 }
