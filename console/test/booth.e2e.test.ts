@@ -135,3 +135,14 @@ it('captures by typed code, keeps three captures through an offline reload, and 
   await page.close();
   expect(browser.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|net::/.test(e))).toEqual([]);
 }, 180_000);
+
+it('shows the room\'s figures on the moderator page of a session on the agenda', async () => {
+  const start = Date.now() - 10 * 60_000;
+  await post('/api/v1/events/expo/sessions', { id: 'talk', title: 'Booth talk', zone: 'booth-1', startsAt: start, endsAt: start + 3_600_000, capacity: 30 });
+  const page = await browser.newPage();
+  await signIn(page, hub.httpUrl, '/moderate/expo/talk', await hub.token({ role: 'moderator', sub: 'mo', events: ['expo'] }));
+  const figures = page.getByTestId('room-figures');
+  await figures.waitFor({ timeout: 20_000 });
+  expect(await figures.innerText()).toMatch(/^0 in the room · peak 0 of 30 seats · 0 came/);
+  await page.close();
+}, 60_000);

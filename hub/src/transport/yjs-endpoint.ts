@@ -145,6 +145,14 @@ export class YjsEndpoint {
     this.deps.host.acquire(conn.event).then(
       (replica) => {
         if (!conn.open) return this.deps.host.release(conn.event);
+        // A gate token for a gate the event does not have: refused by name, not shown as "g9 → ?" in the gates table.
+        const tokenGate = conn.role === 'gate' ? conn.claims.gate : undefined;
+        const gates = replica.meta?.gates;
+        if (tokenGate !== undefined && gates && !gates.some((g) => g.id === tokenGate)) {
+          conn.open = false;
+          this.deps.host.release(conn.event);
+          return void ws.end(CloseCode.forbidden, `gate "${tokenGate}" is not a gate of event "${conn.event}"`.slice(0, 120));
+        }
         conn.replica = replica;
         const queued = conn.queued ?? [];
         conn.queued = undefined;

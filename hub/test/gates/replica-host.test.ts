@@ -130,6 +130,12 @@ describe('what the replica host refuses', () => {
     expect(refused?.status).toBe(401);
   });
 
+  it('closes 4403 naming the gate when the token is for a gate the event does not have', async () => {
+    const client = GateClient.open(t.port, 'expo', await t.token({ role: 'gate', gate: 'g9' }));
+    open.push(client);
+    expect(await client.nextClose()).toBe(CloseCode.forbidden);
+  });
+
   it('closes 4403 when a gate writes outside scans, and the doc keeps its roster', async () => {
     const client = await gate('gate');
     gateDocTypes(client.doc).tickets.set('T3', { holder: 'Mallory', email: '', type: 'vip', zones: [], status: 'valid' });
