@@ -45,6 +45,7 @@ import { pollsStream } from './streams/polls/polls-stream.ts';
 import { qaStream } from './streams/qa/qa-stream.ts';
 import { pushStream, type PushService, type PushSettings } from './streams/push/push-stream.ts';
 import { ephemeralPushSettings } from './streams/push/push-settings.ts';
+import { SessionReminders } from './streams/sessions/session-reminders.ts';
 import { leadsStream } from './streams/leads/leads-stream.ts';
 import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
@@ -100,6 +101,8 @@ export class Hub {
   readonly #gates: ReturnType<typeof gatesStream>;
   /** web push: announcements, session news and answers to subscribed browsers (see streams/push/push-stream.ts) */
   readonly push: PushService;
+  /** "about to start" pushes for the agenda's sessions */
+  readonly sessionReminders: SessionReminders;
   /** engagement streams with coalesced publishes to drain at shutdown */
   readonly #engagement: readonly { close(): Promise<void> }[];
   /** the control room's levers: gate states and zone door policies (issue 12) */
@@ -136,6 +139,7 @@ export class Hub {
     const pushLog = log.child({ module: 'push' });
     this.push = pushStream({ store, bus, log: pushLog, metrics: this.metrics, settings: options.push ?? ephemeralPushSettings() });
     const push = this.push;
+    this.sessionReminders = new SessionReminders({ store, push, log: pushLog });
     const queuePush = (what: string, queued: Promise<string>) => void queued.catch((err: unknown) => pushLog.error({ err, what }, 'push not queued'));
     const announcements = announcementsStream({ bus, store, onSent: (message) => queuePush('announcement', push.announce(message)) });
     // Polls, Q&A and chat share one cache of compiled word filters (chat's list also screens questions and word clouds).
@@ -255,6 +259,7 @@ export class Hub {
     // In the background: the live path never waits for ClickHouse, and a hub starts while its ClickHouse is down.
     this.analyticsRelay.start();
     await this.push.start();
+    this.sessionReminders.start();
     progress(`listening on port ${this.options.port}`);
     const uws = loadNativeUws();
     this.#listenSocket = await this.#listen();
@@ -309,6 +314,7 @@ export class Hub {
     // Live poll results and upvote counts still owed go out while the bus and Store are open.
     await Promise.all(this.#engagement.map((s) => s.close().catch((err: unknown) => this.options.log.error({ err }, 'engagement did not drain cleanly'))));
     // Pushes in flight finish (briefly) and are recorded; what is left is sent by another hub, or after a restart.
+    await this.sessionReminders.close();
     await this.push.close().catch((err: unknown) => this.options.log.error({ err }, 'push did not close cleanly'));
     // What the relay has not shipped stays in the outbox for the next holder of the lease (or this hub's restart).
     await this.analyticsRelay.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics relay did not close cleanly'));

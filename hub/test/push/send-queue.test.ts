@@ -110,4 +110,25 @@ describe('push send queue', () => {
     expect(service.violations).toEqual([]);
     await staff.close();
   }, 90_000);
+
+  it('tells a session\'s followers once that it is about to start, and not a session further off', async () => {
+    const earlyBird = service.subscriber('early-bird');
+    await subscribe(earlyBird, { sessions: ['opening', 'closing'] });
+    const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    const sessions = [
+      { id: 'opening', title: 'Opening keynote', zone: 'hall', startsAt: at(5), endsAt: at(65) },
+      { id: 'closing', title: 'Closing panel', zone: 'hall', startsAt: at(300), endsAt: at(360) },
+    ];
+    const created = await hub.api('/api/v1/events/expo/sessions', { method: 'POST', body: JSON.stringify(sessions), claims: { role: 'admin', events: ['*'] } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    // Two looks at the agenda (as two hubs, or two ticks, would make): one reminder.
+    await Promise.all([hub.hub.sessionReminders.remindDue(), hub.hub.sessionReminders.remindDue()]);
+    expect(await settled((d) => d.kind === 'session' && d.ref === 'opening')).toMatchObject({ targeted: 1, accepted: 1 });
+    await hub.hub.sessionReminders.remindDue();
+    const received = service.receiptsFor('early-bird').map((r) => PushNotification.parse(JSON.parse(r.text)));
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ kind: 'session', title: 'Opening keynote starts in 5 min', url: '/live/expo/opening', tag: 'session-opening-start' });
+    expect(received[0]!.body).toContain('Main hall');
+    expect(service.violations).toEqual([]);
+  });
 });
