@@ -317,6 +317,9 @@ export class Hub {
     await this.sessionReminders.close();
     await this.push.close().catch((err: unknown) => this.options.log.error({ err }, 'push did not close cleanly'));
     // What the relay has not shipped stays in the outbox for the next holder of the lease (or this hub's restart).
+    // A graceful stop ships what was committed (bounded: a ClickHouse that is down leaves it in the outbox for the
+    // next start), so analytics read right after a SIGTERM are whole.
+    await this.analyticsRelay.drain(10_000).catch((err: unknown) => this.options.log.warn({ err }, 'analytics relay not drained before stop; the outbox keeps the rest'));
     await this.analyticsRelay.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics relay did not close cleanly'));
     await analytics.close().catch((err: unknown) => this.options.log.error({ err }, 'analytics did not close cleanly'));
     await bus.close().catch((err: unknown) => this.options.log.error({ err }, 'bus did not close cleanly'));

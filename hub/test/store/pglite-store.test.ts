@@ -157,7 +157,7 @@ describe('PgliteStore from a template (PGLITE_TEMPLATE)', () => {
     expect(await hasTable(inMemory, 'from_second')).toBe(true);
     await createEvent(inMemory.db, CreateEventBody.parse({ id: 'tpl-2', name: 'In memory' }));
     await inMemory.close();
-  });
+  }, 90_000);
 
   it('refuses to start, and says which file, when the template cannot be read', async () => {
     const store = new PgliteStore({ template: join(root, 'no-such-template.tar') });
