@@ -30,11 +30,24 @@ export async function migrateToLatest(
   } catch (error) {
     throw new MigrationError(undefined, { cause: error });
   }
-  const { error, results = [] } = await migrator.migrateToLatest();
+  let outcome = await migrator.migrateToLatest();
+  // kysely's Migrator looks for its table by listing every schema's tables; a schema another client drops meanwhile
+  // fails that listing with 3F000 (invalid_schema_name) although ours is fine. Seen with test schemas dropped in
+  // parallel; a second look no longer sees the dropped schema.
+  for (let retry = 0; retry < 3 && isDroppedSchemaRace(outcome.error, schema); retry++) outcome = await migrator.migrateToLatest();
+  const { error, results = [] } = outcome;
   if (error !== undefined) {
     throw new MigrationError(results.find((r) => r.status === 'Error')?.migrationName, { cause: error });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** A `schema "x" does not exist` error naming a schema other than the one being migrated. */
+function isDroppedSchemaRace(error: unknown, ours: string | undefined): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  if (code !== '3F000' || typeof message !== 'string') return false;
+  const named = /schema "([^"]+)" does not exist/.exec(message)?.[1];
+  return named !== undefined && named !== ours;
 }
 
 async function currentSchema(db: Kysely<any>): Promise<string> {
