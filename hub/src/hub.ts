@@ -46,6 +46,7 @@ import { qaStream } from './streams/qa/qa-stream.ts';
 import { pushStream, type PushService, type PushSettings } from './streams/push/push-stream.ts';
 import { ephemeralPushSettings } from './streams/push/push-settings.ts';
 import { SessionReminders } from './streams/sessions/session-reminders.ts';
+import { SessionOverflow } from './streams/sessions/session-overflow.ts';
 import { leadsStream } from './streams/leads/leads-stream.ts';
 import { storeSponsorLinks } from './streams/leads/sponsor-links.ts';
 import { TopicRelay } from './topics/topic-relay.ts';
@@ -103,6 +104,8 @@ export class Hub {
   readonly push: PushService;
   /** "about to start" pushes for the agenda's sessions */
   readonly sessionReminders: SessionReminders;
+  /** overflow rooms: a session's full room redirects its gates (streams/sessions/session-overflow.ts) */
+  readonly sessionOverflow: SessionOverflow;
   /** engagement streams with coalesced publishes to drain at shutdown */
   readonly #engagement: readonly { close(): Promise<void> }[];
   /** the control room's levers: gate states and zone door policies (issue 12) */
@@ -129,7 +132,7 @@ export class Hub {
 
     // The gates: replicas of each event's gate doc, served on /yjs, deriving check-ins, capacity and presence.
     this.#replicas = new ReplicaHost({ store, bus, log: log.child({ module: 'replicas' }), onOpenDocs: (n) => this.metrics.yjsDocsOpen.set(n) });
-    this.#capacity = capacityStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'capacity' }) });
+    this.#capacity = capacityStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'capacity' }), onEvaluated: (event, zones) => void this.sessionOverflow.check(event, zones) });
     this.#checkins = checkinsStream({ store, bus, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
     this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }), health: gateHealth({ store, bus, log: log.child({ module: 'gate-health' }), offlineAfterMs: options.gateOfflineAfterMs ?? 30_000 }) });
     this.#replicas.listen(this.#checkins.listener);
@@ -170,6 +173,8 @@ export class Hub {
     const links = storeSponsorLinks(store);
     const directives = directivesStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'directives' }) });
     this.directives = directives;
+    // A session's room at capacity redirects its gates to the overflow room (issue 17), with the directives above.
+    this.sessionOverflow = new SessionOverflow({ store, directives, push, occupancy: (event) => this.#capacity.zonesOf(event), log: log.child({ module: 'session-overflow' }) });
     const router = new CommandRouter({ ...directives.commands, ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands }, bus);
     const relay = new TopicRelay(bus, this.#app, {
       delivered: (subscribers, lagMs) => {
@@ -217,7 +222,7 @@ export class Hub {
     });
     registerBoxOfficeRoutes(this.#app, { store, bus, verifier, log, onStatus, boxOffice, webhookSecret: stripe.webhookSecret });
     registerPushRoutes(this.#app, { store, verifier, push, log, onStatus });
-    registerSessionsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
+    registerSessionsRoutes(this.#app, { store, analytics, verifier, log, onStatus, onChanged: (event) => void this.sessionOverflow.check(event) });
     // Last: the console's `GET /*` only answers what no route above claimed.
     registerConsoleAssets(this.#app, { log, onStatus });
     // After everything: any method on a path nothing claimed gets 404, or 405 with `Allow`, instead of a closed socket.
@@ -260,6 +265,7 @@ export class Hub {
     this.analyticsRelay.start();
     await this.push.start();
     this.sessionReminders.start();
+    this.sessionOverflow.start();
     progress(`listening on port ${this.options.port}`);
     const uws = loadNativeUws();
     this.#listenSocket = await this.#listen();
@@ -305,6 +311,8 @@ export class Hub {
     this.#yjs.closeAll();
     this.#sessions.close();
     await this.#revocations.close();
+    // An overflow look in progress finishes while the replicas it writes directives into are still open.
+    await this.sessionOverflow.close();
     // Doc updates that entered through this hub are written before the Store closes; derived side effects that did
     // not finish are re-derived from the stored scans when the doc next loads.
     await this.#replicas.close().catch((err: unknown) => this.options.log.error({ err }, 'replicas did not close cleanly'));

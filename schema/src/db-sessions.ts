@@ -1,5 +1,6 @@
 /**
- * The session and lead-capture tables as kysely sees them; `migrations/0018-sessions.ts` creates exactly these.
+ * The session and lead-capture tables as kysely sees them; `migrations/0018-sessions.ts` creates exactly these
+ * (with the overflow columns of `0020-session-overflow.ts`).
  * `Database` in `db.ts` extends {@link SessionTables}. Type-only kysely imports, as in `db.ts`.
  */
 import type { ColumnType, Selectable } from 'kysely';
@@ -21,8 +22,14 @@ export interface SessionsTable {
   sponsor_id: string | null;
   /** when "about to start" went out by web push (once) */
   start_pushed_at: OptionalTimestamp;
-  /** when "moved to the overflow room" went out by web push (once per filling; cleared when the room empties) */
+  /** when "moved to the overflow room" went out by web push (once per session: a room that fills again tells nobody twice) */
   overflow_pushed_at: OptionalTimestamp;
+  /** since when the room is marked full with the redirect to the overflow room (`0020-session-overflow`); null: not */
+  overflow_since: OptionalTimestamp;
+  /** the room's `full` before the overflow marked it, put back on release */
+  overflow_restore_full: boolean | null;
+  /** the room's `redirect` before the overflow set it, put back on release */
+  overflow_restore_redirect: string | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }

@@ -20,7 +20,17 @@ import { zoneOccupancy } from './zone-occupancy.ts';
  * The armed state of each threshold lives in the Store and is flipped atomically, so two hubs evaluating the same
  * crossing raise one alert between them. Also the control room's `alert.ack` and `capacity.correct` commands.
  */
-export function capacityStream(deps: { store: Store; bus: Bus; replicas: ReplicaHost; log: Logger }, options = { everyMs: 200 }) {
+export function capacityStream(
+  deps: {
+    store: Store;
+    bus: Bus;
+    replicas: ReplicaHost;
+    log: Logger;
+    /** after each published occupancy (e.g. session overflow); must not throw, is not awaited by the stream's next look */
+    onEvaluated?: (event: string, zones: readonly ZoneOccupancy[]) => void;
+  },
+  options = { everyMs: 200 },
+) {
   const { store, bus, replicas, log } = deps;
   const timers = new Map<string, NodeJS.Timeout>();
   /** evaluations run one at a time per event, so threshold reads and flips do not interleave within a hub */
@@ -36,6 +46,7 @@ export function capacityStream(deps: { store: Store; bus: Bus; replicas: Replica
     const zones = await occupancy(replica);
     const message: CapacityMessage = { at: Date.now(), zones };
     await bus.publish(topicName({ kind: 'capacity', event: replica.event }), message);
+    deps.onEvaluated?.(replica.event, zones);
     const states = await thresholdStates(store.db, replica.event);
     for (const zone of zones) {
       const armed = Object.fromEntries(thresholds.map((t) => [t.percent, states.get(`${zone.zone}/${t.percent}`) ?? true])) as Armed;
@@ -113,8 +124,19 @@ export function capacityStream(deps: { store: Store; bus: Bus; replicas: Replica
     });
   };
 
+  /** The event's rooms' occupancy now, with corrections (loads the event's replica for the look if needed). */
+  async function zonesOf(event: string): Promise<ZoneOccupancy[]> {
+    const replica = await replicas.acquire(event);
+    try {
+      return await occupancy(replica);
+    } finally {
+      replicas.release(event);
+    }
+  }
+
   return {
     changed,
+    zonesOf,
     commands: { 'capacity.correct': correct, 'alert.ack': ack },
     close() {
       for (const timer of timers.values()) clearTimeout(timer);

@@ -1,4 +1,6 @@
-import { topicName, type Claims, type GateDirectiveMessage, type GateState, type ZoneDirectiveMessage, type ZoneState } from '@opshub/schema';
+import type { Transaction } from 'kysely';
+import type { Database } from '@opshub/schema/db';
+import { topicName, type Claims, type Role, type GateDirectiveMessage, type GateState, type ZoneDirectiveMessage, type ZoneState } from '@opshub/schema';
 import type { Bus } from '../../bus/bus.ts';
 import type { CommandHandler } from '../../commands/command-router.ts';
 import { ClientError } from '../../errors.ts';
@@ -8,6 +10,12 @@ import { appendAudit } from '../../store/repos/audit-log.ts';
 import { getZoneDirective, putGateDirective, putZoneDirective } from '../../store/repos/directives-repo.ts';
 import { getEvent } from '../../store/repos/events-repo.ts';
 import type { Store } from '../../store/store.ts';
+
+/** Who sets a directive: a token's subject and role, or the hub itself (`{ sub: 'system', role: 'system' }`). */
+export interface DirectiveActor {
+  readonly sub: string;
+  readonly role: Role | 'system';
+}
 
 export interface GateStateChange {
   state: GateState['state'];
@@ -68,25 +76,45 @@ export function directivesStream(deps: { store: Store; bus: Bus; replicas: Repli
    * @example await directives.setZone(claims, 'expo', 'hall', { full: true, redirect: 'annex' });
    */
   async function setZone(claims: Claims, event: string, zone: string, change: ZoneStateChange): Promise<ZoneState> {
+    return (await changeZone(claims, event, zone, async () => ({ change })))!;
+  }
+
+  /**
+   * Changes a zone's door policy only if `decide`, run inside the writing transaction with the policy before, says so
+   * (a change, or null for none): the hub's own levers (a session's overflow) claim their right to write in the same
+   * transaction, so two hubs never both write, and a release never undoes what staff set meanwhile.
+   * @returns the new state, or null when `decide` declined
+   * @example await directives.changeZone(systemActor, 'expo', 'hall', async (trx, before) => (await claim(trx)) ? { change: { full: true } } : null);
+   */
+  async function changeZone(
+    actor: DirectiveActor,
+    event: string,
+    zone: string,
+    decide: (trx: Transaction<Database>, before: ZoneState) => Promise<{ change: ZoneStateChange; why?: string } | null>,
+  ): Promise<ZoneState | null> {
     const details = await eventOf(event);
     const zones = new Set(details.zones.map((z) => z.id));
     if (!zones.has(zone)) throw new ClientError('not_found', `zone "${zone}" is not a zone of event "${event}"`);
-    if (change.redirect != null && !zones.has(change.redirect)) throw new ClientError('invalid', `redirect: "${change.redirect}" is not a zone of event "${event}"`);
-    if (change.redirect === zone) throw new ClientError('invalid', 'redirect: a zone cannot redirect to itself');
     const state = await store.db.transaction().execute(async (trx) => {
       const before = await getZoneDirective(trx, event, zone);
+      const decision = await decide(trx, before);
+      if (!decision) return null;
+      const { change } = decision;
+      if (change.redirect != null && !zones.has(change.redirect)) throw new ClientError('invalid', `redirect: "${change.redirect}" is not a zone of event "${event}"`);
+      if (change.redirect === zone) throw new ClientError('invalid', 'redirect: a zone cannot redirect to itself');
       const after: ZoneState = {
         zone,
         full: change.full ?? before.full,
         redirect: change.redirect === undefined ? before.redirect : change.redirect,
         enforce: change.enforce ?? before.enforce,
-        by: claims.sub,
+        by: actor.sub,
         at: Date.now(),
       };
       await putZoneDirective(trx, event, after);
-      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'zone.state', event, target: zone, before, after });
+      await appendAudit(trx, { actor: actor.sub, role: actor.role, action: 'zone.state', event, target: zone, before, after: decision.why ? { ...after, why: decision.why } : after });
       return after;
     });
+    if (!state) return null;
     await replicas.projectDirectives(event);
     const message: ZoneDirectiveMessage = { kind: 'zone_state', ...state };
     await bus.publish(topicName({ kind: 'capacity', event }), message);
@@ -96,7 +124,7 @@ export function directivesStream(deps: { store: Store; bus: Bus; replicas: Repli
   const gateCommand: CommandHandler<'gate.state'> = (args, { claims }) => setGate(claims, args.event, args.gate, args);
   const zoneCommand: CommandHandler<'zone.state'> = (args, { claims }) => setZone(claims, args.event, args.zone, args);
 
-  return { setGate, setGates, setZone, commands: { 'gate.state': gateCommand, 'zone.state': zoneCommand } };
+  return { setGate, setGates, setZone, changeZone, commands: { 'gate.state': gateCommand, 'zone.state': zoneCommand } };
 }
 
 export type DirectivesStream = ReturnType<typeof directivesStream>;
