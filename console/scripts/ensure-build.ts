@@ -6,20 +6,21 @@
  * Sources: `console/src`, `console/static`, the console's config files, `schema/src` (the console imports the
  * contract's zod schemas) and `package-lock.json` (a dependency upgrade changes the bundle).
  *
- * Two processes may ask at once (two test files, or a test run next to `npm start`): a lock directory makes one
- * build while the other waits for it.
+ * Two processes may ask at once (two test files, or a test run next to `npm start`): a lock file
+ * (`console/.build.lock`) makes one build while the other waits for it.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FolderLockedError, lockFolder } from '@opshub/platform/folder-lock';
 
 const consoleDir = fileURLToPath(new URL('..', import.meta.url));
 const repoDir = join(consoleDir, '..');
 export const buildDir = join(consoleDir, 'build');
 const stamp = join(buildDir, 'index.html');
-const lockDir = join(consoleDir, '.build-lock');
+const lockFile = join(consoleDir, '.build.lock');
 
 const sources = [
   join(consoleDir, 'src'),
@@ -43,7 +44,10 @@ export class ConsoleBuildError extends Error {
 export async function ensureConsoleBuild(options: { log?: (line: string) => void; lockTimeoutMs?: number } = {}): Promise<'fresh' | 'built'> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (await isFresh()) return 'fresh';
-  await acquireLock(options.lockTimeoutMs ?? 5 * 60_000);
+  const lock = await lockFolder(lockFile, { waitMs: options.lockTimeoutMs ?? 5 * 60_000 }).catch((error: unknown) => {
+    if (!(error instanceof FolderLockedError)) throw error;
+    throw new ConsoleBuildError(`another console build (process ${error.owner}) holds ${lockFile}; delete it if no build is running`);
+  });
   try {
     // Another process may have built it while we waited for the lock.
     if (await isFresh()) return 'fresh';
@@ -53,7 +57,7 @@ export async function ensureConsoleBuild(options: { log?: (line: string) => void
     log(`opshub: console built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 'built';
   } finally {
-    await rm(lockDir, { recursive: true, force: true });
+    await lock.release();
   }
 }
 
@@ -93,38 +97,6 @@ function runViteBuild(): Promise<void> {
       code === 0 ? resolve() : reject(new ConsoleBuildError(`the console build failed (vite exited with ${code}):\n${output}`)),
     );
   });
-}
-
-async function acquireLock(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await mkdir(lockDir);
-      await writeFile(join(lockDir, 'pid'), String(process.pid));
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    // A lock whose builder is gone (a terminal closed mid-build) is taken over at once; an old one in any case.
-    const held = await stat(lockDir).catch(() => undefined);
-    const owner = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => ''));
-    const ownerGone = Number.isInteger(owner) && owner > 0 && !isAlive(owner);
-    if (held && (ownerGone || Date.now() - held.mtimeMs > timeoutMs)) {
-      await rm(lockDir, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new ConsoleBuildError(`another console build holds ${lockDir}; remove it if no build is running`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,9 +24,12 @@ describe('one agent per data folder', () => {
     await writeFile(join(dir, 'agent.lock'), `${process.ppid}\n`);
     await expect(lockDataDir(dir)).rejects.toBeInstanceOf(DataDirLockedError);
     await expect(lockDataDir(dir)).rejects.toThrow(`in use by process ${process.ppid}`);
+    // Releasing ours leaves the other process's lock alone; once it is gone, the folder is free again.
     await lock.release();
-    await expect(readdir(dir)).resolves.toEqual([]);
+    expect(await readFile(join(dir, 'agent.lock'), 'utf8')).toBe(`${process.ppid}\n`);
+    await rm(join(dir, 'agent.lock'));
     await (await lockDataDir(dir)).release();
+    await expect(readdir(dir)).resolves.toEqual([]);
   });
 
   it('takes over the lock of an agent that died', async () => {

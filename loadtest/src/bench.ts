@@ -19,6 +19,7 @@ import { describeMachine, finishMachine } from './driver/machine.ts';
 import { formatMarkdown, formatTable, fromJson, ratios, toJson, type ScenarioReport } from './driver/report.ts';
 import { RunContext, type RunOptions } from './driver/run-context.ts';
 import { scenarios } from './scenarios/registry.ts';
+import { isProcessAlive } from '@opshub/platform/process-alive';
 
 const usage = `usage: npm run bench -- [--quick] [--only NAME,…] [--repeats N] [--scale F] [--payload BYTES]
                         [--json FILE] [--markdown] [--profile DIR] [--nice=N] [--verbose] [--list]
@@ -97,21 +98,12 @@ function removeAbandonedRunFolders(): void {
     const dir = join(tmpdir(), name);
     try {
       const pid = Number(readFileSync(join(dir, 'driver.pid'), 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) continue;
     } catch {
       // no pid file: a folder from before pid files, or one being created right now; leave it
       continue;
     }
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
