@@ -25,6 +25,9 @@ export async function migrateToLatest(
     migrator = new Migrator({
       db,
       provider: new SqlMigrationProvider(migrations),
+      // Numbers are reserved per piece of work and land in any order (0020 may ship before 0019): a database that ran
+      // a later one still runs an earlier one that arrives after it. Migrations never depend on a higher number.
+      allowUnorderedMigrations: true,
       migrationTableSchema: schema ?? (await currentSchema(db)),
     });
   } catch (error) {

@@ -12,7 +12,8 @@ function run(percents: number[], armed: Armed = allArmed()): number[][] {
 
 describe('capacity threshold rules', () => {
   it('raises each threshold once on the way up, all of them on a jump', () => {
-    expect(run([50, 79, 80, 85, 90, 99, 100, 120])).toEqual([[], [], [80], [], [90], [], [100], []]);
+    expect(run([50, 79, 80, 85, 90, 99, 100, 120])).toEqual([[], [], [80], [], [90], [], [100], [110]]);
+    expect(run([100, 124, 125, 205])).toEqual([[80, 90, 100], [110], [125], []]);
     expect(run([10, 100])).toEqual([[], [80, 90, 100]]);
   });
 

@@ -12,6 +12,7 @@ import { levers } from './0015-levers.ts';
 import { pairing } from './0016-pairing.ts';
 import { analyticsOutbox } from './0017-analytics-outbox.ts';
 import { sessions } from './0018-sessions.ts';
+import { capacityEscalations } from './0019-capacity-escalations.ts';
 import { sessionOverflow } from './0020-session-overflow.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
@@ -38,5 +39,6 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0016-pairing': pairing,
   '0017-analytics-outbox': analyticsOutbox,
   '0018-sessions': sessions,
+  '0019-capacity-escalations': capacityEscalations,
   '0020-session-overflow': sessionOverflow,
 };

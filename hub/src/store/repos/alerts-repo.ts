@@ -79,3 +79,32 @@ function toMessage(r: Selectable<AlertsTable>): AlertMessage {
     ...(r.acked_by && r.acked_at ? { ack: { by: r.acked_by, at: new Date(r.acked_at).getTime() } } : {}),
   };
 }
+
+/** The event's open alerts of one kind (not withdrawn nor resolved), oldest first. */
+export async function openAlertsOfKind(db: Kysely<Database>, event: string, kind: AlertMessage['kind']): Promise<AlertMessage[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .selectAll()
+    .where('event_id', '=', event)
+    .where('kind', '=', kind)
+    .where('withdrawn_at', 'is', null)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toMessage);
+}
+
+/**
+ * Restates an open alert's title and facts (a capacity alert's current figure); false when it is gone or closed.
+ * @example if (await restateAlert(db, alert.id, 'Hall A … now 205 %', detail)) await bus.publish(topic, { ...alert, title, detail });
+ */
+export async function restateAlert(db: Kysely<Database>, id: string, title: string, detail: Record<string, unknown>): Promise<boolean> {
+  const rows = await db
+    .updateTable('alerts')
+    .set({ title, detail: JSON.stringify(detail) })
+    .where('id', '=', id)
+    .where('withdrawn_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.length > 0;
+}

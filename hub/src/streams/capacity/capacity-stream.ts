@@ -7,18 +7,22 @@ import { ClientError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { GateReplica } from '../../replicas/gate-replica.ts';
 import type { ReplicaHost } from '../../replicas/replica-host.ts';
-import { ackAlert, insertAlert } from '../../store/repos/alerts-repo.ts';
+import { ackAlert, insertAlert, openAlertsOfKind, restateAlert, withdrawAlert } from '../../store/repos/alerts-repo.ts';
 import { appendAudit } from '../../store/repos/audit-log.ts';
 import { disarmThreshold, rearmThreshold, setZoneAdjustment, thresholdStates, zoneAdjustments } from '../../store/repos/capacity-repo.ts';
 import type { Store } from '../../store/store.ts';
+import { CapacityAlertDetail, capacityAlertTitle, restatedDetail } from './capacity-alert-figures.ts';
 import { step, thresholds, type Armed } from './threshold-rules.ts';
 import { zoneOccupancy } from './zone-occupancy.ts';
 
 /**
  * Capacity: occupancy per zone (derived from the scans, plus staff corrections) published coalesced on
- * `event/{e}/capacity`, and one alert per threshold crossing (80/90/100 %, with hysteresis) on `event/{e}/alerts`.
- * The armed state of each threshold lives in the Store and is flipped atomically, so two hubs evaluating the same
- * crossing raise one alert between them. Also the control room's `alert.ack` and `capacity.correct` commands.
+ * `event/{e}/capacity`, and one alert per threshold crossing (80/90/100 %, escalations at 110/125 %, with
+ * hysteresis) on `event/{e}/alerts`. The armed state of each threshold lives in the Store and is flipped atomically,
+ * so two hubs evaluating the same crossing raise one alert between them. An open capacity alert is restated (same
+ * id, current figure in its title and detail) at most every `restateMs` while the zone's figure moves, and resolved
+ * when its threshold re-arms (the zone fell back below it). Also the control room's `alert.ack` and
+ * `capacity.correct` commands.
  */
 export function capacityStream(
   deps: {
@@ -29,12 +33,14 @@ export function capacityStream(
     /** after each published occupancy (e.g. session overflow); must not throw, is not awaited by the stream's next look */
     onEvaluated?: (event: string, zones: readonly ZoneOccupancy[]) => void;
   },
-  options = { everyMs: 200 },
+  options = { everyMs: 200, restateMs: 1000 },
 ) {
   const { store, bus, replicas, log } = deps;
   const timers = new Map<string, NodeJS.Timeout>();
   /** evaluations run one at a time per event, so threshold reads and flips do not interleave within a hub */
   const running = new Map<string, Promise<void>>();
+  /** per event: when open alerts were last restated, the figure each zone had then, and a deferred restatement */
+  const restated = new Map<string, { at: number; inside: Map<string, number>; timer?: NodeJS.Timeout }>();
 
   /** Occupancy with corrections applied. */
   async function occupancy(replica: GateReplica): Promise<ZoneOccupancy[]> {
@@ -52,13 +58,14 @@ export function capacityStream(
       const armed = Object.fromEntries(thresholds.map((t) => [t.percent, states.get(`${zone.zone}/${t.percent}`) ?? true])) as Armed;
       const { crossed, rearmed } = step(armed, zone.ratio);
       for (const threshold of rearmed) await rearmThreshold(store.db, replica.event, zone.zone, threshold.percent);
+      if (rearmed.length > 0) await resolveRearmed(replica.event, zone, new Set(rearmed.map((t) => t.percent)));
       for (const threshold of crossed) {
         const alert: AlertMessage = {
           id: `cap:${zone.zone}:${threshold.percent}:${randomUUID()}`,
           kind: 'capacity',
           severity: threshold.severity,
           at: message.at,
-          title: `${zone.name} reached ${threshold.percent} % of capacity (now ${Math.round(zone.ratio * 100)} %: ${zone.inside} / ${zone.capacity})`,
+          title: capacityAlertTitle(zone, threshold.percent),
           detail: { zone: zone.zone, threshold: threshold.percent, inside: zone.inside, capacity: zone.capacity },
         };
         await store.db.transaction().execute(async (trx) => {
@@ -68,6 +75,52 @@ export function capacityStream(
           await recordAnalytics(trx, { ts: alert.at, event: replica.event, kind: 'alert.capacity', zone: zone.zone, properties: { threshold: threshold.percent, inside: zone.inside } });
         });
       }
+    }
+    await restate(replica, zones);
+  }
+
+  /** Open alerts of `zone` whose threshold re-armed: the condition is over, so they leave the open alerts. */
+  async function resolveRearmed(event: string, zone: ZoneOccupancy, percents: Set<number>): Promise<void> {
+    for (const alert of await openAlertsOfKind(store.db, event, 'capacity')) {
+      const detail = CapacityAlertDetail.safeParse(alert.detail);
+      if (!detail.success || detail.data.zone !== zone.zone || !percents.has(detail.data.threshold)) continue;
+      if (!(await withdrawAlert(store.db, alert.id))) continue; // another hub resolved it
+      const now = Date.now();
+      const resolved = { ...alert, title: capacityAlertTitle(zone, detail.data.threshold), detail: restatedDetail(detail.data, zone, now) ?? detail.data, resolved: { at: now } };
+      await bus.publish(topicName({ kind: 'alerts', event }), resolved);
+    }
+  }
+
+  /**
+   * Keeps every open capacity alert's figure current: restated when a zone's figure moved, at most every
+   * `restateMs` per event (a deferred pass makes sure the last figure is always told).
+   */
+  async function restate(replica: GateReplica, zones: ZoneOccupancy[]): Promise<void> {
+    const event = replica.event;
+    let state = restated.get(event);
+    if (!state) restated.set(event, (state = { at: 0, inside: new Map() }));
+    const moved = zones.filter((z) => state.inside.get(z.zone) !== z.inside);
+    if (moved.length === 0) return;
+    const wait = state.at + options.restateMs - Date.now();
+    if (wait > 0) {
+      state.timer ??= setTimeout(() => {
+        state.timer = undefined;
+        changed(replica);
+      }, wait);
+      state.timer.unref();
+      return;
+    }
+    state.at = Date.now();
+    for (const zone of moved) state.inside.set(zone.zone, zone.inside);
+    const byZone = new Map(moved.map((z) => [z.zone, z]));
+    for (const alert of await openAlertsOfKind(store.db, event, 'capacity')) {
+      const detail = CapacityAlertDetail.safeParse(alert.detail);
+      const zone = detail.success ? byZone.get(detail.data.zone) : undefined;
+      if (!detail.success || !zone) continue;
+      const next = restatedDetail(detail.data, zone, state.at);
+      if (!next) continue;
+      const title = capacityAlertTitle(zone, detail.data.threshold);
+      if (await restateAlert(store.db, alert.id, title, next)) await bus.publish(topicName({ kind: 'alerts', event }), { ...alert, title, detail: next });
     }
   }
 
@@ -141,6 +194,8 @@ export function capacityStream(
     close() {
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
+      for (const state of restated.values()) clearTimeout(state.timer);
+      restated.clear();
     },
   };
 }

@@ -1,8 +1,14 @@
-/** The occupancy thresholds the control room watches, in percent of capacity, with their alert severity. */
+/**
+ * The occupancy thresholds the control room watches, in percent of capacity, with their alert severity. 110 and 125
+ * are escalations (issue 12): a zone past capacity keeps telling the control room it is getting worse, instead of
+ * one "reached 100 %" alert that then stays silent while the hall fills to twice its size.
+ */
 export const thresholds = [
   { percent: 80, severity: 'info' },
   { percent: 90, severity: 'warning' },
   { percent: 100, severity: 'critical' },
+  { percent: 110, severity: 'critical' },
+  { percent: 125, severity: 'critical' },
 ] as const;
 
 export type Threshold = (typeof thresholds)[number];
@@ -16,7 +22,7 @@ export const HYSTERESIS_POINTS = 5;
 /** Per threshold: true while it is armed (the next upward crossing alerts), false once it has alerted. */
 export type Armed = Record<Threshold['percent'], boolean>;
 
-export const allArmed = (): Armed => ({ 80: true, 90: true, 100: true });
+export const allArmed = (): Armed => ({ 80: true, 90: true, 100: true, 110: true, 125: true });
 
 export interface ThresholdStep {
   /** thresholds crossed upward while armed: one alert each */

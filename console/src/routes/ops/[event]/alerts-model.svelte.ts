@@ -110,7 +110,8 @@ export class AlertsModel implements TopicSink {
   }
 
   #publish(): void {
-    const all = [...this.#byId.values()].filter((a) => !a.withdrawn).sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1));
+    // A resolved alert (a gate back online, a zone back below its threshold) has left the open alerts on every console.
+    const all = [...this.#byId.values()].filter((a) => !a.withdrawn && !a.resolved).sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : -1));
     this.open = all.filter((a) => !a.ack);
     this.acknowledged = all.filter((a) => a.ack).slice(0, 50);
     this.duplicates = all.flatMap((alert) => {
