@@ -42,6 +42,28 @@ describe('CheckinTally', () => {
     expect(tally.figures.checkedIn).toBe(3001);
   });
 
+  it('applies a correction as a restatement of the scan it names: only the duplicate figure moves, once', () => {
+    const tally = new CheckinTally();
+    tally.adopt(CheckinsSummary.parse({ registered: 100, checkedIn: 0, inside: 0, duplicates: 0 }));
+    // The later admission (south) synced first and looked like an entry; the earlier one (north) arrives after.
+    const later = scan({ code: 'D1', gate: 'south', device: 'd2', at: 2_000, first: true });
+    tally.apply(later);
+    tally.apply(scan({ code: 'D1', gate: 'north', at: 1_000, first: false }));
+    const before = structuredClone(tally.figures);
+    expect(before).toMatchObject({ checkedIn: 1, inside: 1, duplicates: 0 });
+    tally.apply({ ...later, duplicate: true, first: false, correction: true });
+    expect(tally.figures).toEqual({ ...before, duplicates: 1 });
+    // Restated again (two hubs, a replay): nothing moves twice.
+    tally.apply({ ...later, duplicate: true, first: false, correction: true });
+    expect(tally.figures.duplicates).toBe(1);
+    // A late exit between them withdraws it.
+    tally.apply({ ...later, duplicate: false, first: false, correction: true });
+    expect(tally.figures).toEqual(before);
+    // A correction of a scan before anything this tally saw: the summary counted it with the other flag.
+    tally.apply(scan({ code: 'OLD', duplicate: true, first: false, correction: true }));
+    expect(tally.figures).toEqual({ ...before, duplicates: 1 });
+  });
+
   it('starts from the summary and moves with the summary endpoint definitions', () => {
     const tally = new CheckinTally();
     tally.adopt(summary);

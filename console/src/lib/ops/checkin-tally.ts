@@ -42,6 +42,12 @@ export class CheckinTally {
   readonly #admitted = new Set<string>();
   /** each seen ticket's latest admitted scan: whether it is inside */
   readonly #latest = new Map<string, { at: number; dir: CheckinMessage['dir'] }>();
+  /**
+   * the `duplicate` flag of each admitted `in` seen, by scan id, as the figures last counted it: a `correction`
+   * restates one of these scans, and moves `duplicates` by the difference only (bounded like the console's other
+   * per-scan memory; a correction of a scan older than that is healed by the next summary)
+   */
+  readonly #flagged = new Map<string, boolean>();
 
   /** Replaces every figure with the summary's. */
   adopt(summary: CheckinsSummary): void {
@@ -73,7 +79,12 @@ export class CheckinTally {
   /** Remembers a scan the figures already include (history replayed before the summary, say). */
   observe(m: CheckinMessage): void {
     if (m.verdict !== 'admitted') return;
-    if (m.dir === 'in') this.#admitted.add(m.code);
+    if (m.dir === 'in') {
+      this.#admitted.add(m.code);
+      this.#remember(m.scanId, m.duplicate);
+    }
+    // A restatement is the same scan again: it says nothing new about where the ticket is.
+    if (m.correction) return;
     const latest = this.#latest.get(m.code);
     // Scans arrive in seq order, which is not scan-time order (an offline gate syncs late): the latest by `at` wins,
     // as in the summary; a tie goes to the one that arrived last.
@@ -82,6 +93,10 @@ export class CheckinTally {
 
   /** Moves the figures by one scan the summary did not include. */
   apply(m: CheckinMessage): void {
+    if (m.correction) {
+      this.#correct(m);
+      return;
+    }
     const f = this.figures;
     const gate = (f.byGate[m.gate] ??= { scans: 0, admitted: 0, exits: 0, denied: 0, lastScan: undefined });
     gate.scans++;
@@ -106,6 +121,26 @@ export class CheckinTally {
     const isInside = this.#isInside(m.code);
     if (isInside && !wasInside) f.inside++;
     else if (!isInside && wasInside) f.inside = Math.max(0, f.inside - 1);
+  }
+
+  /**
+   * A `correction` restates a scan published before (same `scanId`) with its `duplicate` flag decided again: the
+   * later admission synced first and looked like an entry, or a late exit showed it was none. It is not a scan: no
+   * gate, check-in or inside figure moves; `duplicates` moves by the change of the flag. A scan this tally never saw
+   * (before the replay window) was counted by the summary with the opposite flag, which is what the hub corrects.
+   */
+  #correct(m: CheckinMessage): void {
+    const before = this.#flagged.get(m.scanId) ?? !m.duplicate;
+    this.#remember(m.scanId, m.duplicate);
+    if (before === m.duplicate) return;
+    const f = this.figures;
+    f.duplicates = Math.max(0, f.duplicates + (m.duplicate ? 1 : -1));
+  }
+
+  #remember(scanId: string, duplicate: boolean): void {
+    this.#flagged.delete(scanId);
+    this.#flagged.set(scanId, duplicate);
+    if (this.#flagged.size > 200_000) this.#flagged.delete(this.#flagged.keys().next().value!);
   }
 
   #isInside(code: string): boolean | undefined {

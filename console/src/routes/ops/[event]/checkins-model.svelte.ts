@@ -215,6 +215,13 @@ export class CheckinsModel implements TopicSink {
   }
 
   #activity(m: CheckinMessage): void {
+    if (m.correction) {
+      // The same scan with its duplicate flag decided again: restate it where it is shown, never add it.
+      const list = this.#recent.get(m.gate);
+      const index = list?.findIndex((r) => r.scanId === m.scanId) ?? -1;
+      if (list && index >= 0) list[index] = { ...list[index]!, duplicate: m.duplicate };
+      return;
+    }
     if (this.#seen.has(m.scanId)) return;
     this.#seen.add(m.scanId);
     if (this.#seen.size > 200_000) this.#seen.delete(this.#seen.values().next().value!);
