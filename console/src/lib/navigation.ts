@@ -56,6 +56,10 @@ export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'spon
       { href: `/audit/${e}`, label: 'Audit' },
     );
   }
+  // Where sessions are run (their list and the join code), and the sponsors with their dashboards and booths.
+  const moderation = moderationEntry(claims, event);
+  if (moderation) items.push(moderation);
+  if (canSetUp(claims)) items.push({ href: `/sponsor/${e}`, label: 'Sponsors' });
   // A sponsor's own dashboard (issue 6); the hub refuses any other sponsor's data.
   if (claims.role === 'sponsor' && claims.sponsor) items.push({ href: `/sponsor/${e}/${encodeURIComponent(claims.sponsor)}`, label: 'Sponsor dashboard' });
   // Booth staff capture leads on a phone (issue 17); the hub lets an exhibitor token capture only for its own booth.
