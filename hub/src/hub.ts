@@ -210,7 +210,7 @@ export class Hub {
     registerEngagementRoutes(this.#app, { store, bus, verifier, log, onStatus });
     registerJoinRoutes(this.#app, { store, verifier, log, onStatus, proxies: new TrustedProxies(options.trustedProxies) });
     registerLeadsRoutes(this.#app, { store, bus, verifier, links, log, onStatus });
-    registerAnalyticsRoutes(this.#app, { store, analytics, verifier, log, onStatus });
+    registerAnalyticsRoutes(this.#app, { store, analytics, relay: this.analyticsRelay, verifier, log, onStatus });
     const stripe = options.stripe ?? { secretKey: undefined, webhookSecret: undefined, apiUrl: undefined };
     const boxOffice = boxOfficeStream({
       store,

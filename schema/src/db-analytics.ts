@@ -1,5 +1,5 @@
 /**
- * The analytics outbox tables as kysely sees them; `migrations/0017-analytics-outbox.ts` creates exactly these.
+ * The analytics outbox tables as kysely sees them; `migrations/0017-analytics-outbox.ts` and `0021-analytics-erasure.ts` create exactly these.
  * `Database` in `db.ts` extends {@link AnalyticsTables}. Type-only kysely imports, as in `db.ts`.
  */
 import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
@@ -33,9 +33,24 @@ export interface AnalyticsRelayTable {
   lease_owner: string | null;
   lease_until: Timestamp | null;
   updated_at: Generated<Timestamp>;
+  /** the last erasure request applied to this target (migrations/0021-analytics-erasure.ts) */
+  erased_id: Generated<Big>;
+}
+
+/** One request to erase analytics: an event's, or some attendees' (tickets, actors) within it. */
+export interface AnalyticsErasuresTable {
+  id: GeneratedAlways<string | number>;
+  event_id: string;
+  tickets: Generated<string[]>;
+  actors: Generated<string[]>;
+  upto_id: Big;
+  outbox_rows: Generated<Big>;
+  requested_by: string;
+  at: Generated<Timestamp>;
 }
 
 export interface AnalyticsTables {
   analytics_outbox: AnalyticsOutboxTable;
   analytics_relay: AnalyticsRelayTable;
+  analytics_erasures: AnalyticsErasuresTable;
 }

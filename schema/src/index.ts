@@ -10,4 +10,5 @@ export * from './leads.ts';
 export * from './rest/push.ts';
 export * from './mesh-credentials.ts';
 export * from './rest/setup.ts';
+export * from './rest/analytics.ts';
 export * from './revocations.ts';

@@ -9,8 +9,9 @@ import type { Readable } from 'node:stream';
  * `SETTINGS` clause (the batch's deduplication token): see `ClickHouseAnalytics`.
  */
 export interface AnalyticsClient {
-  command(params: { query: string }): Promise<unknown>;
-  exec(params: { query: string; values: Readable }): Promise<{ stream: Readable }>;
+  command(params: { query: string; query_params?: Record<string, unknown> }): Promise<unknown>;
+  /** with `values`, an insert body; without, a query whose answer is read raw from `stream` (an export) */
+  exec(params: { query: string; values?: Readable; query_params?: Record<string, unknown> }): Promise<{ stream: Readable }>;
   query(params: {
     query: string;
     format: 'JSONEachRow';

@@ -1,3 +1,6 @@
+import type { Readable } from 'node:stream';
+import type { Erasure } from './erase-events.ts';
+
 /**
  * The raw event stream for heatmaps and sponsor dashboards, in ClickHouse (chDB embedded, or a server).
  *
@@ -19,6 +22,13 @@ export interface Analytics {
    * shared by every hub), `chdb:<id>` for an embedded engine, with an id kept inside its own data.
    */
   relayTarget(): Promise<string>;
+  /**
+   * Removes an erasure's rows from the raw table and from every view derived from it (see `erase-events.ts`).
+   * The outbox relay calls this, between two of its inserts, for each erasure request in the Store.
+   */
+  erase(erasure: Erasure): Promise<void>;
+  /** The event's raw rows, oldest first, in ClickHouse's own `CSVWithNames` or `Parquet` output, as a byte stream. */
+  exportEvents(event: string, format: ExportFormat): Promise<Readable>;
   /** Inserts everything queued so far; resolves when it is stored (or rejects if the backend refuses). */
   flush(): Promise<void>;
   /** Read-only query with ClickHouse `{name:Type}` parameters; rows as objects. */
@@ -27,6 +37,9 @@ export interface Analytics {
   /** Flushes what is queued (bounded in time), then closes the client. */
   close(): Promise<void>;
 }
+
+/** What `exportEvents` writes: CSV with a header row, or Parquet. */
+export type ExportFormat = 'csv' | 'parquet';
 
 /** One row of the raw `events` table. Empty string where a dimension does not apply. */
 export interface AnalyticsEvent {

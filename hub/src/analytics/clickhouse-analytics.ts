@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { clickhouseDdl } from '../../../schema/clickhouse/index.ts';
 import { randomUUID } from 'node:crypto';
-import type { Analytics, AnalyticsEvent, AnalyticsStats, OutboxBatch } from './analytics.ts';
+import type { Analytics, AnalyticsEvent, AnalyticsStats, ExportFormat, OutboxBatch } from './analytics.ts';
+import { eraseEvents, type Erasure } from './erase-events.ts';
 import type { AnalyticsClient, AnalyticsClientFactory } from './analytics-client.ts';
 import { AnalyticsClosedError, AnalyticsNotStartedError, AnalyticsStartError } from './errors.ts';
 import { eventColumns, toEventLine } from './event-row.ts';
@@ -176,6 +177,24 @@ export class ClickHouseAnalytics implements Analytics {
     if (!this.#schemaReady) await this.#ensureSchema(client).catch((error: unknown) => Promise.reject(error instanceof SchemaError ? error.cause : error));
     const result = await client.exec({ query: outboxInsertStatement(batch.token), values: Readable.from([batch.body], { objectMode: false }) });
     await finished(result.stream.resume());
+  }
+
+  async erase(erasure: Erasure): Promise<void> {
+    if (this.#closing) throw new AnalyticsClosedError(this.kind);
+    const client = this.#client;
+    if (!client) throw new AnalyticsNotStartedError(this.kind);
+    if (!this.#schemaReady) await this.#ensureSchema(client).catch((error: unknown) => Promise.reject(error instanceof SchemaError ? error.cause : error));
+    // On the inserting client: chDB runs its statements one at a time, so no insert lands between two steps.
+    await eraseEvents(client, erasure);
+  }
+
+  async exportEvents(event: string, format: ExportFormat): Promise<Readable> {
+    const reader = this.#usableReader();
+    const result = await reader.exec({
+      query: `SELECT ts, event, kind, actor, zone, session, exhibitor, ticket, properties, oid FROM events WHERE event = {event:String} ORDER BY ts, oid FORMAT ${format === 'parquet' ? 'Parquet' : 'CSVWithNames'}`,
+      query_params: { event },
+    });
+    return result.stream;
   }
 
   async relayTarget(): Promise<string> {

@@ -14,13 +14,14 @@ import {
   type OutboxBody,
   type OutboxPosition,
 } from '../store/repos/analytics-outbox-repo.ts';
+import { erasedUpTo, erasuresAfter, lastErasure, recordErased } from '../store/repos/analytics-erasure-repo.ts';
 import type { Analytics } from './analytics.ts';
 import { retryDelay } from './retry-delay.ts';
 
 export interface OutboxRelayOptions {
   /** the Store whose outbox is shipped; its `db` is read at each step, so the relay can be made before the Store opens */
   readonly store: { readonly db: Kysely<Database> };
-  readonly analytics: Pick<Analytics, 'ingest' | 'relayTarget'>;
+  readonly analytics: Pick<Analytics, 'ingest' | 'relayTarget' | 'erase'>;
   /** this relay's name in the lease (default: a random id per process) */
   readonly owner?: string;
   /** rows per insert (default 50,000: ClickHouse's cost per row halves from 5,000 to 50,000) */
@@ -66,6 +67,9 @@ export interface OutboxRelayStats {
  * their range, then move the cursor. A relay that dies between sending and moving the cursor leaves the batch pending;
  * whoever holds the lease next sends exactly those rows again with the same token, and ClickHouse stores them once.
  *
+ * Erasure requests (`analytics_erasures`, written with the outbox rows they delete) are applied to the target between
+ * two batches, in order, and recorded per target (`erased_id`): see `erase-events.ts`.
+ *
  * Nothing on the live path waits for this: streams only write outbox rows in their own transactions. While
  * ClickHouse is down the rows wait (up to `retentionMs`) and the relay retries with backoff; they drain when it is back.
  *
@@ -91,6 +95,8 @@ export class OutboxRelay {
   #target: string | undefined;
   #leader = false;
   #cursor: OutboxPosition = outboxStart;
+  /** the last erasure request this target has applied */
+  #erased = 0;
   #shipped = 0;
   #failures = 0;
   #attempts = 0;
@@ -131,14 +137,16 @@ export class OutboxRelay {
    * lease holder); rejects after `timeoutMs`.
    */
   async drain(timeoutMs = 60_000): Promise<void> {
-    const target = await lastCommitted(this.#db);
-    if (!target) return;
+    const [target, erasure] = await Promise.all([lastCommitted(this.#db), lastErasure(this.#db)]);
+    if (!target && erasure === 0) return;
     const deadline = Date.now() + timeoutMs;
     // Rows pruned past retention before they were shipped never move the cursor: only rows still there are waited for.
-    while (comparePositions(this.#cursor, target) < 0 && (await waitingUpTo(this.#db, this.#cursor, target))) {
+    const behind = async () =>
+      this.#erased < erasure || (target !== undefined && comparePositions(this.#cursor, target) < 0 && (await waitingUpTo(this.#db, this.#cursor, target)));
+    while (await behind()) {
       if (this.#stopping) throw new Error('the outbox relay is closed');
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`the outbox relay did not reach ${target.tx}.${target.id} within ${timeoutMs} ms (at ${this.#cursor.tx}.${this.#cursor.id})`);
+      if (left <= 0) throw new Error(`the outbox relay did not reach ${target ? `${target.tx}.${target.id}` : 'the end'} and erasure ${erasure} within ${timeoutMs} ms (at ${this.#cursor.tx}.${this.#cursor.id}, erasure ${this.#erased})`);
       this.#wake?.();
       await new Promise<void>((resolve) => {
         const done = () => (clearTimeout(timer), this.#listeners.delete(done), resolve());
@@ -146,6 +154,22 @@ export class OutboxRelay {
         this.#listeners.add(done);
       });
     }
+  }
+
+  /** True once this relay's target has applied erasure request `id` (see `#applyErasures`); false after `timeoutMs`. */
+  async erased(id: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#erased < id) {
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#stopping) return false;
+      this.#wake?.();
+      await new Promise<void>((resolve) => {
+        const done = () => (clearTimeout(timer), this.#listeners.delete(done), resolve());
+        const timer = setTimeout(done, Math.min(left, this.#pollMs));
+        this.#listeners.add(done);
+      });
+    }
+    return true;
   }
 
   stats(): OutboxRelayStats {
@@ -197,6 +221,7 @@ export class OutboxRelay {
     if (!state) {
       this.#leader = false;
       this.#cursor = await cursorOf(this.#db, target);
+      this.#erased = await erasedUpTo(this.#db, target);
       return false;
     }
     if (!this.#leader) this.#log?.info({ target, cursor: state.cursor }, 'analytics relay: shipping the outbox to this target');
@@ -208,6 +233,8 @@ export class OutboxRelay {
       await this.#ship(batch, state.pending.token);
       return this.#advance(target, state.pending.to, batch.rows);
     }
+    // Between two batches, never during one: see `erase-events.ts`.
+    if (await this.#applyErasures(target, state.erased)) return true;
     const batch = await readOutboxBody(this.#db, state.cursor, { limit: this.#batchSize });
     const to = batch.last;
     if (!to) return false;
@@ -218,6 +245,25 @@ export class OutboxRelay {
     }
     await this.#ship(batch, token);
     return (await this.#advance(target, to, batch.rows)) && batch.rows === this.#batchSize;
+  }
+
+  /**
+   * Applies the erasure requests this target has not applied yet, in order; true when it applied any. The request
+   * already took the rows out of the outbox, so what is shipped from now on is clean; this takes them out of ClickHouse.
+   */
+  async #applyErasures(target: string, erased: number): Promise<boolean> {
+    this.#erased = erased;
+    const requests = await erasuresAfter(this.#db, erased, 10);
+    for (const request of requests) {
+      await this.#analytics.erase(request);
+      if (!(await recordErased(this.#db, target, this.#owner, request.id))) {
+        this.#leader = false;
+        return false;
+      }
+      this.#erased = request.id;
+      this.#log?.info({ target, erasure: request.id, event: request.event }, 'analytics relay: applied an erasure');
+    }
+    return requests.length > 0;
   }
 
   async #ship(batch: OutboxBody, token: string): Promise<void> {

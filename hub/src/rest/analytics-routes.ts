@@ -16,8 +16,17 @@ import { leadTallies } from '../store/repos/leads-repo.ts';
 import type { Store } from '../store/store.ts';
 import { sponsorScope, type SponsorScope } from '../streams/leads/sponsor-scope.ts';
 import { route, type Request } from '../transport/http-route.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate, requireAccess } from './authenticate.ts';
 import { HeatmapQuery, RangeQuery } from '@opshub/schema/rest-queries';
+import { AnalyticsErasureBody, AnalyticsExportQuery, type AnalyticsErasure } from '@opshub/schema';
+import type { OutboxRelay } from '../analytics/outbox-relay.ts';
+import { appendAudit } from '../store/repos/audit-log.ts';
+import { requestErasure, type ErasureRequest } from '../store/repos/analytics-erasure-repo.ts';
+import { jsonBody } from '../transport/http-route.ts';
+import { streamRoute } from '../transport/stream-route.ts';
+
+/** How long an erasure request waits for this hub's ClickHouse before answering `applied: false` (it still completes). */
+const ERASURE_WAIT_MS = 10_000;
 
 
 /**
@@ -25,15 +34,17 @@ import { HeatmapQuery, RangeQuery } from '@opshub/schema/rest-queries';
  * - `GET /api/v1/events/{e}/analytics/heatmap?dim=zone|session&bucket=1m|5m|15m&from=MS&to=MS&sponsor=S&exhibitor=X`
  * - `GET /api/v1/events/{e}/sponsors/{s}/summary`
  * - `GET /api/v1/events/{e}/sponsors/{s}/engagement?bucket=&from=&to=`
+ * - `GET /api/v1/events/{e}/analytics/export?format=csv|parquet` (streamed), `POST /api/v1/events/{e}/analytics/erasures`
+ *   and `DELETE /api/v1/events/{e}/analytics`: admins and staff of the event, audited
  *
  * Admins and staff see every zone and session (narrowed by `sponsor` or `exhibitor` when asked). A sponsor sees its own
  * booths' zones and sponsored sessions, an exhibitor its own booth's zone; anything else is `forbidden`.
  */
 export function registerAnalyticsRoutes(
   app: TemplatedApp,
-  deps: { store: Store; analytics: Analytics; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
+  deps: { store: Store; analytics: Analytics; relay: Pick<OutboxRelay, 'erased'>; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
 ): void {
-  const { store, analytics, verifier } = deps;
+  const { store, analytics, relay, verifier } = deps;
   const options = { log: deps.log, onStatus: deps.onStatus };
   // Shared by every dashboard of this hub: the paired scan history of an event is computed once, then extended.
   const occupancy = new OccupancyDeltas(analytics);
@@ -72,6 +83,50 @@ export function registerAnalyticsRoutes(
     const body = await engagementSeries(analytics, { event, bucket: query.bucket, bucketMs: heatmapBucketMs[query.bucket], from: query.from, to: query.to }, scope.sessions);
     return { status: 200, body };
   });
+
+  // Streamed as ClickHouse writes it (CSVWithNames or Parquet): an event's raw rows run to millions.
+  streamRoute(app, '/api/v1/events/:e/analytics/export', options, async (req) => {
+    const { claims, event } = await staffOf(req);
+    const { format } = parseQuery(AnalyticsExportQuery, req);
+    await appendAudit(store.db, { actor: claims.sub, role: claims.role, action: 'analytics.export', event, target: event, after: { format } });
+    const stream = await analytics.exportEvents(event, format);
+    return {
+      contentType: format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv; charset=utf-8',
+      headers: { 'content-disposition': `attachment; filename="analytics-${event}.${format}"`, 'cache-control': 'no-store' },
+      chunks: stream as AsyncIterable<Uint8Array>,
+    };
+  });
+
+  route(app, 'post', '/api/v1/events/:e/analytics/erasures', options, async (req) => {
+    const { claims, event } = await staffOf(req);
+    const parsed = AnalyticsErasureBody.safeParse(await jsonBody(req));
+    if (!parsed.success) throw new ClientError('invalid', describeZodError(parsed.error));
+    return { status: 200, body: await erase(claims, event, parsed.data.tickets, parsed.data.actors) };
+  });
+
+  route(app, 'del', '/api/v1/events/:e/analytics', options, async (req) => {
+    const { claims, event } = await staffOf(req);
+    return { status: 200, body: await erase(claims, event, [], []) };
+  });
+
+  /** Records the request (deleting its outbox rows) with its audit row, then waits a while for this hub's ClickHouse. */
+  async function erase(claims: Claims, event: string, tickets: string[], actors: string[]): Promise<AnalyticsErasure> {
+    const request: ErasureRequest = await store.db.transaction().execute(async (trx) => {
+      const recorded = await requestErasure(trx, { event, tickets, actors, by: claims.sub });
+      const scope = tickets.length + actors.length === 0 ? 'event' : 'attendee';
+      await appendAudit(trx, { actor: claims.sub, role: claims.role, action: `analytics.erase.${scope}`, event, target: scope === 'event' ? event : [...tickets, ...actors].join(','), after: { id: recorded.id, tickets, actors, outboxRows: recorded.outboxRows } });
+      return recorded;
+    });
+    const applied = await relay.erased(request.id, ERASURE_WAIT_MS);
+    return { id: request.id, event, tickets: [...request.tickets], actors: [...request.actors], outboxRows: request.outboxRows, at: request.at.getTime(), applied };
+  }
+
+  async function staffOf(req: Request): Promise<{ claims: Claims; event: string }> {
+    const claims = await authenticate(verifier, req);
+    const event = idParam(req, 0, 'event');
+    requireAccess(claims, event, ['admin', 'staff']);
+    return { claims, event };
+  }
 
   /** The rows a token may see in a heatmap: zones (with names) for `dim=zone`, session ids for `dim=session`. */
   async function heatmapRows(

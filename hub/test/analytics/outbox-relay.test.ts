@@ -69,8 +69,8 @@ async function counts(event: string): Promise<{ rows: number; ids: number; votes
 }
 
 /** The real analytics with `ingest` replaced; everything else passes through. */
-function wrapped(ingest: (batch: OutboxBatch) => Promise<void>): Pick<Analytics, 'ingest' | 'relayTarget'> {
-  return { ingest, relayTarget: () => analytics.relayTarget() };
+function wrapped(ingest: (batch: OutboxBatch) => Promise<void>): Pick<Analytics, 'ingest' | 'relayTarget' | 'erase'> {
+  return { ingest, relayTarget: () => analytics.relayTarget(), erase: (erasure) => analytics.erase(erasure) };
 }
 
 // Generous bounds: the CI machine is loaded, and each test opens its own PGlite.

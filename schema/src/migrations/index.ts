@@ -14,6 +14,7 @@ import { analyticsOutbox } from './0017-analytics-outbox.ts';
 import { sessions } from './0018-sessions.ts';
 import { capacityEscalations } from './0019-capacity-escalations.ts';
 import { sessionOverflow } from './0020-session-overflow.ts';
+import { analyticsErasure } from './0021-analytics-erasure.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -41,4 +42,5 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0018-sessions': sessions,
   '0019-capacity-escalations': capacityEscalations,
   '0020-session-overflow': sessionOverflow,
+  '0021-analytics-erasure': analyticsErasure,
 };

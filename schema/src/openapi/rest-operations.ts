@@ -22,6 +22,7 @@ import { BoxOfficeState, CreateSaleBody, CreateSaleResult, PaymentTickets, PutTi
 import { PushDeliveriesQuery, PushDeliveryList, PushSubscribeBody, PushSubscriptionState, PushUnsubscribeBody, VapidPublicKey } from '../rest/push.ts';
 import { PatchSessionBody, SessionAttendance, SessionList, Session, SessionsBody } from '../commands/sessions.ts';
 import { AuditPage, AuditQuery, GatePairing, PairedDevice, PairedDeviceList, PairGateBody, TicketDetail, TicketList, TicketSearchQuery } from '../rest/setup.ts';
+import { AnalyticsErasure, AnalyticsErasureBody, AnalyticsExportQuery } from '../rest/analytics.ts';
 import { AnnouncementsQuery, ChatQuery, ConsentQuery, HeatmapQuery, LeadPageQuery, PollsQuery, QaQuery, RangeQuery } from '../rest-queries.ts';
 
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(1000)]);
@@ -49,6 +50,7 @@ export const requestSchemas = {
   RevokeTokenBody,
   SessionsBody,
   PatchSessionBody,
+  AnalyticsErasureBody,
   Empty: z.strictObject({}),
   StripeEvent: z
     .looseObject({ id: z.string(), object: z.literal('event'), type: z.string(), data: z.looseObject({ object: z.record(z.string(), z.unknown()) }) })
@@ -109,6 +111,7 @@ export const answerSchemas = {
   Session,
   SessionList,
   SessionAttendance,
+  AnalyticsErasure,
 };
 
 export type RequestName = keyof typeof requestSchemas;
@@ -236,4 +239,7 @@ export const restOperations: readonly RestOperation[] = [
   { method: 'get', path: '/api/v1/events/{e}/analytics/heatmap', tag: 'analytics', summary: 'Zone occupancy or session engagement per time bucket', roles: ['admin', 'staff', 'sponsor', 'exhibitor'], query: HeatmapQuery, answer: { status: 200, schema: 'Heatmap' } },
   { method: 'get', path: '/api/v1/events/{e}/sponsors/{s}/summary', tag: 'analytics', summary: 'A sponsor\'s booths, leads and session engagement', roles: ['admin', 'staff', 'sponsor', 'exhibitor'], answer: { status: 200, schema: 'SponsorSummary' } },
   { method: 'get', path: '/api/v1/events/{e}/sponsors/{s}/engagement', tag: 'analytics', summary: 'Interactions per sponsored session against the event\'s', roles: ['admin', 'staff', 'sponsor'], query: RangeQuery, answer: { status: 200, schema: 'EngagementSeries' } },
+  { method: 'get', path: '/api/v1/events/{e}/analytics/export', tag: 'analytics', summary: 'The event\'s raw analytics events, streamed as CSV (with a header row) or Parquet (audited)', roles: staff, query: AnalyticsExportQuery, answer: { status: 200, media: 'text/csv; charset=utf-8', description: 'CSV with names; `format=parquet` answers `application/vnd.apache.parquet`' } },
+  { method: 'post', path: '/api/v1/events/{e}/analytics/erasures', tag: 'analytics', summary: 'Erase one attendee\'s analytics (GDPR): their rows in the outbox now, in every hub\'s ClickHouse as its relay applies it (audited)', roles: staff, body: { schema: 'AnalyticsErasureBody' }, answer: { status: 200, schema: 'AnalyticsErasure' } },
+  { method: 'delete', path: '/api/v1/events/{e}/analytics', tag: 'analytics', summary: 'Erase the event\'s raw analytics and everything derived from them (audited)', roles: staff, answer: { status: 200, schema: 'AnalyticsErasure' } },
 ];

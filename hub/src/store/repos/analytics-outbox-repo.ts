@@ -37,6 +37,8 @@ export interface RelayState {
   /** the batch recorded as on its way: ship exactly `(cursor, pending]` with `token` before anything else */
   readonly pending: { readonly to: OutboxPosition; readonly token: string } | null;
   readonly shipped: number;
+  /** the last erasure request applied to this target */
+  readonly erased: number;
 }
 
 /**
@@ -115,7 +117,7 @@ export async function claimRelay(db: Kysely<Database>, target: string, owner: st
     set lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${leaseMs / 1000}), updated_at = now()
     where target = ${target} and (lease_owner is null or lease_owner = ${owner} or lease_until < now())
     returning target, epoch, cursor_tx::text as cursor_tx, cursor_id::text as cursor_id, pending_tx::text as pending_tx,
-              pending_id::text as pending_id, pending_token, shipped::text as shipped
+              pending_id::text as pending_id, pending_token, shipped::text as shipped, erased_id::text as erased_id
   `.execute(db);
   const row = rows[0];
   return row ? toState(row) : null;
@@ -189,6 +191,7 @@ interface RelayRow {
   pending_id: string | null;
   pending_token: string | null;
   shipped: string;
+  erased_id: string;
 }
 
 function toState(row: RelayRow): RelayState {
@@ -201,5 +204,6 @@ function toState(row: RelayRow): RelayState {
         ? { to: { tx: String(row.pending_tx), id: String(row.pending_id) }, token: row.pending_token }
         : null,
     shipped: Number(row.shipped),
+    erased: Number(row.erased_id),
   };
 }
