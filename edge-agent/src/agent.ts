@@ -25,6 +25,7 @@ import {
   legacyScanCount,
   observeScans,
   readMeta,
+  readNotices,
   readScanEntries,
   scanMac,
   type ScanBatch,
@@ -123,7 +124,7 @@ async function assemble(options: AgentOptions, log: AgentLog, started: number, c
   links = linked;
   const status = (): AgentStatus => statusOf({ options, device, replica, relay, desk, links: linked, pending: presence.pending, unsaved: unsaved.count, paired: () => pairing.current !== undefined });
 
-  const http = await serveHttp({ options, desk, replica, status, mesh: linked.mesh }, cleanups);
+  const http = await serveHttp({ options, desk, replica, status, mesh: linked.mesh, showed: (ids) => presence.showed(ids) }, cleanups);
   linked.start(cleanups);
   presence.publish();
   const totalMs = performance.now() - started;
@@ -217,18 +218,23 @@ interface Presence {
   publish(): void;
   /** a scan here became durable at `at` */
   scanned(at: number): void;
+  /** the gate screen showed these announcements: listed in the presence, so the hub counts this screen */
+  showed(ids: readonly string[]): void;
 }
 
+/** How many shown announcement ids the presence carries (newest first): enough for a day's emergencies and notices. */
+const SHOWN_IN_PRESENCE = 20;
+
 /**
- * The gate's awareness state `{gate, device, online, pending, lastScan}` (what the hub publishes on
- * `event/{e}/gates`), throttled to one change per 250 ms, and the pending tracker that feeds its `pending`.
+ * The gate's awareness state `{gate, device, online, pending, lastScan, shown}` (what the hub publishes on
+ * `event/{e}/gates`; `shown`: the announcements the gate screen showed, which the hub counts), throttled to one change per 250 ms, and the pending tracker that feeds its `pending`.
  */
 async function startPresence(
   deps: { options: AgentOptions; device: string; replica: Replica; hubOnline: () => boolean; changed: () => void },
   cleanups: Cleanups,
 ): Promise<Presence> {
   const { options, device, replica } = deps;
-  const state = { pending: 0, lastScan: null as number | null };
+  const state = { pending: 0, lastScan: null as number | null, shown: [] as string[] };
   const publish = throttle(() => {
     replica.awareness.setLocalState({ gate: options.gate, device, online: deps.hubOnline(), ...state });
   }, 250);
@@ -246,6 +252,12 @@ async function startPresence(
     publish,
     scanned(at) {
       state.lastScan = at;
+      publish();
+    },
+    showed(ids) {
+      const fresh = ids.filter((id) => !state.shown.includes(id));
+      if (fresh.length === 0) return;
+      state.shown = [...fresh, ...state.shown].slice(0, SHOWN_IN_PRESENCE);
       publish();
     },
   };
@@ -431,7 +443,7 @@ function statusOf(deps: {
 
 /** The HTTP server: the gate API and screen, and the upgrade to the mesh endpoint. */
 async function serveHttp(
-  deps: { options: AgentOptions; desk: GateDesk; replica: Replica; status: () => AgentStatus; mesh: MeshServer },
+  deps: { options: AgentOptions; desk: GateDesk; replica: Replica; status: () => AgentStatus; mesh: MeshServer; showed: (ids: string[]) => void },
   cleanups: Cleanups,
 ): Promise<{ port: number; url: string }> {
   const { options, replica } = deps;
@@ -442,6 +454,8 @@ async function serveHttp(
     status: deps.status,
     inside: (code) => replica.timeline.state(code)?.inside ?? false,
     screen,
+    notices: () => readNotices(replica.doc),
+    showed: deps.showed,
     lanApi: options.lanApi,
   });
   const server: Server = createServer((request, response) => {

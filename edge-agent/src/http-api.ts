@@ -1,10 +1,11 @@
 /**
- * The agent's local HTTP API (contract: POST /scan, GET /status, GET /lookup, GET / the gate screen).
+ * The agent's local HTTP API (contract: POST /scan, GET /status, GET /lookup, GET / the gate screen; beyond it, for
+ * the gate screen: GET /announcements and POST /announcements/shown, see docs/gates.md).
  * Bodies and queries are validated with zod; bad input is answered `400 {"error":"invalid","message"}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { Direction } from '@opshub/replica';
+import { Direction, type DocNotices } from '@opshub/replica';
 import type { GateDesk } from './gate-desk.ts';
 import type { TicketSearch } from './ticket-search.ts';
 import { LogWriteError } from './update-log.ts';
@@ -17,6 +18,9 @@ export const ScanBody = z.strictObject({
   /** a deliberate override of `zone_full` / `gate_closed` at the gate screen: admitted, and recorded as such */
   override: z.boolean().default(false),
 });
+
+/** `POST /announcements/shown`: the gate screen showed these announcements (issue 12); the agent tells the hub through its presence. */
+export const ShownBody = z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(20) });
 
 export const LookupQuery = z.object({
   q: z.string().trim().min(1, 'q is empty').max(200),
@@ -51,6 +55,10 @@ export interface HttpApiOptions {
   /** Tells whether a ticket is inside, for lookup results. */
   inside: (code: string) => boolean;
   screen: string;
+  /** The announcements in the replica: the active emergency and the latest few (GET /announcements). */
+  notices: () => DocNotices;
+  /** The gate screen showed these announcements (POST /announcements/shown). */
+  showed: (ids: string[]) => void;
   /** Serve the API to other machines too (default: loopback only; the mesh endpoint is always open). */
   lanApi: boolean;
 }
@@ -98,12 +106,20 @@ async function route(options: HttpApiOptions, request: IncomingMessage, response
       const results = options.search.find(query.data.q, query.data.limit).map(({ code, ticket }) => ({ code, ...ticket, inside: options.inside(code) }));
       return sendJson(response, 200, { results });
     }
+    case 'GET /announcements':
+      return sendJson(response, 200, options.notices());
+    case 'POST /announcements/shown': {
+      const body = ShownBody.safeParse(await readJson(request));
+      if (!body.success) throw invalid(body.error);
+      options.showed(body.data.ids);
+      return sendJson(response, 200, { ok: true });
+    }
     case 'GET /':
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       response.end(options.screen);
       return;
     default:
-      if (['/scan', '/status', '/lookup', '/'].includes(url.pathname)) throw new HttpError(405, 'invalid', `${request.method} is not allowed on ${url.pathname}`);
+      if (['/scan', '/status', '/lookup', '/announcements', '/announcements/shown', '/'].includes(url.pathname)) throw new HttpError(405, 'invalid', `${request.method} is not allowed on ${url.pathname}`);
       throw new HttpError(404, 'not_found', `no route ${url.pathname}`);
   }
 }

@@ -39,6 +39,8 @@ import { YjsEndpoint } from './transport/yjs-endpoint.ts';
 import { registerOpsRoutes } from './rest/ops-routes.ts';
 import type { Store } from './store/store.ts';
 import { announcementsStream } from './streams/announcements/announcements-stream.ts';
+import { gateScreenViews } from './streams/announcements/gate-screen-views.ts';
+import { ScreenViews } from './streams/announcements/screen-views.ts';
 import { chatStream } from './streams/chat/chat-stream.ts';
 import { EventWordFilters } from './streams/chat/event-word-filters.ts';
 import { pollsStream } from './streams/polls/polls-stream.ts';
@@ -144,7 +146,13 @@ export class Hub {
     const push = this.push;
     this.sessionReminders = new SessionReminders({ store, push, log: pushLog });
     const queuePush = (what: string, queued: Promise<string>) => void queued.catch((err: unknown) => pushLog.error({ err, what }, 'push not queued'));
-    const announcements = announcementsStream({ bus, store, onSent: (message) => queuePush('announcement', push.announce(message)) });
+    const directives = directivesStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'directives' }) });
+    this.directives = directives;
+    // Every screen that shows an announcement reports it; gate screens through their agent's presence (issue 12).
+    const announceLog = log.child({ module: 'announcements' });
+    const views = new ScreenViews({ store, bus, log: announceLog });
+    this.#replicas.listen(gateScreenViews({ views, log: announceLog }));
+    const announcements = announcementsStream({ bus, store, log: announceLog, directives, replicas: this.#replicas, views, onSent: (message) => queuePush('announcement', push.announce(message)) });
     // Polls, Q&A and chat share one cache of compiled word filters (chat's list also screens questions and word clouds).
     const filters = new EventWordFilters();
     const polls = pollsStream({ bus, store, filters, log: log.child({ module: 'polls' }) });
@@ -167,12 +175,10 @@ export class Hub {
         ),
     });
     const chat = chatStream({ bus, store, filters });
-    this.#engagement = [polls, qa];
+    this.#engagement = [polls, qa, views];
     const leads = leadsStream({ bus, store });
     // A sponsor's access to its exhibitors' leads is a Store lookup (the `linked` rule in auth/permissions.ts).
     const links = storeSponsorLinks(store);
-    const directives = directivesStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'directives' }) });
-    this.directives = directives;
     // A session's room at capacity redirects its gates to the overflow room (issue 17), with the directives above.
     this.sessionOverflow = new SessionOverflow({ store, directives, push, occupancy: (event) => this.#capacity.zonesOf(event), log: log.child({ module: 'session-overflow' }) });
     const router = new CommandRouter({ ...directives.commands, ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands }, bus);

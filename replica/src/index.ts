@@ -7,3 +7,4 @@ export * from './signed-ticket.ts';
 export * from './resolve-ticket.ts';
 export * from './mesh-auth.ts';
 export * from './directives.ts';
+export * from './notices.ts';

@@ -20,6 +20,7 @@ import type { LeversTables } from './db-levers.ts';
 import type { PairingTables } from './db-pairing.ts';
 import type { AnalyticsTables } from './db-analytics.ts';
 import type { SessionTables } from './db-sessions.ts';
+import type { EmergencyTables } from './db-emergency.ts';
 
 /** `timestamptz` with a database default: read as a Date, optional on insert. */
 export type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -102,6 +103,11 @@ export interface AnnouncementsTable {
   created_at: CreatedAt;
   /** insert order: the tie-break among announcements made in the same millisecond */
   seq: GeneratedAlways<string>;
+  /** sent with "hold all gates" (`0024-emergency`) */
+  hold_gates: Generated<boolean>;
+  /** an emergency the control room ended, and who ended it (`0024-emergency`) */
+  ended_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  ended_by: string | null;
 }
 
 export interface AuditLogTable {
@@ -117,7 +123,7 @@ export interface AuditLogTable {
   after: JsonColumn;
 }
 
-export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, AnalyticsTables, SessionTables, LeversTables {
+export interface Database extends EngagementTables, JoinTables, LeadsTables, BoxOfficeTables, PushTables, PairingTables, AnalyticsTables, SessionTables, LeversTables, EmergencyTables {
   events: EventsTable;
   zones: ZonesTable;
   gates: GatesTable;

@@ -59,7 +59,8 @@ Error codes: ${errorCodes.map((c) => `\`${c}\``).join(', ')}.
 | \`event/{e}/capacity\` | occupancy per zone |
 | \`event/{e}/gates\` | gate presence and health |
 | \`event/{e}/alerts\` | capacity, duplicate admission, gate offline |
-| \`event/{e}/announcements\` | announcements and emergency broadcasts |
+| \`event/{e}/announcements\` | announcements and emergency broadcasts; an announcement that changes (an emergency ended: \`endedAt\`, \`endedBy\`) is published again with the same \`id\` |
+| \`event/{e}/announcements/shown\` | how many screens showed each announcement (gate screens, audience pages, projectors, console pages), counted across hubs; admin and staff |
 | \`event/{e}/revenue\` | door sales and refunds |
 | \`event/{e}/polls\` | live poll results |
 | \`event/{e}/qa/{session}\`, \`.../mod\` | approved questions; the moderation queue |

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ShownCounts } from './commands/announcements.ts';
 import { TicketType } from './commands/box-office.ts';
 import { Id } from './claims.ts';
 import { AlertMessage, ZoneOccupancy } from './messages.ts';
@@ -64,7 +65,21 @@ export const AlertList = z.array(AlertMessage);
 
 /** `GET /api/v1/events/{e}/announcements` */
 export const AnnouncementList = z.array(
-  z.object({ id: z.string(), event: Id, text: z.string(), level: z.enum(['info', 'warning', 'emergency']), createdBy: z.string(), createdAt: z.iso.datetime() }),
+  z.object({
+    id: z.string(),
+    event: Id,
+    text: z.string(),
+    level: z.enum(['info', 'warning', 'emergency']),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    /** sent with "hold all gates" (issue 12) */
+    holdGates: z.boolean().optional(),
+    /** an ended emergency: when and by whom */
+    endedAt: z.iso.datetime().optional(),
+    endedBy: z.string().optional(),
+    /** admin and staff only: how many screens showed it (gate screens, audience pages, projectors, console pages) */
+    shown: ShownCounts.optional(),
+  }),
 );
 
 export const TicketStatus = z.enum(['valid', 'revoked']);

@@ -5,7 +5,9 @@ export type Topic =
   | { kind: 'checkins' | 'capacity' | 'gates' | 'alerts' | 'announcements' | 'revenue' | 'polls' | 'push'; event: string }
   | { kind: 'qa' | 'qa.mod'; event: string; session: string }
   | { kind: 'chat' | 'chat.mod'; event: string; room: string }
-  | { kind: 'leads'; event: string; exhibitor: string };
+  | { kind: 'leads'; event: string; exhibitor: string }
+  /** how many screens showed each announcement (issue 12): `event/{e}/announcements/shown` */
+  | { kind: 'announcements.shown'; event: string };
 
 export type TopicKind = Topic['kind'];
 
@@ -30,6 +32,7 @@ export function parseTopic(topic: string): Topic | null {
     }
   }
   if (kind === 'leads' && parts.length === 4 && isId(sub)) return { kind, event, exhibitor: sub };
+  if (kind === 'announcements' && parts.length === 4 && sub === 'shown') return { kind: 'announcements.shown', event };
   return null;
 }
 
@@ -46,6 +49,8 @@ export function topicName(t: Topic): string {
       return `event/${t.event}/chat/${t.room}/mod`;
     case 'leads':
       return `event/${t.event}/leads/${t.exhibitor}`;
+    case 'announcements.shown':
+      return `event/${t.event}/announcements/shown`;
     default:
       return `event/${t.event}/${t.kind}`;
   }

@@ -29,11 +29,16 @@ export const subscribeRules: Readonly<Record<TopicKind, Readonly<Record<Role, Ru
   leads:         { admin: 'yes', staff: 'no', gate: 'no', moderator: 'no', exhibitor: 'own', sponsor: 'linked', attendee: 'no' },
   // Web push delivery figures (issue 16): the control room's.
   push:          { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  // How many screens showed each announcement (issue 12): the control room's.
+  'announcements.shown': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
 };
 
 /** Who may send which command. The event a command acts on (its `event` argument) must be in the token too. */
 export const commandRules: Readonly<Record<CommandName, Readonly<Record<Role, Rule>>>> = {
   'announce.send': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  'announce.end': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
+  // Every page that shows announcements reports it (issue 12); gates report through their agent's presence instead.
+  'announce.shown': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'yes', exhibitor: 'yes', sponsor: 'yes', attendee: 'yes' },
   'alert.ack': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   'capacity.correct': { admin: 'yes', staff: 'yes', gate: 'no', moderator: 'no', exhibitor: 'no', sponsor: 'no', attendee: 'no' },
   // Control-room levers (issue 12).

@@ -2,10 +2,11 @@ import type { Kysely } from 'kysely';
 import * as Y from 'yjs';
 import type { Database } from '@opshub/schema/db';
 import { encodeAwarenessUpdate, applyAwarenessUpdate } from 'y-protocols/awareness';
-import { countScans, gateDocName, writeDirectives, legacyScanCount, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
+import { countScans, gateDocName, writeDirectives, writeNotices, legacyScanCount, observeScans, putTickets, writeMeta, type ScanBatch, type Ticket, type TimelineChange } from '@opshub/replica';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { NotFoundError } from '../store/errors.ts';
+import { currentNotices } from '../store/repos/announcements-repo.ts';
 import { listDirectives } from '../store/repos/directives-repo.ts';
 import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
@@ -321,8 +322,10 @@ export class ReplicaHost {
 
   async #writeDirectives(replica: GateReplica): Promise<void> {
     await this.#writerOf(replica.event).write(
-      (trx) => listDirectives(trx, replica.event),
-      (doc, { gates, zones }) =>
+      // The announcements the gate screens show travel with the directives (issue 12 item 6): same writer, same guard.
+      async (trx) => ({ ...(await listDirectives(trx, replica.event)), notices: await currentNotices(trx, replica.event) }),
+      (doc, { gates, zones, notices }) => {
+        writeNotices(doc, notices, Origin.hub);
         writeDirectives(
           doc,
           {
@@ -330,7 +333,8 @@ export class ReplicaHost {
             zones: Object.fromEntries(zones.map((z) => [z.zone, { full: z.full, redirect: z.redirect, enforce: z.enforce, at: z.at }])),
           },
           Origin.hub,
-        ),
+        );
+      },
     );
   }
 

@@ -16,6 +16,7 @@ const sampleTopic: Record<TopicKind, string> = {
   'chat.mod': 'event/expo/chat/lobby/mod',
   leads: 'event/expo/leads/acme',
   push: 'event/expo/push',
+  'announcements.shown': 'event/expo/announcements/shown',
 };
 
 const claimsFor = (role: Role, extra: Partial<Claims> = {}): Claims => ({ sub: `${role}-1`, role, events: ['expo'], ...extra });

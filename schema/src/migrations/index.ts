@@ -15,6 +15,7 @@ import { sessions } from './0018-sessions.ts';
 import { capacityEscalations } from './0019-capacity-escalations.ts';
 import { sessionOverflow } from './0020-session-overflow.ts';
 import { analyticsErasure } from './0021-analytics-erasure.ts';
+import { emergency } from './0024-emergency.ts';
 import type { SqlMigration } from './sql-migration.ts';
 
 export type { SqlMigration } from './sql-migration.ts';
@@ -43,4 +44,5 @@ export const migrations: Readonly<Record<string, SqlMigration>> = {
   '0019-capacity-escalations': capacityEscalations,
   '0020-session-overflow': sessionOverflow,
   '0021-analytics-erasure': analyticsErasure,
+  '0024-emergency': emergency,
 };

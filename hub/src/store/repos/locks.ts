@@ -17,6 +17,8 @@ export const lockSpace = Object.freeze({
   revenue: 0x6f700005,
   /** publishing a push's delivery figures: hubs take turns, so the counts on `event/{e}/push` never go backwards */
   pushFigures: 0x6f700016,
+  /** publishing how many screens showed an announcement: hubs take turns, so the counts never go backwards */
+  announcementViews: 0x6f700024,
   /**
    * appending to or compacting a Yjs doc's update log: one writer per doc at a time, so row ids become visible in id
    * order (a pull that saw id n never misses a smaller id committed later) and hub writes build on the stored state

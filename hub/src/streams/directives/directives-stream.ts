@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '@opshub/schema/db';
 import { topicName, type Claims, type Role, type GateDirectiveMessage, type GateState, type ZoneDirectiveMessage, type ZoneState } from '@opshub/schema';
 import type { Bus } from '../../bus/bus.ts';
@@ -53,11 +53,21 @@ export function directivesStream(deps: { store: Store; bus: Bus; replicas: Repli
     return (await setGates(claims, event, [gate], change))[0]!;
   }
 
-  /** Sets several gates' state at once (one projection): "hold all gates" in an emergency. */
-  async function setGates(claims: Claims, event: string, gates: readonly string[], change: GateStateChange): Promise<GateState[]> {
+  /**
+   * Sets several gates' state at once (one projection): "hold all gates" in an emergency. `within` runs first in the
+   * same transaction (the emergency's own row and audit entry), so the holds and what caused them commit together.
+   */
+  async function setGates(
+    claims: Claims,
+    event: string,
+    gates: readonly string[],
+    change: GateStateChange,
+    within?: (trx: Kysely<Database>) => Promise<void>,
+  ): Promise<GateState[]> {
     const at = Date.now();
     const states: GateState[] = gates.map((gate) => ({ gate, state: change.state, ...(change.message ? { message: change.message } : {}), by: claims.sub, at }));
     await store.db.transaction().execute(async (trx) => {
+      await within?.(trx);
       for (const state of states) {
         const before = await putGateDirective(trx, event, state);
         await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'gate.state', event, target: state.gate, before, after: state });
