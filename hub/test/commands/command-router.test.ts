@@ -23,7 +23,7 @@ describe('CommandRouter while the bus is unreachable', () => {
     const calls: string[] = [];
     const router = new CommandRouter(recordingHandlers(calls), down);
     const sometimes = (Object.keys(commands) as CommandName[]).filter((n) => 'publishesSometimes' in commands[n]);
-    expect(sometimes.sort()).toEqual(['chat.mute', 'chat.unmute', 'chat.words', 'poll.create']);
+    expect(sometimes.sort()).toEqual(['announce.shown', 'chat.mute', 'chat.unmute', 'chat.words', 'poll.create']);
     await router.run('chat.unmute', { event: 'expo', user: 'att-1' }, { claims });
     expect(calls).toEqual(['chat.unmute']);
   });
