@@ -6,7 +6,8 @@ import type { Logger } from '../log.ts';
 import type { ReplicaHost } from '../replicas/replica-host.ts';
 import { appendAudit } from '../store/repos/audit-log.ts';
 import { createEvent, getEvent, listEvents, updateEvent } from '../store/repos/events-repo.ts';
-import { importTickets, parseTicketCsv } from '../store/repos/tickets-repo.ts';
+import { readTicketCsv } from '../store/repos/parse-ticket-csv.ts';
+import { importTickets } from '../store/repos/tickets-repo.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody, route, type Request } from '../transport/http-route.ts';
 import { authenticate, requireAccess } from './authenticate.ts';
@@ -108,7 +109,7 @@ function eventParam(req: Request): string {
 async function rosterRows(req: Request): Promise<unknown[]> {
   const type = req.header('content-type').split(';')[0]!.trim().toLowerCase();
   if (type === 'text/csv' || type === 'application/csv') {
-    return parseTicketCsv((await req.body()).toString('utf8'));
+    return readTicketCsv((await req.body()).toString('utf8'));
   }
   // Anything else is read as JSON: clients that forget the header (fetch sends text/plain) still work.
   const body = await jsonBody(req);

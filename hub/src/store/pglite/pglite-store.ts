@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Database } from '@opshub/schema/db';
 import { migrateToLatest } from '../migrate.ts';
 import type { Store } from '../store.ts';
+import { BYTEA_OID, parseBytea, serializeBytea } from './bytea-codec.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { readPgliteTemplate } from './pglite-template.ts';
@@ -73,7 +74,8 @@ export class PgliteStore implements Store {
   }
 
   async #open(): Promise<PGlite> {
-    if (this.#dataDir === undefined) return PGlite.create(await this.#fromTemplate());
+    const codecs = { parsers: { [BYTEA_OID]: parseBytea }, serializers: { [BYTEA_OID]: serializeBytea } };
+    if (this.#dataDir === undefined) return PGlite.create({ ...(await this.#fromTemplate()), ...codecs });
     this.#lock = await lockDataDir(this.#dataDir, 'pg.lock');
     const pgDir = join(this.#dataDir, 'pg');
     // Holding our lock means no other process has this database open, so a postmaster.pid is a leftover of a process
@@ -81,7 +83,7 @@ export class PgliteStore implements Store {
     await rm(join(pgDir, 'postmaster.pid'), { force: true });
     // PG_VERSION is the first file initdb writes: without it there is no database here yet.
     const exists = await access(join(pgDir, 'PG_VERSION')).then(() => true, () => false);
-    return PGlite.create(pgDir, exists ? {} : await this.#fromTemplate());
+    return PGlite.create(pgDir, { ...(exists ? {} : await this.#fromTemplate()), ...codecs });
   }
 
   async #fromTemplate(): Promise<{ loadDataDir?: Blob }> {

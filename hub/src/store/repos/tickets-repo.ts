@@ -251,6 +251,34 @@ export async function listTickets(
   return rows.map(toTicket);
 }
 
+/** A ticket as the gate doc holds it: what a gate needs to decide, nothing else. */
+export interface RosterEntry {
+  code: string;
+  holder: string;
+  email: string;
+  type: string;
+  zones: string[];
+  status: TicketStatus;
+  orderCode: string | null;
+}
+
+/**
+ * A page of the roster in code order after code `after`, with only the columns projected into the gate doc. Why not
+ * {@link listTickets}: on PGlite every result value is parsed on the hub's thread, and the three timestamps cost more
+ * than the rest of the row; a 100,000-ticket projection reads every row.
+ * @example const page = await listRosterPage(db, 'expo', { after: 'A999', limit: 250 });
+ */
+export async function listRosterPage(
+  db: Kysely<Database>,
+  event: string,
+  { after, limit }: { after?: string | undefined; limit: number },
+): Promise<RosterEntry[]> {
+  let query = db.selectFrom('tickets').select(['code', 'holder', 'email', 'type', 'zones', 'status', 'order_code']).where('event_id', '=', event);
+  if (after !== undefined) query = query.where('code', '>', after);
+  const rows = await query.orderBy('code').limit(limit).execute();
+  return rows.map((r) => ({ code: r.code, holder: r.holder, email: r.email, type: r.type, zones: r.zones, status: r.status, orderCode: r.order_code }));
+}
+
 function toTicket(row: TicketRecord): Ticket {
   return {
     event: row.event_id,
