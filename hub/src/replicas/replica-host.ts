@@ -10,12 +10,13 @@ import { currentNotices } from '../store/repos/announcements-repo.ts';
 import { listDirectives } from '../store/repos/directives-repo.ts';
 import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
-import { getTickets, listTickets } from '../store/repos/tickets-repo.ts';
+import { getTickets, listRosterPage } from '../store/repos/tickets-repo.ts';
 import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/repos/yjs-repo.ts';
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
 import { HubDocWriter } from './hub-doc-writer.ts';
 import { meshSecretOf } from './mesh-secret.ts';
+import { OffThreadMerge } from './off-thread-merge.ts';
 import { isLocalEntry, Origin } from './origins.ts';
 
 /** What the transport and the streams hear from the host. Every hook is optional. */
@@ -48,8 +49,15 @@ export const defaultReplicaHostOptions: ReplicaHostOptions = Object.freeze({ idl
 
 const SIGNAL_DOC = 0;
 const SIGNAL_AWARENESS = 1;
-/** Tickets written into the doc per Store transaction: a page is one synchronous Yjs write, so it stays short (issue #11). */
-const ROSTER_PAGE = 1_000;
+/**
+ * Tickets written into the doc per Store transaction. A page is one synchronous Yjs write and, on PGlite, a query whose
+ * rows are all parsed on this thread: 250 keeps a page to a few ms, so a control client's ping is served between
+ * pages (issue #11). On PostgreSQL the query runs elsewhere and a page of 1,000 costs this thread about as little.
+ */
+const ROSTER_PAGE = { pglite: 250, postgres: 1_000 } as const;
+
+/** Stored updates applied per Yjs transaction when a doc loads. */
+const LOAD_PAGE = 20;
 
 interface Held {
   replica: Promise<GateReplica>;
@@ -79,6 +87,8 @@ export class ReplicaHost {
   readonly #held = new Map<string, Held>();
   readonly #listeners: ReplicaListener[] = [];
   readonly #antiEntropy: NodeJS.Timeout;
+  /** compactions merge a whole doc: in a worker thread, not on the one that serves every socket */
+  readonly #merger = new OffThreadMerge();
   #closed = false;
 
   constructor(
@@ -217,6 +227,7 @@ export class ReplicaHost {
     this.#closed = true;
     clearInterval(this.#antiEntropy);
     await Promise.all([...this.#held.entries()].map(([event, held]) => this.#unload(event, held, true)));
+    await this.#merger.close();
   }
 
   async #load(event: string, held: Held): Promise<GateReplica> {
@@ -224,9 +235,16 @@ export class ReplicaHost {
     const details = await getEvent(store.db, event);
     if (!details) throw new NotFoundError('event', event);
     const replica = new GateReplica(event, gateDocName(event));
-    const stored = await loadDoc(store.db, replica.docName);
-    held.snapshotBytes = stored.snapshot?.byteLength ?? 0;
-    applyStored(replica, stored);
+    // The stored log a page at a time, each page one Yjs transaction with a turn of the event loop between them: a
+    // log of 400 roster writes (a 100,000-row import) applied at once held every socket for seconds (issue #11).
+    // Nobody sees the doc before it is loaded, so the pages need no lock.
+    for (;;) {
+      const stored = await loadDoc(store.db, replica.docName, replica.lastUpdateId, undefined, LOAD_PAGE);
+      if (stored.snapshot) held.snapshotBytes = stored.snapshot.byteLength;
+      applyStored(replica, stored);
+      if (stored.updates.length < LOAD_PAGE) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
 
     // From here on every change is seen: persisted and sent to other hubs when it entered through this hub.
     held.writer = new HubDocWriter({
@@ -239,6 +257,8 @@ export class ReplicaHost {
       },
       relay: (update, id) => {
         held.ownIds.add(id);
+        // Roster writes count too: a 100,000-row import is 400 rows that every later load would read one by one.
+        this.#appended(replica, held, update.byteLength);
         bus.signal(`yjs/${replica.docName}`, withKind(SIGNAL_DOC, update)).catch(() => {});
         for (const l of this.#listeners) l.docUpdate?.(replica, update, Origin.hub);
       },
@@ -341,18 +361,22 @@ export class ReplicaHost {
   async #writeRoster(replica: GateReplica): Promise<number> {
     let written = 0;
     let after: string | undefined;
+    const limit = ROSTER_PAGE[this.deps.store.kind];
     for (;;) {
       // Each page is read under the doc's lock, right before it is written (see hub-doc-writer.ts).
       const from = after;
       const { count, last } = await this.#writerOf(replica.event).write(
-        (trx) => listTickets(trx, replica.event, { after: from, limit: ROSTER_PAGE }),
+        (trx) => listRosterPage(trx, replica.event, { after: from, limit }),
         (doc, page) => ({ count: page.length, last: page.at(-1)?.code, written: putTickets(doc, page.map((t) => [t.code, toReplicaTicket(t)] as const), Origin.hub) }),
       ).then((r) => {
         written += r.written;
         return r;
       });
-      if (count < ROSTER_PAGE || last === undefined) break;
+      if (count < limit || last === undefined) break;
       after = last;
+      // On PGlite a page's statements resolve without ever reaching the event loop's poll phase: without this turn a
+      // 100-page roster ran as one chain of microtasks and held every socket for seconds (issue #11).
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return written;
   }
@@ -374,13 +398,7 @@ export class ReplicaHost {
       try {
         const merged = Y.mergeUpdates(batch);
         for (const id of await appendDocUpdates(this.deps.store.db, replica.docName, [merged])) held.ownIds.add(id);
-        const since = held.sinceCompaction;
-        since.rows++;
-        since.bytes += merged.byteLength;
-        if (since.rows >= this.options.compactAfter && since.bytes * 8 >= held.snapshotBytes) {
-          held.sinceCompaction = { rows: 0, bytes: 0 };
-          void this.#compact(replica, held);
-        }
+        this.#appended(replica, held, merged.byteLength);
       } catch (err) {
         held.pending.unshift(...batch);
         this.deps.log.error({ err, doc: replica.docName }, 'persisting doc updates failed; retrying');
@@ -392,16 +410,30 @@ export class ReplicaHost {
     return held.flushing;
   }
 
+  /** Counts a row this hub appended to the doc's log, and compacts the log when it has grown enough. */
+  #appended(replica: GateReplica, held: Held, bytes: number): void {
+    const since = held.sinceCompaction;
+    since.rows++;
+    since.bytes += bytes;
+    if (since.rows >= this.options.compactAfter && since.bytes * 8 >= held.snapshotBytes) {
+      held.sinceCompaction = { rows: 0, bytes: 0 };
+      void this.#compact(replica, held);
+    }
+  }
+
   /**
    * Folds the doc's log into a snapshot, then catches up on the other hubs' updates it folded (already read), so the
    * next pull starts after the snapshot instead of reading it back.
    */
   async #compact(replica: GateReplica, held: Held): Promise<void> {
     try {
-      const { bytes, upto, updates } = await compactDoc(this.deps.store.db, replica.docName);
+      const { bytes, upto, base, updates, state } = await compactDoc(this.deps.store.db, replica.docName, (parts) => this.#merger.merge(parts));
       held.snapshotBytes = bytes;
       const after = BigInt(replica.lastUpdateId);
-      applyStored(replica, { snapshot: undefined, updates: updates.filter((u) => BigInt(u.id) > after && !held.ownIds.has(u.id)), lastId: upto });
+      // Behind the snapshot it was built on (another hub compacted before this replica pulled): the new snapshot holds
+      // what the folded updates do not.
+      const snapshot = state && after < BigInt(base) ? state : undefined;
+      applyStored(replica, { snapshot, updates: updates.filter((u) => BigInt(u.id) > after && !held.ownIds.has(u.id)), lastId: upto });
       forgetPassed(held, replica);
     } catch (err) {
       this.deps.log.warn({ err, doc: replica.docName }, 'compaction failed');

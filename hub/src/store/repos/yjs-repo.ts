@@ -16,12 +16,14 @@ export interface StoredDoc {
 /**
  * Reads a doc from the Store: its snapshot and every update after it, or only updates after `afterId` (the
  * snapshot is included again when a compaction has folded in updates the caller has not seen). `skip` names updates
- * the caller already has (its own writes): their bytes are not fetched, though `lastId` moves past them.
+ * the caller already has (its own writes): their bytes are not fetched, though `lastId` moves past them. `limit`
+ * reads at most that many updates (the first ones after the position): read on from `lastId` for the rest.
  * @example const { snapshot, updates } = await loadDoc(db, 'event/expo/gate');
  */
-export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0', skip?: (id: string) => boolean): Promise<StoredDoc> {
-  // One transaction, so the snapshot and the updates after it are read from one state of the Store.
-  return inTransaction(db, async (trx) => {
+export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0', skip?: (id: string) => boolean, limit?: number): Promise<StoredDoc> {
+  // One repeatable-read transaction, so the snapshot and the updates after it are read from one state of the Store
+  // (under read committed a compaction committing between two reads could pair a snapshot with the wrong position).
+  const read = async (trx: Kysely<Database>): Promise<StoredDoc> => {
     const snapshotRow = await trx.selectFrom('yjs_snapshots').select(['upto']).where('doc', '=', doc).executeTakeFirst();
     const upto = snapshotRow?.upto ?? '0';
     const needSnapshot = snapshotRow !== undefined && BigInt(upto) > BigInt(afterId);
@@ -31,12 +33,12 @@ export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0', 
     if (skip) {
       // Ids first, bytes only for what the caller lacks: on PGlite a bytea crosses as hex text, so re-reading a
       // hub's own writes every anti-entropy round cost more than writing them.
-      ids = (await updatesAfter.select('id').orderBy('id').execute()).map((r) => String(r.id));
+      ids = (await updatesAfter.select('id').orderBy('id').$if(limit !== undefined, (q) => q.limit(limit!)).execute()).map((r) => String(r.id));
     }
     const wanted = ids?.filter((id) => !skip!(id));
     const rows =
       wanted === undefined
-        ? await updatesAfter.select(['id', 'update']).orderBy('id').execute()
+        ? await updatesAfter.select(['id', 'update']).orderBy('id').$if(limit !== undefined, (q) => q.limit(limit!)).execute()
         : wanted.length === 0
           ? []
           : await updatesAfter.select(['id', 'update']).where('id', 'in', wanted).orderBy('id').execute();
@@ -47,7 +49,8 @@ export async function loadDoc(db: Kysely<Database>, doc: string, afterId = '0', 
       updates,
       lastId: ids?.at(-1) ?? updates.at(-1)?.id ?? maxId(afterId, upto),
     };
-  });
+  };
+  return db.isTransaction ? read(db) : db.transaction().setIsolationLevel('repeatable read').execute(read);
 }
 
 /**
@@ -84,30 +87,52 @@ export async function countDocUpdates(db: Kysely<Database>, doc: string): Promis
   return Number(row?.n ?? 0);
 }
 
+/** Merges Yjs updates into one, as `Y.mergeUpdates` does (perhaps in another thread). */
+export type MergeUpdates = (parts: readonly Uint8Array[]) => Uint8Array | Promise<Uint8Array>;
+
 /**
  * Folds the snapshot and every stored update into a new snapshot and deletes the folded updates, from what the
- * Store holds (not from a process's memory, which may lack another hub's latest update). The doc's log lock keeps
- * two hubs from compacting one doc at once (an older snapshot written over a newer one) and appends out of the way.
- * Returns what it folded: `updates` (with ids, up to `upto`) lets the caller catch up on them without reading the
- * new snapshot back.
- * @example await compactDoc(db, 'event/expo/gate'); // { folded: 1200, bytes: 4_812_003, upto: '5120', updates }
+ * Store holds (not from a process's memory, which may lack another hub's latest update). Returns what it folded:
+ * `updates` (with ids, up to `upto`) lets the caller catch up on them without reading the new snapshot back, and
+ * `state` is the new snapshot, for a caller whose position is behind `base` (the snapshot it was built on).
+ *
+ * In three steps, so the merge (a whole doc: ~10 MB for a roster of 100,000) holds neither the doc's log lock nor,
+ * on PGlite, the one connection: read without the lock (ids of one doc commit in order under that lock, so what a
+ * reader sees is always a prefix of the log), merge with `merge` (the hub passes one that runs in a worker thread),
+ * then, under the lock, write the snapshot and delete what it folded, unless another compaction came first (the
+ * snapshot moved): then nothing is written and `folded` is 0.
+ * @example await compactDoc(db, 'event/expo/gate'); // { folded: 1200, bytes: 4_812_003, upto: '5120', updates, … }
  */
-export async function compactDoc(db: Kysely<Database>, doc: string): Promise<{ folded: number; bytes: number; upto: string; updates: StoredDoc['updates'] }> {
-  return db.transaction().execute(async (trx) => {
-    // The appenders' lock: a row committed between the read below and the delete would otherwise be deleted unread.
+export async function compactDoc(
+  db: Kysely<Database>,
+  doc: string,
+  merge: MergeUpdates = (parts) => Y.mergeUpdates(parts as Uint8Array[]),
+): Promise<{ folded: number; bytes: number; upto: string; base: string; updates: StoredDoc['updates']; state: Uint8Array | undefined }> {
+  const { stored, base } = await db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => ({
+      base: String((await trx.selectFrom('yjs_snapshots').select('upto').where('doc', '=', doc).executeTakeFirst())?.upto ?? '0'),
+      stored: await loadDoc(trx, doc),
+    }));
+  if (stored.updates.length === 0) return { folded: 0, bytes: stored.snapshot?.byteLength ?? 0, upto: stored.lastId, base, updates: [], state: undefined };
+  const parts = stored.snapshot ? [stored.snapshot, ...stored.updates.map((u) => u.update)] : stored.updates.map((u) => u.update);
+  const state = await merge(parts);
+  const written = await db.transaction().execute(async (trx) => {
+    // The appenders' lock: two hubs never compact one doc at once (an older snapshot written over a newer one).
     await lockDocLog(trx, doc);
-    const stored = await loadDoc(trx, doc);
-    if (stored.updates.length === 0) return { folded: 0, bytes: stored.snapshot?.byteLength ?? 0, upto: stored.lastId, updates: [] };
-    const parts = stored.snapshot ? [stored.snapshot, ...stored.updates.map((u) => u.update)] : stored.updates.map((u) => u.update);
-    const state = Y.mergeUpdates(parts);
+    const now = (await trx.selectFrom('yjs_snapshots').select('upto').where('doc', '=', doc).executeTakeFirst())?.upto ?? '0';
+    if (String(now) !== String(base)) return false;
     await trx
       .insertInto('yjs_snapshots')
       .values({ doc, state, upto: stored.lastId })
       .onConflict((oc) => oc.column('doc').doUpdateSet({ state, upto: stored.lastId, updated_at: sql`now()` }))
       .execute();
     await trx.deleteFrom('yjs_updates').where('doc', '=', doc).where('id', '<=', stored.lastId).execute();
-    return { folded: stored.updates.length, bytes: state.byteLength, upto: stored.lastId, updates: stored.updates };
+    return true;
   });
+  if (!written) return { folded: 0, bytes: state.byteLength, upto: '0', base, updates: [], state: undefined };
+  return { folded: stored.updates.length, bytes: state.byteLength, upto: stored.lastId, base, updates: stored.updates, state };
 }
 
 function maxId(a: string, b: string): string {
