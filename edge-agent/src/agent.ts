@@ -369,9 +369,10 @@ function openLinks(deps: {
         replica: sync,
         relay,
         hooks: {
+          // Pending drains only on what the hub says it has: its sync step 1, at connect and again once it has
+          // stored what we sent. A frame written to the socket is not a scan the hub holds (a stall would hide).
           onRemoteState: (_s: SyncSession, state: Map<number, number>) => pending.hubReached(state),
-          onDelivered: (_s: SyncSession, state: Map<number, number>) => {
-            pending.hubReached(state);
+          onDelivered: () => {
             lastSync = Date.now();
           },
           onSynced: () => {

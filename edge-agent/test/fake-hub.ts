@@ -92,6 +92,8 @@ export class FakeHub {
         }
       }
       for (const reply of respond(message, { doc: this.doc, awareness: this.awareness }, ws)) ws.send(reply);
+      // As the hub does once it has stored them (here: at once): tell the gate what it has, so its pending drains.
+      if (isDocUpdate(message) && message.update[0] !== 0) ws.send(encodeMessage({ kind: 'sync-step1', stateVector: Y.encodeStateVector(this.doc) }));
     });
     for (const frame of openingFrames({ doc: this.doc, awareness: this.awareness })) ws.send(frame);
   }

@@ -107,6 +107,7 @@ const Env = z
     TRUSTED_PROXIES: addressRanges,
     PGLITE_TEMPLATE: optionalString,
     GATE_OFFLINE_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(30)),
+    GATE_STALLED_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(60)),
     ANALYTICS_OUTBOX_RETENTION_HOURS: z.preprocess(blankToUndefined, z.coerce.number().positive().max(24 * 365).default(48)),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
@@ -171,6 +172,8 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** `GATE_OFFLINE_AFTER` (seconds, default 30): how long a gate's presence may be gone before `gate_offline` is raised */
   readonly gateOfflineAfterMs: number;
+  /** `GATE_STALLED_AFTER` (seconds, default 60): how long an online gate's pending scans may fail to drain before `gate_stalled` */
+  readonly gateStalledAfterMs: number;
   /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
   /** How long the Store keeps analytics outbox rows (`ANALYTICS_OUTBOX_RETENTION_HOURS`, 48): the bound while ClickHouse is down. */
@@ -220,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     push: { allowedOrigins: e.PUSH_ALLOWED_ORIGINS, concurrency: e.PUSH_CONCURRENCY },
     trustedProxies: e.TRUSTED_PROXIES,
     gateOfflineAfterMs: e.GATE_OFFLINE_AFTER * 1000,
+    gateStalledAfterMs: e.GATE_STALLED_AFTER * 1000,
     pgliteTemplate: e.PGLITE_TEMPLATE,
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,

@@ -80,6 +80,8 @@ export interface HubOptions {
   readonly push?: PushSettings;
   /** `GATE_OFFLINE_AFTER` in ms (default 30 s): a gate gone this long raises `gate_offline` */
   readonly gateOfflineAfterMs?: number;
+  /** `GATE_STALLED_AFTER` in ms (default 60 s): an online gate whose pending scans do not drain this long raises `gate_stalled` */
+  readonly gateStalledAfterMs?: number;
   /** the analytics outbox relay's tuning (main.ts: retention from `ANALYTICS_OUTBOX_RETENTION_HOURS`); defaults otherwise */
   readonly analyticsRelay?: Omit<OutboxRelayOptions, 'store' | 'analytics' | 'log'>;
 }
@@ -136,7 +138,7 @@ export class Hub {
     this.#replicas = new ReplicaHost({ store, bus, log: log.child({ module: 'replicas' }), onOpenDocs: (n) => this.metrics.yjsDocsOpen.set(n) });
     this.#capacity = capacityStream({ store, bus, replicas: this.#replicas, log: log.child({ module: 'capacity' }), onEvaluated: (event, zones) => void this.sessionOverflow.check(event, zones) });
     this.#checkins = checkinsStream({ store, bus, log: log.child({ module: 'checkins' }), onOccupancyChange: (r) => this.#capacity.changed(r) });
-    this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }), health: gateHealth({ store, bus, log: log.child({ module: 'gate-health' }), offlineAfterMs: options.gateOfflineAfterMs ?? 30_000 }) });
+    this.#gates = gatesStream({ bus, log: log.child({ module: 'gates' }), health: gateHealth({ store, bus, log: log.child({ module: 'gate-health' }), offlineAfterMs: options.gateOfflineAfterMs ?? 30_000, stalledAfterMs: options.gateStalledAfterMs ?? 60_000 }) });
     this.#replicas.listen(this.#checkins.listener);
     this.#replicas.listen(this.#gates.listener);
 

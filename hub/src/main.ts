@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const push = await pushSettings(config);
   const backends = await composeBackends(config, log);
   if (config.trustedProxies.length > 0) log.info({ trustedProxies: config.trustedProxies }, 'per-client limits read X-Forwarded-For from these proxies');
-  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies, stripe: config.stripe, push, analyticsRelay: { retentionMs: config.analyticsOutboxRetentionMs }, gateOfflineAfterMs: config.gateOfflineAfterMs });
+  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies, stripe: config.stripe, push, analyticsRelay: { retentionMs: config.analyticsOutboxRetentionMs }, gateOfflineAfterMs: config.gateOfflineAfterMs, gateStalledAfterMs: config.gateStalledAfterMs });
   if (!config.stripe.secretKey) log.info('STRIPE_SECRET_KEY is not set: the box office sells for cash only');
 
   let stopping = false;

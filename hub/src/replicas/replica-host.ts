@@ -29,6 +29,11 @@ export interface ReplicaListener {
   scans?(replica: GateReplica, batch: ScanBatch, change: TimelineChange): void;
   /** the replica finished loading: `change` holds everything derived from the stored scans (for reconciliation) */
   loaded?(replica: GateReplica, change: TimelineChange): void;
+  /**
+   * updates that entered through this hub are stored up to `stateVector` (the doc's state when the batch was taken,
+   * at `takenAt`, `performance.now()`): what a gate may stop counting as pending
+   */
+  durable?(replica: GateReplica, stateVector: Uint8Array, takenAt: number): void;
 }
 
 export interface ReplicaHostOptions {
@@ -222,6 +227,16 @@ export class ReplicaHost {
     return writer;
   }
 
+  /**
+   * The doc's state vector when nothing that entered through this hub waits to be stored (so all of it is durable),
+   * else undefined: wait for the next `durable` notice.
+   */
+  storedState(event: string): Uint8Array | undefined {
+    const held = this.#held.get(event);
+    if (!held?.loaded || held.pending.length > 0 || held.flushing || held.flushTimer) return undefined;
+    return Y.encodeStateVector(held.loaded.doc);
+  }
+
   /** Writes everything queued, then drops every replica. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -394,17 +409,25 @@ export class ReplicaHost {
     if (held.flushing) return held.flushing;
     if (held.pending.length === 0) return;
     const batch = held.pending.splice(0);
+    // Every update that entered through this hub so far is in `batch` or stored before it: once it is stored, the
+    // doc's state now is durable (updates from other hubs are their hubs' to store).
+    const covered = Y.encodeStateVector(replica.doc);
+    const takenAt = performance.now();
     held.flushing = (async () => {
       try {
         const merged = Y.mergeUpdates(batch);
         for (const id of await appendDocUpdates(this.deps.store.db, replica.docName, [merged])) held.ownIds.add(id);
         this.#appended(replica, held, merged.byteLength);
+        for (const l of this.#listeners) l.durable?.(replica, covered, takenAt);
       } catch (err) {
         held.pending.unshift(...batch);
         this.deps.log.error({ err, doc: replica.docName }, 'persisting doc updates failed; retrying');
         setTimeout(() => this.#scheduleFlush(replica, held), 500).unref();
       } finally {
         held.flushing = undefined;
+        // Updates that came while this batch was being written found the flush busy: their turn now, not whenever
+        // the next update happens to arrive.
+        if (held.pending.length > 0) this.#scheduleFlush(replica, held);
       }
     })();
     return held.flushing;

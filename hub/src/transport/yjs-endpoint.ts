@@ -24,6 +24,7 @@ import { screenScan, screenWriter } from '../replicas/scan-screen.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from './upgrade.ts';
 import { routeTableOf } from './route-table.ts';
 import type { SessionGuard } from './session-guard.ts';
+import { StoredConfirmations, type ConfirmTarget } from './stored-confirmations.ts';
 
 /** Roles that may open a gate doc; only `gate` may write to it, and only new scans. */
 const READERS = new Set(['gate', 'staff', 'admin']);
@@ -68,6 +69,9 @@ export class YjsEndpoint {
   #nextId = 1;
   #accepting = true;
   #app: TemplatedApp | undefined;
+  /** gate sockets, as the confirmations of what the hub stored see them */
+  readonly #targets = new Map<Ws, ConfirmTarget>();
+  readonly #confirmations = new StoredConfirmations({ storedState: (event) => this.deps.host.storedState(event) });
 
   constructor(private readonly deps: { verifier: TokenVerifier; host: ReplicaHost; metrics: HubMetrics; log: Logger; sessions?: SessionGuard }) {}
 
@@ -88,6 +92,7 @@ export class YjsEndpoint {
     this.deps.host.listen({
       docUpdate: (replica, update, origin) => this.#fanOut(replica, encodeMessage({ kind: 'sync-update', update }), origin),
       awarenessUpdate: (replica, update, _changed, origin) => this.#fanOut(replica, encodeMessage({ kind: 'awareness', update }), origin),
+      durable: (replica, stateVector, takenAt) => this.#confirmations.durable(replica, stateVector, takenAt, this.#targets.values()),
     });
   }
 
@@ -267,6 +272,7 @@ export class YjsEndpoint {
     } finally {
       conn.relayedAhead = false;
     }
+    if (conn.role === 'gate' && isDocUpdate(message)) this.#confirmations.received(this.#targetOf(ws, conn), message.update);
     if (replies.length > 0) ws.cork(() => replies.forEach((reply) => ws.send(reply, true)));
   }
 
@@ -274,6 +280,9 @@ export class YjsEndpoint {
     const conn = ws.getUserData();
     const wasOpen = this.#sockets.delete(ws);
     conn.open = false;
+    const target = this.#targets.get(ws);
+    if (target) this.#confirmations.forget(target);
+    this.#targets.delete(ws);
     conn.leave?.();
     this.deps.metrics.closes.inc({ code: String(code) });
     if (!wasOpen) return;
@@ -283,6 +292,26 @@ export class YjsEndpoint {
       this.deps.host.release(conn.event);
     }
     // A socket that closed while its replica was loading is released by the open handler (it sees open === false).
+  }
+
+  #targetOf(ws: Ws, conn: YjsConnection): ConfirmTarget {
+    let target = this.#targets.get(ws);
+    if (!target) {
+      target = {
+        get open() {
+          return conn.open;
+        },
+        event: conn.event,
+        get replica() {
+          return conn.replica;
+        },
+        send: (frame) => {
+          if (conn.open) ws.send(frame, true);
+        },
+      };
+      this.#targets.set(ws, target);
+    }
+    return target;
   }
 
   #fanOut(replica: GateReplica, frame: Uint8Array, origin: unknown): void {

@@ -70,6 +70,7 @@ export function gatesStream(deps: { bus: Bus; log: Logger; health?: GateHealth }
         const entry = { gate, device, pending, lastSync: Date.now(), ...(lastScan ? { lastScan } : {}) };
         known.set(`${replica.event}/${id}`, entry);
         deps.health?.online(replica.event, gate, device);
+        deps.health?.pending(replica.event, gate, device, pending);
         publish(replica.event, { ...entry, online: true, at: Date.now() });
       }
       for (const id of changed.removed) {
