@@ -106,6 +106,7 @@ const Env = z
     PUSH_CONCURRENCY: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(64)),
     TRUSTED_PROXIES: addressRanges,
     PGLITE_TEMPLATE: optionalString,
+    HUB_DRAIN_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(600).default(0)),
     GATE_OFFLINE_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(30)),
     GATE_STALLED_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(60)),
     ANALYTICS_OUTBOX_RETENTION_HOURS: z.preprocess(blankToUndefined, z.coerce.number().positive().max(24 * 365).default(48)),
@@ -176,6 +177,11 @@ export interface Config {
   readonly gateStalledAfterMs: number;
   /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
+  /**
+   * `HUB_DRAIN_SECONDS` (default 0): on SIGTERM, how long `/healthz` answers 503 "draining" while the hub keeps serving,
+   * so a load balancer's health check takes it out of rotation before its sockets close (`npm run cluster` sets 3).
+   */
+  readonly drainMs: number;
   /** How long the Store keeps analytics outbox rows (`ANALYTICS_OUTBOX_RETENTION_HOURS`, 48): the bound while ClickHouse is down. */
   readonly analyticsOutboxRetentionMs: number;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -225,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     gateOfflineAfterMs: e.GATE_OFFLINE_AFTER * 1000,
     gateStalledAfterMs: e.GATE_STALLED_AFTER * 1000,
     pgliteTemplate: e.PGLITE_TEMPLATE,
+    drainMs: e.HUB_DRAIN_SECONDS * 1000,
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,
   };

@@ -119,6 +119,7 @@ export class Hub {
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
   #closing: Promise<void> | undefined;
+  #draining = false;
 
   constructor(private readonly options: HubOptions) {
     const uws = loadNativeUws();
@@ -205,7 +206,7 @@ export class Hub {
     this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }), sessions: this.#sessions });
     this.#yjs.attach(this.#app);
     const onStatus = (status: number) => this.metrics.httpRequests.inc({ status: String(status) });
-    registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log });
+    registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log, draining: () => this.#draining });
     registerEventRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
     registerDirectivesRoutes(this.#app, { store, verifier, directives, log, onStatus });
@@ -302,6 +303,14 @@ export class Hub {
       if (Date.now() >= deadline) throw new PortInUseError(host, port);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  }
+
+  /**
+   * Takes this hub out of a load balancer's rotation before it stops: `/healthz` answers 503 "draining" from now on
+   * while every socket and route keeps working, so the balancer's health check sends new clients elsewhere first.
+   */
+  beginDrain(): void {
+    this.#draining = true;
   }
 
   /** Idempotent, ordered shutdown. */

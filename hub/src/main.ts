@@ -43,8 +43,12 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    hub.close().then(
+    log.info({ signal, drainMs: config.drainMs }, 'shutting down');
+    // With HUB_DRAIN_SECONDS, a SIGTERM first fails the health check for that long (a load balancer stops sending new
+    // clients here) and only then closes the sockets, whose clients reconnect through the balancer and resume.
+    if (signal === 'SIGTERM' && config.drainMs > 0) hub.beginDrain();
+    const drained = signal === 'SIGTERM' ? new Promise((resolve) => setTimeout(resolve, config.drainMs)) : Promise.resolve();
+    drained.then(() => hub.close()).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');

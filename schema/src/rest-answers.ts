@@ -17,6 +17,8 @@ export const Health = z.object({
   analytics: z.enum(['chdb', 'clickhouse']),
   /** what is wrong, when `ok` is false */
   problems: z.array(z.string()).optional(),
+  /** true while a SIGTERM'd hub drains (`HUB_DRAIN_SECONDS`): a load balancer should send new clients elsewhere */
+  draining: z.literal(true).optional(),
 });
 
 export const Zone = z.object({ id: Id, name: z.string(), capacity: z.number().int() });

@@ -8,16 +8,24 @@ import { openApiDocument } from '@opshub/schema/openapi/openapi-document';
 import { route } from '../transport/http-route.ts';
 
 /**
- * `GET /healthz` (200 when every backend answers, 503 with the same body otherwise), `GET /metrics` and
- * `GET /api/v1/openapi.json`. The health body always names the backends in use, as the contract says.
+ * `GET /healthz` (200 when every backend answers, 503 with the same body otherwise, and 503 with `draining: true`
+ * while a SIGTERM'd hub drains), `GET /metrics` and `GET /api/v1/openapi.json`. The health body always names the
+ * backends in use, as the contract says.
  */
-export function registerOpsRoutes(app: TemplatedApp, deps: { bus: Bus; store: Store; analytics: Analytics; metrics: HubMetrics; log: Logger }): void {
+export function registerOpsRoutes(
+  app: TemplatedApp,
+  deps: { bus: Bus; store: Store; analytics: Analytics; metrics: HubMetrics; log: Logger; draining?: () => boolean },
+): void {
   const { bus, store, analytics, metrics, log } = deps;
   route(app, 'get', '/healthz', { log }, () => {
-    const busOk = bus.isHealthy();
+    const problems = [
+      ...(bus.isHealthy() ? [] : [`${bus.kind} bus unreachable`]),
+      ...(deps.draining?.() ? ['draining: this hub is shutting down'] : []),
+    ];
+    const ok = problems.length === 0;
     return {
-      status: busOk ? 200 : 503,
-      body: { ok: busOk, bus: bus.kind, store: store.kind, analytics: analytics.kind, ...(busOk ? {} : { problems: [`${bus.kind} bus unreachable`] }) },
+      status: ok ? 200 : 503,
+      body: { ok, bus: bus.kind, store: store.kind, analytics: analytics.kind, ...(deps.draining?.() ? { draining: true } : {}), ...(ok ? {} : { problems }) },
     };
   });
   route(app, 'get', '/metrics', { log }, async () => ({

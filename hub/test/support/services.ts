@@ -46,7 +46,7 @@ function requiredServices(): Set<string> {
 }
 
 /** Programs from Debian packages that some suites need: the suite runs where they work and is skipped elsewhere. */
-export type ServiceTool = 'redis-server' | 'haproxy' | 'netns';
+export type ServiceTool = 'redis-server' | 'haproxy' | 'netns' | 'docker-compose';
 
 const toolProbes: Record<ServiceTool, { readonly needs: string; readonly probe: () => void }> = {
   'redis-server': {
@@ -57,6 +57,7 @@ const toolProbes: Record<ServiceTool, { readonly needs: string; readonly probe: 
     },
   },
   haproxy: { needs: 'haproxy (Debian package haproxy)', probe: () => execFileSync('haproxy', ['-v'], { stdio: 'ignore' }) },
+  'docker-compose': { needs: 'docker-compose (Debian package docker-compose)', probe: () => execFileSync('docker-compose', ['version'], { stdio: 'ignore' }) },
   netns: {
     needs: 'network namespaces: root (CAP_NET_ADMIN) and `ip netns`, veth and `tc netem` (Debian package iproute2)',
     probe: () => {
@@ -91,7 +92,7 @@ export function toolMissing(tool: ServiceTool): string | undefined {
 /**
  * A suite that needs programs from the machine (`redis-server` for a local Redis Cluster, `haproxy`, network
  * namespaces): runs where they work; elsewhere it is skipped with the reason, or fails when `OPSHUB_REQUIRE_TOOLS`
- * lists the tool (`.ci/run` sets `redis-server,haproxy,netns`), so CI cannot go green by skipping them.
+ * lists the tool (`.ci/run` sets `redis-server,haproxy,docker-compose`), so CI cannot go green by skipping them.
  *
  * @example describeWithTool('redis-server', 'RedisBus on a Redis Cluster', () => { ... });
  */
