@@ -252,7 +252,7 @@ describe('navigation by role', () => {
   it('gives attendees the audience page of a session, and the room runners the moderator page and projector too', () => {
     expect(navFor({ role: 'attendee' }, 'expo', 'keynote').map((i) => i.href)).toEqual(['/announcements/expo', '/live/expo/keynote']);
     expect(navFor({ role: 'moderator' }, 'expo', 'keynote').map((i) => i.label)).toEqual(['Moderation', 'Announcements', 'Audience', 'Moderate', 'Projector']);
-    expect(navFor({ role: 'staff' }, 'expo', 'keynote').map((i) => i.label)).toEqual(['Control room', 'Box office', 'Tickets', 'Gates', 'Set-up', 'Audit', 'Moderation', 'Sponsors', 'Announcements', 'Audience', 'Moderate', 'Projector']);
+    expect(navFor({ role: 'staff' }, 'expo', 'keynote').map((i) => i.label)).toEqual(['Control room', 'Box office', 'Tickets', 'Gates', 'Set-up', 'Sessions', 'Audit', 'Moderation', 'Sponsors', 'Announcements', 'Audience', 'Moderate', 'Projector']);
     expect(navFor({ role: 'moderator' }, 'expo').map((i) => i.label), 'selling and money are for staff and admins').not.toContain('Box office');
     for (const role of ['gate', 'exhibitor', 'sponsor'] as const) expect(navFor({ role }, 'expo', 'keynote').map((i) => i.label)).toEqual(['Announcements']);
     expect(moderationEntry({ role: 'admin' }, 'expo')).toEqual({ href: '/moderate/expo', label: 'Moderation' });

@@ -44,8 +44,8 @@ describe('session', () => {
   });
 
   it('shows the control room only to the roles that run it', () => {
-    expect(navFor({ role: 'staff' }, 'expo').map((i) => i.label)).toEqual(['Control room', 'Box office', 'Tickets', 'Gates', 'Set-up', 'Audit', 'Moderation', 'Sponsors', 'Announcements']);
-    expect(navFor({ role: 'admin' }, 'expo').map((i) => i.href)).toEqual(['/ops/expo', '/box-office/expo', '/tickets/expo', '/gates/expo', '/events/expo', '/audit/expo', '/moderate/expo', '/sponsor/expo', '/announcements/expo']);
+    expect(navFor({ role: 'staff' }, 'expo').map((i) => i.label)).toEqual(['Control room', 'Box office', 'Tickets', 'Gates', 'Set-up', 'Sessions', 'Audit', 'Moderation', 'Sponsors', 'Announcements']);
+    expect(navFor({ role: 'admin' }, 'expo').map((i) => i.href)).toEqual(['/ops/expo', '/box-office/expo', '/tickets/expo', '/gates/expo', '/events/expo', '/sessions/expo', '/audit/expo', '/moderate/expo', '/sponsor/expo', '/announcements/expo']);
     for (const role of ['gate', 'exhibitor', 'sponsor', 'attendee'] as const) {
       expect(navFor({ role }, 'expo').map((i) => i.label)).toEqual(['Announcements']);
     }

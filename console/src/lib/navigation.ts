@@ -53,6 +53,7 @@ export function navFor(claims: Pick<Claims, 'role'> & Partial<Pick<Claims, 'spon
       { href: `/tickets/${e}`, label: 'Tickets' },
       { href: `/gates/${e}`, label: 'Gates' },
       { href: `/events/${e}`, label: 'Set-up' },
+      { href: `/sessions/${e}`, label: 'Sessions' },
       { href: `/audit/${e}`, label: 'Audit' },
     );
   }
