@@ -79,7 +79,7 @@ async function admit(agent: string, n: number, dir: 'in' | 'out' = 'in'): Promis
 beforeAll(async () => {
   await ensureConsoleBuild();
   fleet = await EdgeFleet.create('expo');
-  await fleet.startHub();
+  await fleet.startHub({}, 170_000);
   expect((await fleet.api('/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(consoleEvent) })).status).toBe(201);
   const roster = await fleet.api('/api/v1/events/expo/tickets', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(tickets) });
   expect(await roster.json()).toMatchObject({ accepted: tickets.length });
@@ -100,7 +100,7 @@ beforeAll(async () => {
     new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
     record();
   });
-}, 240_000);
+}, 360_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -131,7 +131,7 @@ it('Re-entries, exits and a hub restart: the console\'s checked-in figure equals
   await screenshot(page, 'exact-counts-hub-down');
 
   // The same hub, again: same DATA_DIR, same port. The console reconnects on its own.
-  await fleet.startHub();
+  await fleet.startHub({}, 170_000);
   await connectionState(page, 'live', 60_000);
   fleet.agents.delete('north-1');
   await consoleEqualsSummary((s) => s.checkedIn === 25, 'after the restart (south synced)');
@@ -153,4 +153,4 @@ it('Re-entries, exits and a hub restart: the console\'s checked-in figure equals
   // another admission there, not even for the moment before the console reconciles with a fresh summary.
   expect(Math.max(...seen.map((s) => s.south))).toBe(last.byGate.south!.admitted);
   expect(browser.errors).toEqual([]);
-}, 240_000);
+}, 400_000);

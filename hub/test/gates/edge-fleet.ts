@@ -26,11 +26,11 @@ export class EdgeFleet {
   }
 
   /** Starts the hub (again, on the same port and data after a stop). */
-  async startHub(env: Record<string, string> = {}): Promise<HubProcess> {
+  async startHub(env: Record<string, string> = {}, timeoutMs?: number): Promise<HubProcess> {
     // A fixed port from the start, as in production: a port the kernel picked for listen(0) cannot be bound again
     // while its old connections sit in TIME_WAIT, and the agents must find the hub where it was.
     this.hubPort ||= await freePort();
-    this.hub = await startHubProcess({ DATA_DIR: this.hubData, HUB_JWT_SECRET: testSecret, PORT: String(this.hubPort), ...env });
+    this.hub = await startHubProcess({ DATA_DIR: this.hubData, HUB_JWT_SECRET: testSecret, PORT: String(this.hubPort), ...env }, timeoutMs);
     this.hubPort = this.hub.port;
     return this.hub;
   }
