@@ -53,6 +53,8 @@ export async function seedEngagement(target: SeedTarget, roster: readonly DemoTi
   await post('/sponsors', demoSponsors);
   await post('/sessions', demoSessions(Date.now()));
   await post('/exhibitors', demoExhibitors);
+  // Four in five attendees agreed to share their name, email and ticket type with the booths they visit.
+  await post('/consents', roster.filter((_, i) => i % 5 !== 4).map((t) => ({ code: t.code, fields: ['name', 'email', 'type'] })));
   const join = (await (await fetch(`${base}/join-code`, { headers: { authorization: `Bearer ${target.adminToken}` } })).json()) as { code: string };
 
   const ev = target.event;
@@ -76,6 +78,8 @@ export async function seedEngagement(target: SeedTarget, roster: readonly DemoTi
     await created({ id: 'travel', session: 'keynote', kind: 'single', question: 'Where did you travel from today?', options: ['Berlin', 'Elsewhere in Germany', 'Elsewhere in Europe', 'Further away'] });
     await created({ id: 'one-word', session: 'keynote', kind: 'wordcloud', question: 'One word for this morning', maxWords: 1 });
     await created({ id: 'talk-rating', session: 'edge-talk', kind: 'rating', question: 'How useful was this talk?' });
+    // Most come from the city, fewer from further away.
+    const travelled = [0, 0, 1, 0, 2, 1, 0, 3, 1, 0, 2, 0];
     const words = ['coffee', 'queues', 'exciting', 'crowded', 'sunny', 'coffee', 'networking', 'exciting', 'coffee', 'early'];
     const vote = async (args: Record<string, unknown>, by: HubCommands) => {
       try {
@@ -87,7 +91,7 @@ export async function seedEngagement(target: SeedTarget, roster: readonly DemoTi
     };
     await Promise.all(
       attendees.map(async (a, i) => {
-        await vote({ poll: 'travel', options: [String(1 + ((i * 7) % 4))] }, a);
+        await vote({ poll: 'travel', options: [String(1 + travelled[i % travelled.length]!)] }, a);
         if (i < words.length) await vote({ poll: 'one-word', words: [words[i]!] }, a);
         if (i % 2 === 0) await vote({ poll: 'talk-rating', rating: 3 + (i % 3) }, a);
       }),

@@ -65,7 +65,7 @@ it('never holds more people in a refuse zone than its capacity, except by record
       rooms: venue.gates.filter((g) => g.zone !== 'hall-a').map((g) => ({ zone: g.zone, door: { id: g.id, url: url(g.id) } })),
     },
     // Hard: everyone in within seconds, each person on the move every few seconds, rooms full most of the time.
-    { peakPerSecond: 15, rampSeconds: 2, tickMs: 200, movePerSecond: 0.25, exitPerSecond: 0.01, overrideShare: 0.1, maxPerTick: 5 },
+    { peakPerSecond: 15, rampSeconds: 2, tickMs: 200, movePerSecond: 0.25, exitPerSecond: 0.01, overrideShare: 0.02, maxPerTick: 5 },
   );
   simulator.start();
   // Until every room has turned people away and some steward overrode, or 120 s (a loaded machine is slower, not wrong).
