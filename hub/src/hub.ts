@@ -132,7 +132,7 @@ export class Hub {
     const revocations = this.#revocations;
     this.#revocations.onRevoked(() => this.#sessions.endWhere((claims) => revocations.covers(claims), 'token revoked'));
     this.analyticsRelay = new OutboxRelay({ ...options.analyticsRelay, store, analytics, log: log.child({ module: 'analytics-relay' }) });
-    this.metrics = new HubMetrics({ bus, analytics, relay: this.analyticsRelay });
+    this.metrics = new HubMetrics({ bus, analytics, relay: this.analyticsRelay, store });
     this.#app = uws.App();
 
     // The gates: replicas of each event's gate doc, served on /yjs, deriving check-ins, capacity and presence.

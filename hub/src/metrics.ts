@@ -2,6 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Bus } from './bus/bus.ts';
 import type { Analytics } from './analytics/analytics.ts';
 import type { OutboxRelay } from './analytics/outbox-relay.ts';
+import { countOpenAlertsByKind } from './store/repos/alerts-repo.ts';
+import type { Store } from './store/store.ts';
 
 /**
  * The hub's Prometheus metrics, on a registry of its own so several hubs can live in one process (tests, bench).
@@ -24,8 +26,8 @@ export class HubMetrics {
   readonly httpRequests = new Counter({ name: 'opshub_http_requests_total', help: 'REST requests by status', labelNames: ['status'], registers: [this.registry] });
   readonly yjsDocsOpen = new Gauge({ name: 'opshub_yjs_docs_open', help: 'Yjs documents held in memory', registers: [this.registry] });
 
-  constructor(sources: { bus: Bus; analytics: Analytics; relay?: Pick<OutboxRelay, 'stats'> }) {
-    const { bus, analytics, relay } = sources;
+  constructor(sources: { bus: Bus; analytics: Analytics; relay?: Pick<OutboxRelay, 'stats'>; store?: Store }) {
+    const { bus, analytics, relay, store } = sources;
     collectDefaultMetrics({ register: this.registry, prefix: 'opshub_' });
     new Gauge({ name: 'opshub_bus_healthy', help: '1 when the bus backend answers', registers: [this.registry], collect() { this.set(bus.isHealthy() ? 1 : 0); } });
     new Gauge({ name: 'opshub_bus_lag_seconds', help: 'Publisher ts to local receipt, last message', registers: [this.registry], collect() { this.set(bus.stats().lagMs / 1000); } });
@@ -38,6 +40,22 @@ export class HubMetrics {
       new Gauge({ name: 'opshub_analytics_relay_shipped', help: 'Outbox rows this hub\'s relay stored in ClickHouse since start', registers: [this.registry], collect() { this.set(relay.stats().shipped); } });
       new Gauge({ name: 'opshub_analytics_relay_failures', help: 'Failed relay steps (each retried with backoff)', registers: [this.registry], collect() { this.set(relay.stats().failures); } });
       new Gauge({ name: 'opshub_analytics_outbox_pruned', help: 'Outbox rows deleted past retention by this hub', registers: [this.registry], collect() { this.set(relay.stats().pruned); } });
+    }
+    if (store) {
+      // Read from the Store, so every hub reports the deployment's figure (alert on max(), not sum()). The kinds an
+      // operator pages on: gate_offline, gate_stalled, capacity, duplicate_admission, refunded_inside, …
+      new Gauge({
+        name: 'opshub_alerts_open',
+        help: 'Open alerts of every event, by kind (from the Store: the same on every hub)',
+        labelNames: ['kind'],
+        registers: [this.registry],
+        async collect() {
+          const counts = await countOpenAlertsByKind(store.db).catch(() => undefined);
+          if (!counts) return; // the Store is down: /healthz and the bus figures say so; keep the last figures
+          this.reset();
+          for (const { kind, open } of counts) this.set({ kind }, open);
+        },
+      });
     }
     new Gauge({ name: 'opshub_analytics_dropped', help: 'Analytics events dropped because the queue was full', registers: [this.registry], collect() { this.set(analytics.stats().dropped); } });
     new Gauge({ name: 'opshub_analytics_insert_failures', help: 'Failed analytics inserts (each retried)', registers: [this.registry], collect() { this.set(analytics.stats().failures); } });

@@ -108,3 +108,14 @@ export async function restateAlert(db: Kysely<Database>, id: string, title: stri
     .execute();
   return rows.length > 0;
 }
+
+/** Open alerts (not withdrawn) of every event, counted by kind: what `/metrics` shows as `opshub_alerts_open{kind}`. */
+export async function countOpenAlertsByKind(db: Kysely<Database>): Promise<{ kind: string; open: number }[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['kind', (eb) => eb.fn.countAll<string>().as('open')])
+    .where('withdrawn_at', 'is', null)
+    .groupBy('kind')
+    .execute();
+  return rows.map((row) => ({ kind: row.kind, open: Number(row.open) }));
+}
