@@ -41,9 +41,16 @@ export function deriveMeshCredentials(eventSecret: Uint8Array, event: string, ga
   return { event, gate, meshKey: deriveMeshKey(eventSecret, event), scanKey: deriveScanKey(eventSecret, event, gate) };
 }
 
-/** The fields a scan's MAC covers, in a fixed order, `|`-joined (none of them may contain `|` but the code). */
+/**
+ * The fields a scan's MAC covers, in a fixed order, `|`-joined (none of them may contain `|` but the code, which is
+ * last). An override (`override: true`) is covered too, so a relaying gate cannot turn a refused scan into an
+ * admission on override or hide an override: such a scan is MACed under its own version tag (`v2`, with an
+ * `override` field), and a scan without one keeps the `v1` text, so the MACs of ordinary scans made before the
+ * override was covered still verify. The tags differ, so no v1 text (whatever its code) equals a v2 text.
+ */
 function scanText(scan: Omit<ScanRecord, 'mac'>): string {
-  return ['opshub/scan-mac/v1', scan.scanId, scan.gate, scan.device, scan.dir, String(scan.at), scan.verdict, scan.code].join('|');
+  const head = [scan.scanId, scan.gate, scan.device, scan.dir, String(scan.at), scan.verdict];
+  return (scan.override === true ? ['opshub/scan-mac/v2', ...head, 'override', scan.code] : ['opshub/scan-mac/v1', ...head, scan.code]).join('|');
 }
 
 /**
@@ -54,7 +61,7 @@ export function scanMac(scanKey: string, scan: Omit<ScanRecord, 'mac'>): string 
   return hmac(scanKey, scanText(scan)).toString('base64url');
 }
 
-/** True when `scan.mac` was made with `scanKey` over exactly these fields. */
+/** True when `scan.mac` was made with `scanKey` over exactly these fields (the override flag included). */
 export function verifyScanMac(scanKey: string, scan: ScanRecord): boolean {
   if (scan.mac === undefined) return false;
   return sameText(scan.mac, scanMac(scanKey, scan));
