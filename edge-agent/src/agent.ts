@@ -24,6 +24,7 @@ import {
   gateDocTypes,
   legacyScanCount,
   observeScans,
+  parseUnknownGateReason,
   readMeta,
   readNotices,
   readScanEntries,
@@ -31,6 +32,7 @@ import {
   type ScanBatch,
   type ScanEntry,
 } from '@opshub/replica';
+import { CloseCode } from '@opshub/schema';
 import { resolveOptions, type AgentOptions, type AgentOptionsInput } from './agent-options.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { loadOrCreateDeviceId } from './device-id.ts';
@@ -66,7 +68,17 @@ export interface Agent {
   onScans(listener: (batch: ScanBatch) => void): () => void;
   /** Called whenever something `status()` reports may have changed (links, doc, pending). Returns the unsubscribe function. */
   onChange(listener: () => void): () => void;
+  /**
+   * Called once if the agent can never work as started (the hub refused its token's gate: the event has no such
+   * gate); at once if that already happened. The agent keeps running: the caller decides (the CLI closes and exits).
+   */
+  onFatal(listener: (error: AgentFatalError) => void): () => void;
   close(): Promise<void>;
+}
+
+/** Why an agent cannot work as started; `message` names the cause for the person at the gate. */
+export class AgentFatalError extends Error {
+  override readonly name = 'AgentFatalError';
 }
 
 const quietLog: AgentLog = { info: () => {}, warn: () => {} };
@@ -102,6 +114,13 @@ async function assemble(options: AgentOptions, log: AgentLog, started: number, c
   const device = options.device ?? (await loadOrCreateDeviceId(options.data, options.gate));
   const changes = new Listeners<[]>();
   const scanListeners = new Listeners<[ScanBatch]>();
+  const fatalListeners = new Listeners<[AgentFatalError]>();
+  let fatal: AgentFatalError | undefined;
+  const failed = (error: AgentFatalError): void => {
+    if (fatal) return;
+    fatal = error;
+    fatalListeners.emit(error);
+  };
 
   const replica = await openReplica(options, log, cleanups);
   const { doc, awareness, timeline } = replica;
@@ -120,7 +139,7 @@ async function assemble(options: AgentOptions, log: AgentLog, started: number, c
   // Scans carry a MAC with this gate's scan key once paired, so the hub can tell them from forgeries when a peer relays them.
   const sign = (record: Parameters<typeof scanMac>[1]) => (pairing.current ? scanMac(pairing.current.scanKey, record) : undefined);
   const desk = new GateDesk({ doc, timeline, gate: options.gate, device, sign, durable: () => replica.disk.durable(), onScanned: (at) => presence.scanned(at) });
-  const linked = openLinks({ options, device, replica, relay, pairing, pending: presence.pending, log, changed: () => changes.emit(), presenceChanged: () => presence.publish() });
+  const linked = openLinks({ options, device, replica, relay, pairing, pending: presence.pending, log, changed: () => changes.emit(), presenceChanged: () => presence.publish(), failed });
   links = linked;
   const status = (): AgentStatus => statusOf({ options, device, replica, relay, desk, links: linked, pending: presence.pending, unsaved: unsaved.count, paired: () => pairing.current !== undefined });
 
@@ -141,6 +160,10 @@ async function assemble(options: AgentOptions, log: AgentLog, started: number, c
     status,
     onScans: (listener) => scanListeners.add(listener),
     onChange: (listener) => changes.add(listener),
+    onFatal: (listener) => {
+      if (fatal) listener(fatal);
+      return fatalListeners.add(listener);
+    },
     close: cleanup,
   };
 }
@@ -301,6 +324,8 @@ function openLinks(deps: {
   log: AgentLog;
   changed: () => void;
   presenceChanged: () => void;
+  /** the agent can never work as started */
+  failed: (error: AgentFatalError) => void;
 }): Links {
   const { options, device, replica, relay, pairing, pending, log, changed } = deps;
   const sync = { doc: replica.doc, awareness: replica.awareness };
@@ -387,6 +412,13 @@ function openLinks(deps: {
           log.info(`hub ${link.label}: ${link.state}${link.lastError ? ` (${link.lastError})` : ''}`);
           deps.presenceChanged();
           changed();
+        },
+        onRefused: (_link, code, reason) => {
+          // A token for a gate the event does not have never heals: say which gate instead of retrying for ever.
+          const gate = code === CloseCode.forbidden ? parseUnknownGateReason(reason) : undefined;
+          if (gate !== undefined) {
+            deps.failed(new AgentFatalError(`the hub refused gate "${gate}": event "${options.event}" has no such gate (check --gate and the token's gate claim against the event's gates)`));
+          }
         },
       })
     : undefined;

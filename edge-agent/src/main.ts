@@ -42,6 +42,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started wrong for good (a gate the event does not have): say so and exit non-zero instead of retrying unseen.
+  agent.onFatal((error) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`opshub-edge: ${error.message}\n`);
+    agent.close().finally(() => process.exit(3));
+  });
 }
 
 main().catch((error: unknown) => {

@@ -34,6 +34,8 @@ export interface SyncLinkOptions {
   /** Largest frame accepted (a first sync of a big roster is one frame). */
   maxPayload?: number;
   onStateChange?: (link: SyncLink) => void;
+  /** the other side refused us (close 4401 or 4403), with its reason; called before the retry is scheduled */
+  onRefused?: (link: SyncLink, code: number, reason: string) => void;
 }
 
 const HEARTBEAT_MS = 10_000;
@@ -175,6 +177,7 @@ export class SyncLink {
       if (code === 4401 || code === 4403) {
         this.lastError = `closed ${code} ${reason.toString()}`;
         this.rejected = true;
+        if (!this.stopped) this.options.onRefused?.(this, code, reason.toString());
       }
       if (this.stopped) return;
       this.setState(this.rejected ? 'rejected' : 'offline');

@@ -8,3 +8,4 @@ export * from './resolve-ticket.ts';
 export * from './mesh-auth.ts';
 export * from './directives.ts';
 export * from './notices.ts';
+export * from './refusals.ts';

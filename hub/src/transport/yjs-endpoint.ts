@@ -11,6 +11,7 @@ import {
   readAwarenessEntries,
   respond,
   type ScanRecord,
+  unknownGateReason,
 } from '@opshub/replica';
 import { removeAwarenessStates } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
@@ -156,7 +157,8 @@ export class YjsEndpoint {
         if (tokenGate !== undefined && gates && !gates.some((g) => g.id === tokenGate)) {
           conn.open = false;
           this.deps.host.release(conn.event);
-          return void ws.end(CloseCode.forbidden, `gate "${tokenGate}" is not a gate of event "${conn.event}"`.slice(0, 120));
+          // Worded by unknownGateReason: the agent recognises it and exits naming the gate instead of retrying.
+          return void ws.end(CloseCode.forbidden, unknownGateReason(tokenGate, conn.event).slice(0, 120));
         }
         conn.replica = replica;
         const queued = conn.queued ?? [];

@@ -155,3 +155,58 @@ it('refuses scans in another gate\'s name, sets aside admissions it cannot repro
   expect(final).toMatchObject({ registered: 5, checkedIn: 3, inside: 3 });
   expect(Object.values(final.byZone).reduce((sum, z) => sum + z.inside, 0)).toBe(final.inside);
 }, 120_000);
+
+it('refuses a relayed scan whose override was added or removed on the way (the scan MAC covers it); an intact override relay is counted', async () => {
+  const relayerToken = await token({ role: 'gate', gate: 'north', sub: 'relayer' });
+  const south = (await (await pair('south', { role: 'staff' })).json()) as MeshCredentials;
+  expect((await api('/api/v1/events/claims/tickets', { method: 'POST', body: JSON.stringify([{ code: 'T7', holder: 'Over Ride' }, { code: 'T8', holder: 'Flip Ped' }]) })).status).toBe(200);
+  const before = await until('T7 and T8 registered', summary, (s) => s.registered === 7);
+  const record = (code: string, override: boolean) => ({
+    scanId: randomUUID(),
+    code,
+    gate: 'south',
+    device: 'south-desk',
+    dir: 'in' as const,
+    at: Date.now(),
+    verdict: 'admitted' as const,
+    ...(override && { override: true as const }),
+  });
+  // A refusal passed off as an override (MACed without the flag, relayed with it), and an override hidden (MACed
+  // with the flag, relayed without it): both are a gate speaking for another, closed 4403.
+  const plain = record('T8', false);
+  const passedOff = { ...plain, mac: scanMac(south.scanKey, plain), override: true as const };
+  const overridden = record('T8', true);
+  const { override: _dropped, ...hidden } = { ...overridden, mac: scanMac(south.scanKey, overridden) };
+  for (const scan of [passedOff, hidden]) {
+    const relayer = await GateClient.connect(hub.port, 'claims', relayerToken);
+    clients.push(relayer);
+    const { scanId, ...stored } = scan;
+    gateDocTypes(relayer.doc).scans.set(scanId, stored);
+    expect(await relayer.nextClose()).toBe(CloseCode.forbidden);
+    relayer.close();
+  }
+  // The same override relayed as south made it: verified, and counted.
+  const intact = record('T7', true);
+  const relay = await GateClient.connect(hub.port, 'claims', relayerToken);
+  clients.push(relay);
+  const { scanId, ...stored } = { ...intact, mac: scanMac(south.scanKey, intact) };
+  gateDocTypes(relay.doc).scans.set(scanId, stored);
+  const after = await until('the intact override relay counted', summary, (s) => s.checkedIn === before.checkedIn + 1);
+  expect(after.inside).toBe(before.inside + 1);
+}, 120_000);
+
+it('an agent started for a gate the event does not have exits non-zero with a message naming the gate (issue #12, item 4)', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'opshub-claims-g9-'));
+  dirs.push(data);
+  const args = ['--hub', `ws://127.0.0.1:${hub.port}`, '--event', 'claims', '--gate', 'g9', '--token', await token({ role: 'gate', gate: 'g9' }), '--port', '0', '--host', '127.0.0.1', '--data', data];
+  // It may listen before the hub refuses it, or (on a fast hub) exit before it listens: either way it exits 3.
+  const outcome = await spawnAgent(args).then(
+    async (agent) => {
+      agents.push(agent);
+      return { code: await agent.exited, output: agent.output() };
+    },
+    (error: Error) => ({ code: Number(/exited with (\d+)/.exec(error.message)?.[1]), output: error.message }),
+  );
+  expect(outcome.code).toBe(3);
+  expect(outcome.output).toContain('the hub refused gate "g9": event "claims" has no such gate');
+}, 120_000);
