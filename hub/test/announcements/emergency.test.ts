@@ -73,7 +73,7 @@ beforeAll(async () => {
   await until(() => fleet.status('south-1'), (s) => s.peers === 1 && s.tickets === 100, 'south meshed with north, roster in');
   control = await TestClient.connect(`ws://127.0.0.1:${fleet.hubPort}/ws`, await minter.mint({ sub: 'ops', role: 'staff', events: [EVENT] }));
   for (const topic of ['gates', 'announcements', 'announcements/shown']) await control.subscribe(`event/${EVENT}/${topic}`);
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await control?.close();
