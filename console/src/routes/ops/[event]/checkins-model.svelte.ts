@@ -12,6 +12,8 @@ export interface RecentScan {
   readonly verdict: CheckinMessage['verdict'];
   readonly dir: CheckinMessage['dir'];
   readonly duplicate: boolean;
+  /** admitted past zone_full / gate_closed on purpose at the gate */
+  readonly override: boolean;
   readonly at: number;
 }
 
@@ -40,6 +42,8 @@ export class CheckinsModel implements TopicSink {
   perMinute = $state(0);
   perMinuteByGate: Record<string, number> = $state.raw({});
   recentByGate: Record<string, RecentScan[]> = $state.raw({});
+  /** admissions by deliberate override per gate, among the scans this page has seen (the replayed history and live) */
+  overridesByGate: Record<string, number> = $state.raw({});
   /** bumps when the chart's arrays changed */
   chartVersion = $state(0);
   loaded = $state(false);
@@ -52,6 +56,7 @@ export class CheckinsModel implements TopicSink {
   readonly #rate = new SlidingCount(60_000);
   readonly #rateByGate = new Map<string, SlidingCount>();
   #recent = new Map<string, RecentScan[]>();
+  readonly #overrides = new Map<string, number>();
   /** figures include every message up to this seq; 'pending' while the summary they come from is on its way */
   #countFrom: number | 'pending' = 'pending';
   #held: { seq: number; message: CheckinMessage }[] = [];
@@ -230,8 +235,9 @@ export class CheckinsModel implements TopicSink {
     let gateRate = this.#rateByGate.get(m.gate);
     if (!gateRate) this.#rateByGate.set(m.gate, (gateRate = new SlidingCount(60_000)));
     gateRate.add(m.at);
+    if (m.override && m.verdict === 'admitted') this.#overrides.set(m.gate, (this.#overrides.get(m.gate) ?? 0) + 1);
     const list = this.#recent.get(m.gate) ?? [];
-    list.unshift({ scanId: m.scanId, verdict: m.verdict, dir: m.dir, duplicate: m.duplicate, at: m.at });
+    list.unshift({ scanId: m.scanId, verdict: m.verdict, dir: m.dir, duplicate: m.duplicate, override: m.override === true, at: m.at });
     list.sort((a, b) => b.at - a.at);
     if (list.length > recentPerGate) list.length = recentPerGate;
     this.#recent.set(m.gate, list);
@@ -242,6 +248,7 @@ export class CheckinsModel implements TopicSink {
     const f = this.#tally.figures;
     this.figures = { ...f, byGate: Object.fromEntries(Object.entries(f.byGate).map(([g, t]) => [g, { ...t }])) };
     this.recentByGate = Object.fromEntries([...this.#recent].map(([g, list]) => [g, [...list]]));
+    this.overridesByGate = Object.fromEntries(this.#overrides);
     const now = Date.now();
     this.perMinute = this.#rate.count(now);
     const byGate: Record<string, number> = {};

@@ -2,6 +2,7 @@ import { GateMessage, topicName } from '@opshub/schema';
 import type { EventDetails } from '$lib/api/event-details.ts';
 import type { LiveMessage, Subscription, TopicSink } from '$lib/live/live-connection.ts';
 import type { LiveSocket } from '$lib/live/live-socket.svelte.ts';
+import type { DirectiveStates } from './directive-states.svelte.ts';
 
 export interface GatePresence {
   readonly gate: string;
@@ -27,7 +28,7 @@ export class GatesModel implements TopicSink {
   readonly #devices = new Map<string, GateMessage>();
   #subscription: Subscription | undefined;
 
-  constructor(private readonly deps: { event: EventDetails; live: LiveSocket }) {}
+  constructor(private readonly deps: { event: EventDetails; live: LiveSocket; directives?: DirectiveStates }) {}
 
   start(): () => void {
     this.#subscription = this.deps.live.subscribe(topicName({ kind: 'gates', event: this.deps.event.id }), this, 'history');
@@ -36,6 +37,8 @@ export class GatesModel implements TopicSink {
 
   messages(batch: readonly LiveMessage[]): void {
     for (const { data } of batch) {
+      // The topic also carries gate_state messages (a lever pulled): those belong to the directives.
+      if (this.deps.directives?.take(data)) continue;
       const parsed = GateMessage.safeParse(data);
       if (!parsed.success) continue;
       const key = `${parsed.data.gate}/${parsed.data.device}`;

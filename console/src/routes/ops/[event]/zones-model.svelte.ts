@@ -3,6 +3,7 @@ import type { EventDetails } from '$lib/api/event-details.ts';
 import { getJson } from '$lib/api/hub-api.ts';
 import type { LiveMessage, Subscription, TopicSink } from '$lib/live/live-connection.ts';
 import type { LiveSocket } from '$lib/live/live-socket.svelte.ts';
+import type { DirectiveStates } from './directive-states.svelte.ts';
 
 /** The 80/90/100 % level of a ratio, as the hub computes it. */
 export function levelOf(ratio: number): ZoneOccupancy['level'] {
@@ -22,7 +23,7 @@ export class ZonesModel implements TopicSink {
   #loaded = false;
   #subscription: Subscription | undefined;
 
-  constructor(private readonly deps: { event: EventDetails; token: string; live: LiveSocket; fetch?: typeof fetch }) {
+  constructor(private readonly deps: { event: EventDetails; token: string; live: LiveSocket; fetch?: typeof fetch; directives?: DirectiveStates }) {
     this.zones = deps.event.zones.map((z) => ({ zone: z.id, name: z.name, capacity: z.capacity, inside: 0, ratio: 0, level: 'ok' }));
   }
 
@@ -32,6 +33,8 @@ export class ZonesModel implements TopicSink {
   }
 
   messages(batch: readonly LiveMessage[]): void {
+    // zone_state messages (a lever pulled) ride the same topic: all of them, in order, go to the directives.
+    for (const { data } of batch) this.deps.directives?.take(data);
     for (let i = batch.length - 1; i >= 0; i--) {
       const parsed = CapacityMessage.safeParse(batch[i]!.data);
       if (parsed.success) return this.#show(parsed.data);
@@ -44,6 +47,7 @@ export class ZonesModel implements TopicSink {
 
   reset(): void {
     void this.refresh();
+    void this.deps.directives?.load();
   }
 
   refused(_code: string, message: string): void {
