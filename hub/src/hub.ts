@@ -21,6 +21,8 @@ import { SessionGuard } from './transport/session-guard.ts';
 import { registerJoinRoutes } from './rest/join-routes.ts';
 import { registerLeadsRoutes } from './rest/leads-routes.ts';
 import { registerAnalyticsRoutes } from './rest/analytics-routes.ts';
+import { warmOccupancy } from './analytics/dashboards/warm-up.ts';
+import type { OccupancyDeltas } from './analytics/dashboards/occupancy-deltas.ts';
 import { registerBoxOfficeRoutes } from './rest/box-office-routes.ts';
 import { boxOfficeStream } from './streams/box-office/box-office-stream.ts';
 import { stripeGateway } from './streams/box-office/stripe-gateway.ts';
@@ -115,6 +117,8 @@ export class Hub {
   /** the control room's levers: gate states and zone door policies (issue 12) */
   readonly directives: DirectivesStream;
   readonly #revocations: RevocationList;
+  /** the zone heatmaps' paired scan history, warmed at start */
+  readonly #occupancy: OccupancyDeltas;
   readonly #sessions = new SessionGuard();
   #listenSocket: us_listen_socket | undefined;
   #port = 0;
@@ -219,7 +223,7 @@ export class Hub {
     registerEngagementRoutes(this.#app, { store, bus, verifier, log, onStatus });
     registerJoinRoutes(this.#app, { store, verifier, log, onStatus, proxies: new TrustedProxies(options.trustedProxies) });
     registerLeadsRoutes(this.#app, { store, bus, verifier, links, log, onStatus });
-    registerAnalyticsRoutes(this.#app, { store, analytics, relay: this.analyticsRelay, verifier, log, onStatus });
+    this.#occupancy = registerAnalyticsRoutes(this.#app, { store, analytics, relay: this.analyticsRelay, verifier, log, onStatus }).occupancy;
     const stripe = options.stripe ?? { secretKey: undefined, webhookSecret: undefined, apiUrl: undefined };
     const boxOffice = boxOfficeStream({
       store,
@@ -272,6 +276,10 @@ export class Hub {
     await analytics.start();
     // In the background: the live path never waits for ClickHouse, and a hub starts while its ClickHouse is down.
     this.analyticsRelay.start();
+    // Also in the background: the first zone heatmap of a busy event is then served from paired history.
+    void warmOccupancy({ store, analytics, occupancy: this.#occupancy, relay: this.analyticsRelay, log: this.options.log }).catch((err: unknown) =>
+      this.options.log.debug({ err }, 'analytics: warming the occupancy history failed; the first heatmap pairs it instead'),
+    );
     await this.push.start();
     this.sessionReminders.start();
     this.sessionOverflow.start();

@@ -42,6 +42,9 @@ export interface ClickHouseAnalyticsOptions {
  *   also stops ClickHouse from taking two batches with identical content for a retry of each other.
  * - `async_insert = 0`: chDB enables async inserts by default, and a server may too. An async insert is deduplicated
  *   under other rules and acknowledged before it is in a part; `flush()` promises "stored".
+ * - `optimize_on_insert = 0`: the views' Summing- and ReplacingMergeTree tables would otherwise sum or collapse each
+ *   block as it is written, work their background merges do anyway and that no query relies on (they `sum()` and
+ *   count distinct). Measured about a tenth less CPU per event ingested.
  *
  * Why a `SETTINGS` clause and not the client's `clickhouse_settings`: chDB turns those into `SET …;` statements run
  * before the insert, which makes the engine parse the whole body as a multi-statement script (half the insert rate),
@@ -49,7 +52,7 @@ export interface ClickHouseAnalyticsOptions {
  * The token is a UUID made by the batcher, so it is safe to place in the SQL text.
  */
 function insertStatement(token: string): string {
-  return `INSERT INTO events (${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0 FORMAT TabSeparated`;
+  return `INSERT INTO events (${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0, optimize_on_insert = 0 FORMAT TabSeparated`;
 }
 
 /**
@@ -58,7 +61,7 @@ function insertStatement(token: string): string {
  */
 function outboxInsertStatement(token: string): string {
   if (!/^[\w.:-]+$/.test(token)) throw new Error(`unexpected deduplication token ${JSON.stringify(token)}`);
-  return `INSERT INTO events (oid, ${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0 FORMAT TabSeparated`;
+  return `INSERT INTO events (oid, ${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0, optimize_on_insert = 0 FORMAT TabSeparated`;
 }
 
 /**

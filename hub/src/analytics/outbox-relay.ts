@@ -97,6 +97,8 @@ export class OutboxRelay {
   #cursor: OutboxPosition = outboxStart;
   /** the last erasure request this target has applied */
   #erased = 0;
+  /** the batch after `after`, read while the one before it was being stored (see `#step`) */
+  #prefetched: { after: OutboxPosition; body: Promise<OutboxBody | undefined> } | undefined;
   #shipped = 0;
   #failures = 0;
   #attempts = 0;
@@ -203,6 +205,7 @@ export class OutboxRelay {
         this.#attempts = 0;
         if (more) pause = 0;
       } catch (error) {
+        this.#prefetched = undefined;
         this.#failures++;
         this.#attempts++;
         pause = retryDelay(this.#attempts, this.#retry);
@@ -220,6 +223,7 @@ export class OutboxRelay {
     const state = await claimRelay(this.#db, target, this.#owner, this.#leaseMs);
     if (!state) {
       this.#leader = false;
+      this.#prefetched = undefined;
       this.#cursor = await cursorOf(this.#db, target);
       this.#erased = await erasedUpTo(this.#db, target);
       return false;
@@ -233,18 +237,45 @@ export class OutboxRelay {
       await this.#ship(batch, state.pending.token);
       return this.#advance(target, state.pending.to, batch.rows);
     }
-    // Between two batches, never during one: see `erase-events.ts`.
-    if (await this.#applyErasures(target, state.erased)) return true;
-    const batch = await readOutboxBody(this.#db, state.cursor, { limit: this.#batchSize });
+    // Between two batches, never during one: see `erase-events.ts`. A batch read before an erasure was applied may
+    // hold its rows, so the one read ahead is dropped.
+    if (await this.#applyErasures(target, state.erased)) {
+      this.#prefetched = undefined;
+      return true;
+    }
+    const batch = await this.#read(state.cursor);
     const to = batch.last;
     if (!to) return false;
     const token = `${state.epoch}:${state.cursor.tx}.${state.cursor.id}-${to.tx}.${to.id}`;
     if (!(await recordPending(this.#db, target, this.#owner, to, token))) {
       this.#leader = false;
+      this.#prefetched = undefined;
       return false;
     }
+    // A full batch means more wait: read the next one while ClickHouse stores this one. The Store's read (PGlite runs
+    // on this thread) and the engine's insert (its own threads) then overlap instead of taking turns. The rows read
+    // ahead are committed and older than any transaction still open, so nothing can later commit between them and `to`.
+    const full = batch.rows === this.#batchSize;
+    if (full) this.#prefetch(to);
     await this.#ship(batch, token);
-    return (await this.#advance(target, to, batch.rows)) && batch.rows === this.#batchSize;
+    return (await this.#advance(target, to, batch.rows)) && full;
+  }
+
+  /** The batch after `cursor`: the one read ahead when it starts there, else read now. */
+  async #read(cursor: OutboxPosition): Promise<OutboxBody> {
+    const ahead = this.#prefetched;
+    this.#prefetched = undefined;
+    if (ahead && comparePositions(ahead.after, cursor) === 0) {
+      const body = await ahead.body;
+      if (body) return body;
+    }
+    return readOutboxBody(this.#db, cursor, { limit: this.#batchSize });
+  }
+
+  #prefetch(after: OutboxPosition): void {
+    // A failed read ahead is simply read again when its turn comes.
+    const body = readOutboxBody(this.#db, after, { limit: this.#batchSize }).catch(() => undefined);
+    this.#prefetched = { after, body };
   }
 
   /**
@@ -275,6 +306,7 @@ export class OutboxRelay {
     if (!(await commitProgress(this.#db, target, this.#owner, to, rows))) {
       // Another relay took the lease while this batch was on its way: it sends the batch again, stored once.
       this.#leader = false;
+      this.#prefetched = undefined;
       return false;
     }
     this.#cursor = to;

@@ -43,7 +43,7 @@ const ERASURE_WAIT_MS = 10_000;
 export function registerAnalyticsRoutes(
   app: TemplatedApp,
   deps: { store: Store; analytics: Analytics; relay: Pick<OutboxRelay, 'erased'>; verifier: TokenVerifier; log: Logger; onStatus?: (status: number) => void },
-): void {
+): { occupancy: OccupancyDeltas } {
   const { store, analytics, relay, verifier } = deps;
   const options = { log: deps.log, onStatus: deps.onStatus };
   // Shared by every dashboard of this hub: the paired scan history of an event is computed once, then extended.
@@ -167,6 +167,8 @@ export function registerAnalyticsRoutes(
     const zoneIds = scope ? [...new Set(scope.booths.map((b) => b.zone))].sort() : details.zones.map((z) => z.id);
     return { zones: zoneIds.map((id) => ({ id, label: names.get(id) ?? id })), allZones: details.zones.map((z) => z.id), ...(scope && { booths: scope.booths.map((b) => b.id) }) };
   }
+
+  return { occupancy };
 }
 
 function parseQuery<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
