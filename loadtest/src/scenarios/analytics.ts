@@ -52,7 +52,7 @@ export const analytics: Scenario = {
       baseline: medianOf(baseline),
       notes: [
         `${events.toLocaleString('en')} events (about a fifth of them zone scans), one attendee per 400 events; ingest timed from record() to flush() ${timed === events ? 'over all of them, per side' : `over the first ${timed.toLocaleString('en')}, per side; the rest loaded untimed (one TabSeparated insert per 500,000) and both sides' queries timed over the same ${events.toLocaleString('en')}, the raw-table ones first`}; event generation not timed; ${repeats === 1 ? 'one run' : `median of ${repeats} runs`}.`,
-        'Queries after background merges settle. opshub keeps an event\'s paired scan history after the first zone heatmap and then pairs only new scans; the baseline recomputes from the raw table every time and has no sponsor summary (it needs the views).',
+        'Queries after background merges settle. opshub pairs an event\'s scan history at start, once its relay has caught up (timed apart, off the request path), keeps it, and then pairs only new scans; the baseline recomputes from the raw table every time and has no sponsor summary (it needs the views).',
       ],
     };
   },
