@@ -273,8 +273,8 @@ export class OutboxRelay {
   }
 
   #prefetch(after: OutboxPosition): void {
-    // A failed read ahead is simply read again when its turn comes.
-    const body = readOutboxBody(this.#db, after, { limit: this.#batchSize }).catch(() => undefined);
+    // A failed read ahead is simply read again when its turn comes. Reading ahead means a backlog: see readOutboxBody.
+    const body = readOutboxBody(this.#db, after, { limit: this.#batchSize }, { backlog: true }).catch(() => undefined);
     this.#prefetched = { after, body };
   }
 

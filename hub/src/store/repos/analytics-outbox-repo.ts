@@ -90,7 +90,13 @@ export interface OutboxBody {
  * hands rows over one by one).
  * @example const { body, rows, last } = await readOutboxBody(db, state.cursor, { limit: 50_000 });
  */
-export async function readOutboxBody(db: Kysely<Database>, after: OutboxPosition, bound: { limit: number } | { upTo: OutboxPosition }): Promise<OutboxBody> {
+export async function readOutboxBody(
+  db: Kysely<Database>,
+  after: OutboxPosition,
+  bound: { limit: number } | { upTo: OutboxPosition },
+  /** a large backlog waits: hold the planner to the index scan (see {@link inOrderedScan}) */
+  options: { backlog?: boolean } = {},
+): Promise<OutboxBody> {
   const window =
     'limit' in bound
       ? sql`o.tx < pg_snapshot_xmin(pg_current_snapshot()) order by o.tx, o.id limit ${bound.limit}`
@@ -98,14 +104,15 @@ export async function readOutboxBody(db: Kysely<Database>, after: OutboxPosition
   // The rows are taken once (materialized, in shipping order), then joined, counted and their last position read,
   // each from that: one ordered aggregate whose input is already in order, where `array_agg(… order by … desc)` for
   // the last position sorted every row a second time.
-  const { rows } = await inOrderedScan(db, (trx) => sql<{ body: string | null; n: string | number; last: string | null }>`
+  const read = (trx: Kysely<Database>) => sql<{ body: string | null; n: string | number; last: string | null }>`
     with b as materialized (
       select o.tx, o.id, o.line from analytics_outbox o where (o.tx, o.id) > (${after.tx}::xid8, ${after.id}::bigint) and ${window}
     )
     select (select string_agg(b.id::text || E'\t' || b.line, E'\n' order by b.tx, b.id) from b) as body,
            (select count(*) from b) as n,
            (select b.tx::text || '.' || b.id::text from b order by b.tx desc, b.id desc limit 1) as last
-  `.execute(trx));
+  `.execute(trx);
+  const { rows } = await (options.backlog ? inOrderedScan(db, read) : read(db));
   const row = rows[0];
   const [tx, id] = row?.last ? row.last.split('.') : [];
   return { body: row?.body ?? '', rows: Number(row?.n ?? 0), last: tx && id ? { tx, id } : null };
@@ -116,7 +123,9 @@ export async function readOutboxBody(db: Kysely<Database>, after: OutboxPosition
  * order, which the `(tx, id)` index yields already sorted, so a scan can stop after `limit` rows. Without statistics
  * (PGlite never analyzes; a server's may lag a surge) the planner guesses a few thousand rows and picks a bitmap or
  * sequential scan of the whole backlog plus a sort spilled to disk, for every batch: measured 8 times slower on a
- * 100,000-row backlog, and growing with it.
+ * 100,000-row backlog, and growing with it. Only for a backlog (the relay's last batch was full): the hint needs a
+ * transaction of four statements, which on PGlite holds its one connection across several turns of the event loop, and
+ * a write on the live path would wait behind it; a short read plans well enough without it.
  */
 async function inOrderedScan<T>(db: Kysely<Database>, read: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   const run = async (trx: Kysely<Database>) => {
