@@ -76,7 +76,10 @@ export function streamRoute(
           }
           let ok = true;
           res.cork(() => (ok = res.write(next.value)));
+          // A turn of the event loop per chunk even when the socket takes everything: on PGlite the next page's
+          // query resolves without one, and a 100,000-row export ran as one chain that held every socket (issue #11).
           if (!ok) await drained();
+          else await new Promise<void>((resolve) => setImmediate(resolve));
           if (aborted) break;
         }
       } catch (error) {
