@@ -65,7 +65,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'analytics', 'analytics-outbox', 'push']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
@@ -100,6 +100,10 @@ describe('npm run bench', () => {
       expect(side.sendsPerSec).toBeGreaterThan(0);
       expect(side.pingP99Ms).toBeGreaterThanOrEqual(side.pingP50Ms!);
     }
+    const imported = byName['import']!;
+    expect(imported.opshub.rowsPerSec).toBeGreaterThan(0);
+    expect(imported.opshub.pingP99Ms).toBeGreaterThanOrEqual(imported.opshub.pingP50Ms!);
+    expect(imported.baseline.pingP99Ms).toEqual(expect.any(Number));
     expect(run.stdout).toContain('opshub ÷ baseline');
 
     const pids = startedPids(run.stderr);

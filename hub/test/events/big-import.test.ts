@@ -1,60 +1,42 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startHubProcess, type HubProcess } from '../support/hub-process.ts';
-import { minter, testSecret } from '../support/test-hub.ts';
-import { TestClient } from '../support/ws-client.ts';
+import { expect, it } from 'vitest';
+import { describeWithService } from '../support/services.ts';
+import { runImport, type ImportFigures, type PhaseFigures } from './import-run.ts';
 
 /**
- * A heavy write does not freeze everyone (issue #11, item 5): a 100,000-row roster import into a real hub process on
- * its embedded Store, with a gate doc open (so the roster is projected into it too), while a control client pings.
- * On main before this the import held the event loop 9-13 s; validation and inserts now run in slices (and the roster
- * reaches the doc 1,000 tickets per write) and the ping p99 stays bounded. Not resolved: one long stall remains (see below).
+ * A heavy write does not freeze everyone (issue #11, item 5): a 100,000-row roster imported as CSV into a real hub
+ * process while a gate holds the event's gate doc (so the roster is projected into the doc, stored and relayed to
+ * the gate) and a control client pings `/ws` every 20 ms from a worker thread; then the hub restarts and the gate
+ * comes back (the doc is loaded from the Store's log of roster writes). The bench's `import` scenario prints the same
+ * run's figures (`npm run bench -- --only import`).
+ *
+ * Before: the projection ran as one chain of PGlite statements that never reached the event loop's poll phase, and
+ * PGlite's bytea codec turned every byte of the ~10 MB of roster updates into a string: the event loop was held 9 s
+ * at once (38 s seen on a machine at load 18), the re-import 3.6 s, the reload 7.8 s; the CSV was parsed in one go.
+ *
+ * The bounds. The goal, measured by the bench on a quiet machine, is a control ping p99 under 50 ms. This test runs
+ * on CI machines with 2 cores shared by everything else, where one slice of work can wait a long time for a core: so
+ * the bounds scale with what the same machine gives the idle hub a moment before (the ping p99 with nothing
+ * imported) and never go below 250 ms for the p99 and 2 s for the longest single wait. The old code path fails both
+ * by far: its longest wait is the whole projection (seconds of work no turn of the event loop interrupts), and no
+ * amount of load makes an idle ping's p99 reach a second.
  */
-let hub: HubProcess;
-let dir: string;
+function expectResponsive(phase: PhaseFigures, idle: ImportFigures['idle'], what: string): void {
+  const p99Bound = Math.max(250, 6 * idle.pingP99Ms);
+  const maxBound = Math.max(2000, 15 * idle.pingP99Ms);
+  expect(phase.pingP99Ms, `${what}: control ping p99 (idle p99 ${idle.pingP99Ms} ms)`).toBeLessThan(p99Bound);
+  expect(phase.pingMaxMs, `${what}: longest control ping (idle p99 ${idle.pingP99Ms} ms)`).toBeLessThan(maxBound);
+}
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'opshub-import-'));
-  hub = await startHubProcess({ DATA_DIR: dir, HUB_JWT_SECRET: testSecret });
-  const res = await fetch(`${hub.httpUrl}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${await minter.mint({ sub: 'admin', role: 'admin', events: ['*'] })}` }, body: JSON.stringify({ id: 'big', name: 'Big', zones: [{ id: 'hall', name: 'Hall', capacity: 200000 }] }) });
-  expect(res.status).toBe(201);
-}, 120_000);
+it('imports 100,000 rows, and reloads them after a restart, while a control client\'s ping stays bounded (PGlite)', async () => {
+  const figures = await runImport({ rows: 100_000, phases: { reload: true }, log: (line) => console.log(line) });
+  console.log(`idle ping p50 ${figures.idle.pingP50Ms} p99 ${figures.idle.pingP99Ms} max ${figures.idle.pingMaxMs} ms`);
+  expectResponsive(figures.import, figures.idle, 'import');
+  expectResponsive(figures.reload!, figures.idle, 'reload');
+}, 420_000);
 
-afterAll(async () => {
-  await hub?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+describeWithService('DATABASE_URL', 'a 100,000-row import on PostgreSQL', (databaseUrl) => {
+  it('imports while a control client\'s ping stays bounded', async () => {
+    const figures = await runImport({ rows: 100_000, databaseUrl, log: (line) => console.log(line) });
+    expectResponsive(figures.import, figures.idle, 'import');
+  }, 300_000);
 });
-
-it('imports 100,000 rows while a control client\'s ping p99 stays bounded', async () => {
-  const staff = await minter.mint({ sub: 'staff', role: 'staff', events: ['big'] });
-  const control = await TestClient.connect(hub.wsUrl, staff);
-  const lines = ['code,holder,email,type,zones'];
-  for (let i = 0; i < 100_000; i++) lines.push(`B${i},Holder ${i},holder${i}@example.org,general,hall`);
-  const started = performance.now();
-  const importing = fetch(`${hub.httpUrl}/api/v1/events/big/tickets`, { method: 'POST', headers: { authorization: `Bearer ${staff}`, 'content-type': 'text/csv' }, body: lines.join('\n') });
-  let done = false;
-  void importing.finally(() => (done = true));
-  const rtts: number[] = [];
-  while (!done) {
-    const sent = performance.now();
-    const from = control.frames.length;
-    control.send({ op: 'ping' });
-    await control.next((f) => f.op === 'pong', 60_000, from);
-    rtts.push(performance.now() - sent);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const answer = await importing;
-  const seconds = (performance.now() - started) / 1000;
-  expect(answer.status).toBe(200);
-  expect(await answer.json()).toMatchObject({ accepted: 100_000, rejected: [] });
-  rtts.sort((a, b) => a - b);
-  const p99 = rtts[Math.floor(rtts.length * 0.99)]!;
-  const max = rtts.at(-1)!;
-  console.log(`import: 100,000 rows in ${seconds.toFixed(1)} s; control ping p50 ${rtts[Math.floor(rtts.length / 2)]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(0)} ms over ${rtts.length} pings`);
-  // Generous for a loaded CI machine. The longest single wait is printed, not bounded: one stall of seconds remains
-  // (seen once at 38 s on a machine at load 18; not yet traced: roster projection into the doc or its compaction).
-  expect(p99).toBeLessThan(1000);
-  await control.close();
-}, 180_000);

@@ -6,6 +6,7 @@ import { analyticsOutbox } from './analytics-outbox.ts';
 import { gatePartition } from './gate-partition.ts';
 import { gateVerdict } from './gate-verdict.ts';
 import { idleMemory } from './idle-memory.ts';
+import { importScenario } from './import.ts';
 import { overAdmission } from './over-admission.ts';
 import { push } from './push.ts';
 import type { Scenario } from './scenario.ts';
@@ -13,6 +14,6 @@ import type { Scenario } from './scenario.ts';
 /**
  * Every scenario, in run order. idle-memory goes first: it wants a server no client has touched yet, and the
  * single-server scenarios then share that server. gate-partition drives the shared hub and its own y-websocket
- * server with WebsocketProviders; gate-verdict runs its own edge-agent process after them; analytics and push run their own figures processes.
+ * server with WebsocketProviders; gate-verdict runs its own edge-agent process after them; analytics, push and import run their own figures processes.
  */
-export const scenarios: readonly Scenario[] = [idleMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push];
+export const scenarios: readonly Scenario[] = [idleMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario];

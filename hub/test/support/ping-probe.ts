@@ -1,0 +1,54 @@
+import { Worker } from 'node:worker_threads';
+
+/** What a ping probe saw: every round trip in ms, in the order they were measured. */
+export interface PingFigures {
+  readonly rtts: number[];
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/**
+ * A control client that pings the hub's `/ws` every `intervalMs` (after each pong) from a worker thread, until
+ * stopped. Why a worker: the process measuring usually also does the heavy work (builds a 10 MB CSV, reads a gate
+ * doc's updates), which would delay the probe's own reading of the pong and be counted against the hub.
+ * @example const probe = pingProbe(hub.wsUrl, staffToken); ...; const { p99, max } = await probe.stop();
+ */
+export function pingProbe(url: string, token: string, intervalMs = 20): { stop: () => Promise<PingFigures> } {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const WebSocket = require('ws');
+     const rtts = [];
+     let stopping = false, sentAt = 0;
+     const ws = new WebSocket(workerData.url, { headers: { authorization: 'Bearer ' + workerData.token } });
+     const ping = () => { if (stopping) return ws.close(); sentAt = performance.now(); ws.send('{"op":"ping"}'); };
+     ws.on('open', ping);
+     ws.on('message', (data) => {
+       if (JSON.parse(String(data)).op !== 'pong') return;
+       rtts.push(performance.now() - sentAt);
+       setTimeout(ping, workerData.intervalMs);
+     });
+     ws.on('close', () => parentPort.postMessage(rtts));
+     ws.on('error', (e) => { throw e; });
+     parentPort.on('message', () => { stopping = true; });`,
+    { eval: true, workerData: { url, token, intervalMs } },
+  );
+  const done = new Promise<number[]>((resolve, reject) => {
+    worker.once('message', (rtts: number[]) => resolve(rtts));
+    worker.once('error', reject);
+  });
+  return {
+    stop: async () => {
+      worker.postMessage('stop');
+      const rtts = await done;
+      await worker.terminate();
+      return { rtts, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), max: rtts.length > 0 ? Math.max(...rtts) : Number.NaN };
+    },
+  };
+}
+
+/** The value at fraction `p` of the sorted values (nearest rank, never past the end). */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
+}
