@@ -14,17 +14,18 @@ import { runImport, type ImportFigures, type PhaseFigures } from './import-run.t
  * at once (38 s seen on a machine at load 18), the re-import 3.6 s, the reload 7.8 s; the CSV was parsed in one go.
  *
  * The bounds. The goal, measured by the bench on a quiet machine, is a control ping p99 under 50 ms. This test runs
- * on CI machines with 2 cores shared by everything else, where one slice of work can wait a long time for a core: so
- * the bounds scale with what the same machine gives the idle hub a moment before (the ping p99 with nothing
- * imported) and never go below 250 ms for the p99 and 2 s for the longest single wait. The old code path fails both
- * by far: its longest wait is the whole projection (seconds of work no turn of the event loop interrupts), and no
- * amount of load makes an idle ping's p99 reach a second.
+ * on CI machines with 2 cores shared by everything else, where one slice of work can wait a long time for a core (at
+ * load 27 on 2 cores the bench saw p99 572 ms, max 1.4 s): so the bounds scale with what the same machine gives the
+ * idle hub a moment before (its ping p99 and longest ping with nothing imported), and never go below 250 ms for the
+ * p99 and 2 s for the longest single wait. The old code path fails the second by far: its longest wait was the whole
+ * projection (9 s at load 8, with an idle longest ping of 5 ms), seconds of work no turn of the event loop interrupts.
  */
 function expectResponsive(phase: PhaseFigures, idle: ImportFigures['idle'], what: string): void {
-  const p99Bound = Math.max(250, 6 * idle.pingP99Ms);
-  const maxBound = Math.max(2000, 15 * idle.pingP99Ms);
-  expect(phase.pingP99Ms, `${what}: control ping p99 (idle p99 ${idle.pingP99Ms} ms)`).toBeLessThan(p99Bound);
-  expect(phase.pingMaxMs, `${what}: longest control ping (idle p99 ${idle.pingP99Ms} ms)`).toBeLessThan(maxBound);
+  const p99Bound = Math.max(250, 8 * idle.pingP99Ms, 4 * idle.pingMaxMs);
+  const maxBound = Math.max(2000, 10 * idle.pingMaxMs);
+  const seen = `idle p99 ${idle.pingP99Ms} ms, max ${idle.pingMaxMs} ms`;
+  expect(phase.pingP99Ms, `${what}: control ping p99 (${seen})`).toBeLessThan(p99Bound);
+  expect(phase.pingMaxMs, `${what}: longest control ping (${seen})`).toBeLessThan(maxBound);
 }
 
 it('imports 100,000 rows, and reloads them after a restart, while a control client\'s ping stays bounded (PGlite)', async () => {
@@ -32,11 +33,11 @@ it('imports 100,000 rows, and reloads them after a restart, while a control clie
   console.log(`idle ping p50 ${figures.idle.pingP50Ms} p99 ${figures.idle.pingP99Ms} max ${figures.idle.pingMaxMs} ms`);
   expectResponsive(figures.import, figures.idle, 'import');
   expectResponsive(figures.reload!, figures.idle, 'reload');
-}, 420_000);
+}, 900_000);
 
 describeWithService('DATABASE_URL', 'a 100,000-row import on PostgreSQL', (databaseUrl) => {
   it('imports while a control client\'s ping stays bounded', async () => {
     const figures = await runImport({ rows: 100_000, databaseUrl, log: (line) => console.log(line) });
     expectResponsive(figures.import, figures.idle, 'import');
-  }, 300_000);
+  }, 600_000);
 });

@@ -82,7 +82,7 @@ export async function runImport(options: ImportRunOptions): Promise<ImportFigure
       url.searchParams.set('options', `-c search_path=${schema}`);
       env.DATABASE_URL = url.toString();
     }
-    hub = await startHubProcess(env, 120_000, options.nodeArgs);
+    hub = await startHubProcess(env, 240_000, options.nodeArgs);
     const adminToken = await minter.mint({ sub: 'admin', role: 'admin', events: ['*'] });
     const created = await fetch(`${hub.httpUrl}/api/v1/events`, {
       method: 'POST',
@@ -101,6 +101,7 @@ export async function runImport(options: ImportRunOptions): Promise<ImportFigure
     gates.push(await GateClient.connect(hub.port, event, await gateToken('main')));
 
     const idle = pingProbe(hub.wsUrl, staff);
+    await idle.ready;
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const idlePing = await idle.stop();
 
@@ -109,6 +110,7 @@ export async function runImport(options: ImportRunOptions): Promise<ImportFigure
     const csv = lines.join('\n');
     const importOnce = async (at: HubProcess): Promise<PhaseFigures> => {
       const probe = pingProbe(at.wsUrl, staff);
+      await probe.ready;
       const started = performance.now();
       const res = await fetch(`${at.httpUrl}/api/v1/events/${event}/tickets`, { method: 'POST', headers: { authorization: `Bearer ${staff}`, 'content-type': 'text/csv' }, body: csv });
       const seconds = (performance.now() - started) / 1000;
@@ -136,6 +138,7 @@ export async function runImport(options: ImportRunOptions): Promise<ImportFigure
 
     if (phases.firstSync) {
       const probe = pingProbe(hub.wsUrl, staff);
+      await probe.ready;
       const started = performance.now();
       const side = GateClient.open(hub.port, event, await gateToken('side'));
       gates.push(side);
@@ -149,9 +152,9 @@ export async function runImport(options: ImportRunOptions): Promise<ImportFigure
       // A hub restart: the doc is loaded from the Store (snapshot and log) when the first gate comes back.
       for (const gate of gates.splice(0)) gate.close();
       await hub.stop();
-      hub = await startHubProcess(env, 120_000, options.nodeArgs);
+      hub = await startHubProcess(env, 240_000, options.nodeArgs);
       const probe = pingProbe(hub.wsUrl, staff);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await probe.ready;
       const started = performance.now();
       const main = GateClient.open(hub.port, event, await gateToken('main'));
       gates.push(main);

@@ -14,7 +14,7 @@ export interface PingFigures {
  * doc's updates), which would delay the probe's own reading of the pong and be counted against the hub.
  * @example const probe = pingProbe(hub.wsUrl, staffToken); ...; const { p99, max } = await probe.stop();
  */
-export function pingProbe(url: string, token: string, intervalMs = 20): { stop: () => Promise<PingFigures> } {
+export function pingProbe(url: string, token: string, intervalMs = 20): { ready: Promise<void>; stop: () => Promise<PingFigures> } {
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
      const WebSocket = require('ws');
@@ -25,6 +25,7 @@ export function pingProbe(url: string, token: string, intervalMs = 20): { stop: 
      ws.on('open', ping);
      ws.on('message', (data) => {
        if (JSON.parse(String(data)).op !== 'pong') return;
+       if (rtts.length === 0) parentPort.postMessage('ready');
        rtts.push(performance.now() - sentAt);
        setTimeout(ping, workerData.intervalMs);
      });
@@ -33,11 +34,15 @@ export function pingProbe(url: string, token: string, intervalMs = 20): { stop: 
      parentPort.on('message', () => { stopping = true; });`,
     { eval: true, workerData: { url, token, intervalMs } },
   );
+  let onReady!: () => void;
+  // Resolves at the first pong: the probe is connected and measuring (a worker can take seconds to start on a loaded machine).
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
   const done = new Promise<number[]>((resolve, reject) => {
-    worker.once('message', (rtts: number[]) => resolve(rtts));
+    worker.on('message', (message: number[] | 'ready') => (message === 'ready' ? onReady() : resolve(message)));
     worker.once('error', reject);
   });
   return {
+    ready,
     stop: async () => {
       worker.postMessage('stop');
       const rtts = await done;
