@@ -165,10 +165,19 @@ export class ReplicaHost {
     if (codes.length === 0) return 0;
     await this.acquire(event);
     try {
-      return await this.#writerOf(event).write(
-        (trx) => getTickets(trx, event, codes),
-        (doc, tickets) => putTickets(doc, tickets.map((t) => [t.code, toReplicaTicket(t)] as const), Origin.hub),
-      );
+      // In pages like the roster (an upload of 2,000 rows from the console is 2,000 codes), a turn of the event loop
+      // between them; a door sale is one page.
+      const limit = ROSTER_PAGE[this.deps.store.kind];
+      let written = 0;
+      for (let from = 0; from < codes.length; from += limit) {
+        if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const page = codes.slice(from, from + limit);
+        written += await this.#writerOf(event).write(
+          (trx) => getTickets(trx, event, page),
+          (doc, tickets) => putTickets(doc, tickets.map((t) => [t.code, toReplicaTicket(t)] as const), Origin.hub),
+        );
+      }
+      return written;
     } finally {
       this.release(event);
     }
