@@ -65,7 +65,7 @@ describe('the console in chromium', () => {
     await page.getByRole('heading', { name: 'Expo 2026' }).waitFor();
     await connectionState(page, 'live');
     const nav = page.getByRole('navigation', { name: 'Event' }).getByRole('link');
-    expect(await nav.allInnerTexts()).toEqual(['Control room', 'Box office', 'Tickets', 'Gates', 'Set-up', 'Sessions', 'Audit', 'Announcements']);
+    expect(await nav.allInnerTexts()).toEqual(['Control room', 'Box office', 'Tickets', 'Gates', 'Set-up', 'Sessions', 'Audit', 'Moderation', 'Sponsors', 'Announcements']);
     await expect.poll(() => page.getByText('times in Europe/Berlin').count()).toBe(1);
 
     // A reload keeps the session (sessionStorage), and the token never comes back into the URL.
