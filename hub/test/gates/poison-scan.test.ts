@@ -29,7 +29,15 @@ const clients: GateClient[] = [];
 /** A real hub on a PGlite folder; restarting it opens the same folder. Analytics (chDB, one per process) outlives it. */
 async function startHub(): Promise<Hub> {
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const keepOpen: Analytics = Object.assign(Object.create(analytics) as Analytics, { start: async () => {}, close: async () => {} });
+  // The same engine with start and close made no-ops; every other member is the real one's, called on it (a
+  // prototype-derived copy would break on its private fields).
+  const keepOpen = new Proxy(analytics, {
+    get(target, key) {
+      if (key === 'start' || key === 'close') return async () => {};
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
   store = new PgliteStore({ dataDir: dir, template: process.env.PGLITE_TEMPLATE });
   const started = new Hub({ backends: { bus: new MemoryBus(), store, analytics: keepOpen }, verifier: minter, log, host: '127.0.0.1', port: 0 });
   await started.start();
