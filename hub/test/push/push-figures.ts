@@ -19,10 +19,10 @@ import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import webpush from 'web-push';
 import { PushDeliveryMessage } from '@opshub/schema';
 import { startHubProcess } from '../support/hub-process.ts';
+import { pingProbe } from '../support/ping-probe.ts';
 import { createTestCertificate, PushServiceStandIn, type TestSubscriber } from '../support/push-service.ts';
 import { minter, testSecret } from '../support/test-hub.ts';
 import { TestClient } from '../support/ws-client.ts';
@@ -48,48 +48,6 @@ async function inPool<T>(items: readonly T[], limit: number, work: (item: T) => 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/**
- * Pings the hub every 20 ms from a worker thread until stopped; the round trips in ms. The probe has an event loop
- * of its own: this process also runs the push service stand-in, whose TLS and decryption would otherwise delay the
- * probe's own reading of the pong and be counted against the hub.
- */
-function pingProbe(url: string, token: string): { stop: () => Promise<number[]> } {
-  const worker = new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const WebSocket = require('ws');
-     const rtts = [];
-     let stopping = false, sentAt = 0;
-     const ws = new WebSocket(workerData.url, { headers: { authorization: 'Bearer ' + workerData.token } });
-     const ping = () => { if (stopping) return ws.close(); sentAt = performance.now(); ws.send('{"op":"ping"}'); };
-     ws.on('open', ping);
-     ws.on('message', (data) => {
-       if (JSON.parse(String(data)).op !== 'pong') return;
-       rtts.push(performance.now() - sentAt);
-       setTimeout(ping, 20);
-     });
-     ws.on('close', () => parentPort.postMessage(rtts));
-     ws.on('error', (e) => { throw e; });
-     parentPort.on('message', () => { stopping = true; });`,
-    { eval: true, workerData: { url, token } },
-  );
-  const done = new Promise<number[]>((resolve, reject) => {
-    worker.once('message', (rtts: number[]) => resolve(rtts));
-    worker.once('error', reject);
-  });
-  return {
-    stop: async () => {
-      worker.postMessage('stop');
-      const rtts = await done;
-      await worker.terminate();
-      return rtts;
-    },
-  };
-}
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
-};
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 const cert = await createTestCertificate();
@@ -129,11 +87,15 @@ try {
   service.delayMs = delayMs;
 
   // The control ping with the hub idle: the baseline the ping while sending is read against.
-  const idle = pingProbe(hub.wsUrl, staffToken);
+  // The probe runs in a worker thread of its own: this process also runs the push service stand-in, whose TLS and
+  // decryption would otherwise delay the probe's reading of the pong and be counted against the hub.
+  const idleProbe = pingProbe(hub.wsUrl, staffToken);
+  await idleProbe.ready;
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  const idleRtts = await idle.stop();
+  const idle = await idleProbe.stop();
 
-  const busy = pingProbe(hub.wsUrl, staffToken);
+  const busyProbe = pingProbe(hub.wsUrl, staffToken);
+  await busyProbe.ready;
   const started = performance.now();
   const sent = await room.command('announce.send', { event, text: 'Evacuate hall B by the east doors', level: 'emergency' });
   if (sent.op !== 'ok') throw new Error(`announce.send: ${JSON.stringify(sent)}`);
@@ -144,7 +106,7 @@ try {
     return d.ref === ref && d.fannedOut && d.accepted + d.expired + d.failed === d.targeted;
   }, 600_000);
   const sendSeconds = (performance.now() - started) / 1000;
-  const busyRtts = await busy.stop();
+  const busy = await busyProbe.stop();
   const delivery = PushDeliveryMessage.parse(settled.data).delivery;
   if (delivery.accepted !== subscribers) throw new Error(`only ${delivery.accepted} of ${subscribers} accepted: ${JSON.stringify(delivery)}`);
   if (service.violations.length > 0) throw new Error(`the push service saw violations: ${service.violations.slice(0, 3).join('; ')}`);
@@ -173,8 +135,8 @@ try {
       subscribers,
       delayMs,
       concurrency,
-      opshub: { sendsPerSec: Math.round(subscribers / sendSeconds), pingP50Ms: round(percentile(busyRtts, 0.5)), pingP99Ms: round(percentile(busyRtts, 0.99)), pings: busyRtts.length },
-      baseline: { sendsPerSec: Math.round(subscribers / librarySeconds), pingP50Ms: round(percentile(idleRtts, 0.5)), pingP99Ms: round(percentile(idleRtts, 0.99)), pings: idleRtts.length },
+      opshub: { sendsPerSec: Math.round(subscribers / sendSeconds), pingP50Ms: round(busy.p50), pingP99Ms: round(busy.p99), pings: busy.rtts.length },
+      baseline: { sendsPerSec: Math.round(subscribers / librarySeconds), pingP50Ms: round(idle.p50), pingP99Ms: round(idle.p99), pings: idle.rtts.length },
     })}`,
   );
 } finally {
