@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { describe, it } from 'vitest';
 
 /** The environment variables that point the contract suites at a real service. */
@@ -59,13 +60,14 @@ const toolProbes: Record<ServiceTool, { readonly needs: string; readonly probe: 
   haproxy: { needs: 'haproxy (Debian package haproxy)', probe: () => execFileSync('haproxy', ['-v'], { stdio: 'ignore' }) },
   'docker-compose': { needs: 'docker-compose (Debian package docker-compose)', probe: () => execFileSync('docker-compose', ['version'], { stdio: 'ignore' }) },
   netns: {
-    needs: 'network namespaces: root (CAP_NET_ADMIN) and `ip netns`, veth and `tc netem` (Debian package iproute2)',
+    needs: 'network namespaces: root (CAP_NET_ADMIN), `ip netns` and veth (Debian package iproute2), /dev/net/tun and socat (Debian package socat) for the lossy uplink',
     probe: () => {
       // Creating and deleting a namespace is the only honest test of the permission.
       const name = `opshub-probe-${process.pid}`;
       execFileSync('ip', ['netns', 'add', name], { stdio: 'ignore' });
       execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
-      execFileSync('tc', ['-V'], { stdio: 'ignore' });
+      if (!/WITH_TUN 1/.test(execFileSync('socat', ['-V'], { encoding: 'utf8' }))) throw new Error('this socat was built without TUN support');
+      accessSync('/dev/net/tun', constants.R_OK | constants.W_OK);
     },
   },
 };
