@@ -82,6 +82,10 @@ describe('an emergency broadcast with "hold all gates"', () => {
     const audienceTakeover = audience.getByTestId('emergency-takeover');
     await audienceTakeover.waitFor({ timeout: 5000 });
     expect(await audienceTakeover.innerText()).toContain(TEXT);
+    // Its time is the venue's clock (the event is in Europe/Berlin, the browser in UTC), not the phone's.
+    const venueMinute = (ms: number) => new Intl.DateTimeFormat('en-GB', { timeZone: consoleEvent.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+    const stamp = /· (\d\d:\d\d)/.exec(await audienceTakeover.innerText())?.[1];
+    expect([venueMinute(sentAt), venueMinute(Date.now())]).toContain(stamp);
     const projectorTakeover = projector.getByTestId('emergency-takeover');
     await projectorTakeover.waitFor({ timeout: 5000 });
     expect(await projectorTakeover.innerText()).toContain(TEXT);
