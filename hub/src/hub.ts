@@ -39,6 +39,7 @@ import { gateHealth } from './streams/gates/gate-health.ts';
 import { gatesStream } from './streams/gates/gates-stream.ts';
 import { YjsEndpoint } from './transport/yjs-endpoint.ts';
 import { registerOpsRoutes } from './rest/ops-routes.ts';
+import { StoreHealth } from './store/store-health.ts';
 import type { Store } from './store/store.ts';
 import { announcementsStream } from './streams/announcements/announcements-stream.ts';
 import { gateScreenViews } from './streams/announcements/gate-screen-views.ts';
@@ -124,6 +125,8 @@ export class Hub {
   #port = 0;
   #closing: Promise<void> | undefined;
   #draining = false;
+  /** whether the Store answers, for /healthz and the store gauge */
+  readonly #storeHealth: StoreHealth;
 
   constructor(private readonly options: HubOptions) {
     const uws = loadNativeUws();
@@ -136,7 +139,9 @@ export class Hub {
     const revocations = this.#revocations;
     this.#revocations.onRevoked(() => this.#sessions.endWhere((claims) => revocations.covers(claims), 'token revoked'));
     this.analyticsRelay = new OutboxRelay({ ...options.analyticsRelay, store, analytics, log: log.child({ module: 'analytics-relay' }) });
-    this.metrics = new HubMetrics({ bus, analytics, relay: this.analyticsRelay, store });
+    this.#storeHealth = new StoreHealth(store, { log: log.child({ module: 'store-health' }) });
+    const storeHealth = this.#storeHealth;
+    this.metrics = new HubMetrics({ bus, analytics, relay: this.analyticsRelay, store, storeHealthy: () => storeHealth.isHealthy() });
     this.#app = uws.App();
 
     // The gates: replicas of each event's gate doc, served on /yjs, deriving check-ins, capacity and presence.
@@ -210,7 +215,7 @@ export class Hub {
     this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }), sessions: this.#sessions });
     this.#yjs.attach(this.#app);
     const onStatus = (status: number) => this.metrics.httpRequests.inc({ status: String(status) });
-    registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log, draining: () => this.#draining });
+    registerOpsRoutes(this.#app, { ...backends, metrics: this.metrics, log, draining: () => this.#draining, storeHealthy: () => storeHealth.isHealthy() });
     registerEventRoutes(this.#app, { store, verifier, log, onStatus, replicas: this.#replicas });
     registerGateRoutes(this.#app, { store, bus, verifier, log, onStatus, replicas: this.#replicas });
     registerDirectivesRoutes(this.#app, { store, verifier, directives, log, onStatus });
@@ -269,6 +274,7 @@ export class Hub {
     const { bus, store, analytics } = this.options.backends;
     progress(`opening the database (${store.kind}) and applying migrations`);
     await store.start();
+    this.#storeHealth.start();
     progress(`connecting the bus (${bus.kind})`);
     await bus.start();
     await this.#revocations.start();
@@ -332,6 +338,7 @@ export class Hub {
     const { bus, store, analytics } = this.options.backends;
     if (this.#listenSocket) uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
+    this.#storeHealth.close();
     this.#ws.closeAll();
     this.#yjs.closeAll();
     this.#sessions.close();

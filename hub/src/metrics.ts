@@ -26,10 +26,11 @@ export class HubMetrics {
   readonly httpRequests = new Counter({ name: 'opshub_http_requests_total', help: 'REST requests by status', labelNames: ['status'], registers: [this.registry] });
   readonly yjsDocsOpen = new Gauge({ name: 'opshub_yjs_docs_open', help: 'Yjs documents held in memory', registers: [this.registry] });
 
-  constructor(sources: { bus: Bus; analytics: Analytics; relay?: Pick<OutboxRelay, 'stats'>; store?: Store }) {
-    const { bus, analytics, relay, store } = sources;
+  constructor(sources: { bus: Bus; analytics: Analytics; relay?: Pick<OutboxRelay, 'stats'>; store?: Store; storeHealthy?: () => boolean }) {
+    const { bus, analytics, relay, store, storeHealthy } = sources;
     collectDefaultMetrics({ register: this.registry, prefix: 'opshub_' });
     new Gauge({ name: 'opshub_bus_healthy', help: '1 when the bus backend answers', registers: [this.registry], collect() { this.set(bus.isHealthy() ? 1 : 0); } });
+    if (storeHealthy) new Gauge({ name: 'opshub_store_healthy', help: '1 when the Store (PostgreSQL or PGlite) answers', registers: [this.registry], collect() { this.set(storeHealthy() ? 1 : 0); } });
     new Gauge({ name: 'opshub_bus_lag_seconds', help: 'Publisher ts to local receipt, last message', registers: [this.registry], collect() { this.set(bus.stats().lagMs / 1000); } });
     new Gauge({ name: 'opshub_bus_gaps_filled', help: 'Seq gaps noticed on receipt and filled from history', registers: [this.registry], collect() { this.set(bus.stats().gapsFilled); } });
     new Gauge({ name: 'opshub_analytics_queue_depth', help: 'Analytics events waiting to be inserted (the outbox backlog included)', registers: [this.registry], collect() { this.set(analytics.stats().queued + (relay?.stats().lagEvents ?? 0)); } });

@@ -8,18 +8,20 @@ import { openApiDocument } from '@opshub/schema/openapi/openapi-document';
 import { route } from '../transport/http-route.ts';
 
 /**
- * `GET /healthz` (200 when every backend answers, 503 with the same body otherwise, and 503 with `draining: true`
+ * `GET /healthz` (200 when the bus and the Store answer, 503 with the same body and `problems` otherwise, and 503 with `draining: true`
  * while a SIGTERM'd hub drains), `GET /metrics` and `GET /api/v1/openapi.json`. The health body always names the
  * backends in use, as the contract says.
  */
 export function registerOpsRoutes(
   app: TemplatedApp,
-  deps: { bus: Bus; store: Store; analytics: Analytics; metrics: HubMetrics; log: Logger; draining?: () => boolean },
+  deps: { bus: Bus; store: Store; analytics: Analytics; metrics: HubMetrics; log: Logger; draining?: () => boolean; storeHealthy?: () => boolean },
 ): void {
   const { bus, store, analytics, metrics, log } = deps;
   route(app, 'get', '/healthz', { log }, () => {
     const problems = [
       ...(bus.isHealthy() ? [] : [`${bus.kind} bus unreachable`]),
+      // Every write goes through the Store: a hub that cannot reach it should get no new clients while another can.
+      ...((deps.storeHealthy?.() ?? true) ? [] : [`${store.kind} store unreachable`]),
       ...(deps.draining?.() ? ['draining: this hub is shutting down'] : []),
     ];
     const ok = problems.length === 0;

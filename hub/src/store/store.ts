@@ -10,5 +10,10 @@ export interface Store {
   readonly db: Kysely<Database>;
   /** Opens the database and runs every pending migration from `schema/`. */
   start(): Promise<void>;
+  /**
+   * Resolves once the database answers a trivial query, on a connection of its own (a pool busy with long work is
+   * not an outage); rejects when it cannot be reached. `/healthz` asks this through {@link StoreHealth}.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

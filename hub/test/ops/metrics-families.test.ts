@@ -105,6 +105,7 @@ describe('/metrics', () => {
     expect(after.get('opshub_http_requests_total{status="404"}') ?? 0).toBeGreaterThan(before.get('opshub_http_requests_total{status="404"}') ?? 0);
     expect(moved('opshub_analytics_relay_shipped')).toBeGreaterThanOrEqual(5);
     expect(after.get('opshub_bus_healthy')).toBe(1);
+    expect(after.get('opshub_store_healthy')).toBe(1);
   }, 120_000);
 
   it('deploy/ rules and dashboard use only families the hub has', async () => {

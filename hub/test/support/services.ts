@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { describe, it } from 'vitest';
+import { postgresBinDir } from '@opshub/deploy/local/postgres-server';
 
 /** The environment variables that point the contract suites at a real service. */
 export type ServiceEnv = 'REDIS_URL' | 'DATABASE_URL' | 'CLICKHOUSE_URL';
@@ -47,7 +48,7 @@ function requiredServices(): Set<string> {
 }
 
 /** Programs from Debian packages that some suites need: the suite runs where they work and is skipped elsewhere. */
-export type ServiceTool = 'redis-server' | 'haproxy' | 'netns' | 'docker-compose';
+export type ServiceTool = 'redis-server' | 'haproxy' | 'netns' | 'docker-compose' | 'postgres';
 
 const toolProbes: Record<ServiceTool, { readonly needs: string; readonly probe: () => void }> = {
   'redis-server': {
@@ -55,6 +56,15 @@ const toolProbes: Record<ServiceTool, { readonly needs: string; readonly probe: 
     probe: () => {
       execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
       execFileSync('redis-cli', ['--version'], { stdio: 'ignore' });
+    },
+  },
+  // A private PostgreSQL server a test may stop and kill (never the machine's shared one): initdb and postgres.
+  postgres: {
+    needs: 'PostgreSQL server programs initdb and postgres (Debian package postgresql, /usr/lib/postgresql/*/bin)',
+    probe: () => {
+      const bin = postgresBinDir();
+      if (bin === undefined) throw new Error('initdb and postgres are neither on PATH nor under /usr/lib/postgresql');
+      execFileSync(`${bin}/postgres`, ['--version'], { stdio: 'ignore' });
     },
   },
   haproxy: { needs: 'haproxy (Debian package haproxy)', probe: () => execFileSync('haproxy', ['-v'], { stdio: 'ignore' }) },

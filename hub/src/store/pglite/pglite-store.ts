@@ -61,6 +61,11 @@ export class PgliteStore implements Store {
     }
   }
 
+  /** In-process: reachable whenever it is open (a query would only wait behind this hub's own long work). */
+  async ping(): Promise<void> {
+    if (!this.#db) throw new Error('PgliteStore is not started');
+  }
+
   async close(): Promise<void> {
     const db = this.#db;
     const lock = this.#lock;

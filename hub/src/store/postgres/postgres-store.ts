@@ -33,6 +33,8 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #options: PostgresStoreOptions;
   #db: Kysely<Database> | undefined;
+  /** the health probe's own connection, opened on first use and again after it breaks */
+  #probe: Promise<pg.Client> | undefined;
 
   constructor(options: PostgresStoreOptions) {
     this.#options = options;
@@ -65,9 +67,38 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * `select 1` on a connection of its own, outside the pool: a pool whose ten connections are all busy with a roster
+   * import answers slowly but is not down, and must not take the hub out of a load balancer's rotation.
+   */
+  async ping(): Promise<void> {
+    if (!this.#db) throw new Error('PostgresStore is not started');
+    this.#probe ??= this.#connectProbe();
+    const probe = this.#probe;
+    try {
+      await (await probe).query('select 1');
+    } catch (error) {
+      // A broken connection (the server restarted, the network dropped): the next ping opens a new one.
+      if (this.#probe === probe) this.#probe = undefined;
+      void probe.then((client) => client.end()).catch(() => {});
+      throw error;
+    }
+  }
+
+  async #connectProbe(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.#options.url, connectionTimeoutMillis: 2000, query_timeout: 2000 });
+    // Errors on the idle probe connection surface at the next ping; unhandled they would crash the process.
+    client.on('error', () => {});
+    await client.connect();
+    return client;
+  }
+
   async close(): Promise<void> {
     const db = this.#db;
+    const probe = this.#probe;
     this.#db = undefined;
+    this.#probe = undefined;
+    await probe?.then((client) => client.end()).catch(() => {});
     await db?.destroy(); // ends the pool
   }
 }
