@@ -1,13 +1,14 @@
-import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { clickhouseDdl } from '../../../schema/clickhouse/index.ts';
 import { randomUUID } from 'node:crypto';
 import type { Analytics, AnalyticsEvent, AnalyticsStats, ExportFormat, OutboxBatch } from './analytics.ts';
 import { eraseEvents, type Erasure } from './erase-events.ts';
 import type { AnalyticsClient, AnalyticsClientFactory } from './analytics-client.ts';
 import { AnalyticsClosedError, AnalyticsNotStartedError, AnalyticsStartError } from './errors.ts';
-import { eventColumns, toEventLine } from './event-row.ts';
+import { eventColumns, toEventRow, type EventRow } from './event-row.ts';
 import { InsertBatcher, type Batch } from './insert-batcher.ts';
+import { InsertSender } from './insert-sender.ts';
+import { encodeEventBlock } from './native-block.ts';
 import { withDeadline } from './with-deadline.ts';
 
 export interface ClickHouseAnalyticsOptions {
@@ -35,7 +36,7 @@ export interface ClickHouseAnalyticsOptions {
 }
 
 /**
- * The insert statement for one batch, its settings in the statement itself.
+ * The settings of every insert, in the statement itself.
  * - `insert_deduplication_token`: the batch's own token, the same on each retry. ClickHouse keeps the tokens of the
  *   last blocks (`non_replicated_deduplication_window` in the DDL) and skips a block it has seen, so a retry of an insert
  *   that was stored, or stored in part (one part per partition), stores only what is missing: exactly once. A token
@@ -47,22 +48,20 @@ export interface ClickHouseAnalyticsOptions {
  *   count distinct). Measured about a tenth less CPU per event ingested.
  *
  * Why a `SETTINGS` clause and not the client's `clickhouse_settings`: chDB turns those into `SET …;` statements run
- * before the insert, which makes the engine parse the whole body as a multi-statement script (half the insert rate),
- * and a `SET` stays on the session afterwards. The clause is one statement, read the same way by a server.
- * The token is a UUID made by the batcher, so it is safe to place in the SQL text.
+ * before the insert, which makes the engine parse the statement as a multi-statement script, and a `SET` stays on the
+ * session afterwards. The clause is one statement, read the same way by a server.
+ * The token is checked before it goes into the SQL text: the batcher makes UUIDs, the relay digits, dots and a dash.
  */
-function insertStatement(token: string): string {
-  return `INSERT INTO events (${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0, optimize_on_insert = 0 FORMAT TabSeparated`;
+function insertSettings(token: string): string {
+  if (!/^[\w.:-]+$/.test(token)) throw new Error(`unexpected deduplication token ${JSON.stringify(token)}`);
+  return `insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0, optimize_on_insert = 0`;
 }
 
-/**
- * The insert for an outbox batch: as {@link insertStatement}, with the outbox id first. The token is made by the relay
- * from the batch's outbox positions (digits, dots and a dash) and checked again here before it goes into the SQL text.
- */
-function outboxInsertStatement(token: string): string {
-  if (!/^[\w.:-]+$/.test(token)) throw new Error(`unexpected deduplication token ${JSON.stringify(token)}`);
-  return `INSERT INTO events (oid, ${eventColumns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', insert_deduplicate = 1, async_insert = 0, optimize_on_insert = 0 FORMAT TabSeparated`;
-}
+/** The columns of an outbox body: the outbox id, then the event's TabSeparated line (see `event-row.ts`). */
+const outboxInto = `events (oid, ${eventColumns.join(', ')})`;
+const outboxStructure = `oid UInt64, ts DateTime64(3, 'UTC'), ${eventColumns.slice(1).map((c) => `${c} String`).join(', ')}`;
+/** The columns of a block from `encodeEventBlock` without ids. */
+const recordedInto = `events (${eventColumns.join(', ')})`;
 
 /**
  * Settings on every query. 64-bit integers (`count()`, `sum()` of integers) come back as JSON strings, as a
@@ -73,7 +72,8 @@ const QUERY_SETTINGS = { output_format_json_quote_64bit_integers: 1 } as const;
 
 /**
  * `Analytics` on ClickHouse through `@clickhouse/client`: chDB in-process (kind `chdb`) or a server (kind `clickhouse`),
- * with the same code. Events are batched by an {@link InsertBatcher} and inserted as `TabSeparated` (see `toEventLine`).
+ * with the same code. Events are batched by an {@link InsertBatcher} and inserted as `Native` column blocks (see
+ * `native-block.ts`); outbox batches arrive as TabSeparated text from the Store and go in as they are.
  *
  * Delivery is exactly once into `events` while the process lives: a failed batch is retried unchanged with the same
  * deduplication token until stored. Events still queued when `close()` gives up, or dropped because the queue was
@@ -99,7 +99,8 @@ export class ClickHouseAnalytics implements Analytics {
   readonly #makeClient: AnalyticsClientFactory;
   readonly #closeTimeoutMs: number;
   readonly #onError: ClickHouseAnalyticsOptions['onError'];
-  readonly #batcher: InsertBatcher<string>;
+  readonly #batcher: InsertBatcher<EventRow>;
+  readonly #sender: InsertSender;
   #client: AnalyticsClient | undefined;
   /** reads go through their own client: see #start */
   #reader: AnalyticsClient | undefined;
@@ -113,7 +114,8 @@ export class ClickHouseAnalytics implements Analytics {
     this.#makeClient = options.client;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
     this.#onError = options.onError;
-    this.#batcher = new InsertBatcher<string>({
+    this.#sender = new InsertSender({ stage: options.kind === 'chdb' });
+    this.#batcher = new InsertBatcher<EventRow>({
       insert: (batch) => this.#insert(batch),
       maxQueued: options.maxQueued ?? 200_000,
       batchSize: options.batchSize ?? 50_000,
@@ -167,9 +169,9 @@ export class ClickHouseAnalytics implements Analytics {
 
   record(event: AnalyticsEvent): void {
     try {
-      this.#batcher.push(toEventLine(event));
+      this.#batcher.push(toEventRow(event));
     } catch {
-      // toEventLine and push do not throw; this guards the promise that record() never does, whatever `event` is.
+      // toEventRow and push do not throw; this guards the promise that record() never does, whatever `event` is.
     }
   }
 
@@ -178,8 +180,7 @@ export class ClickHouseAnalytics implements Analytics {
     const client = this.#client;
     if (!client) throw new AnalyticsNotStartedError(this.kind);
     if (!this.#schemaReady) await this.#ensureSchema(client).catch((error: unknown) => Promise.reject(error instanceof SchemaError ? error.cause : error));
-    const result = await client.exec({ query: outboxInsertStatement(batch.token), values: Readable.from([batch.body], { objectMode: false }) });
-    await finished(result.stream.resume());
+    await this.#sender.send(client, { into: outboxInto, settings: insertSettings(batch.token), format: 'TabSeparated', structure: outboxStructure, body: batch.body });
   }
 
   async erase(erasure: Erasure): Promise<void> {
@@ -260,17 +261,16 @@ export class ClickHouseAnalytics implements Analytics {
     // An insert may still be in flight against a dead server; closing the client is what ends it, so do not wait past
     // the deadline for that either.
     await withDeadline(Promise.all(clients.map((c) => c.close())), deadline - Date.now());
+    this.#sender.close();
   }
 
-  async #insert(batch: Batch<string>): Promise<void> {
+  async #insert(batch: Batch<EventRow>): Promise<void> {
     const client = this.#client;
     if (!client) throw new AnalyticsClosedError(this.kind);
     // flush() promises the backend's own error, so the DDL statement's wrapper comes off here.
     if (!this.#schemaReady) await this.#ensureSchema(client).catch((error: unknown) => Promise.reject(error instanceof SchemaError ? error.cause : error));
-    const body = Readable.from([batch.items.join('\n')], { objectMode: false });
-    const result = await client.exec({ query: insertStatement(batch.token), values: body });
-    // The answer to an insert is empty, but reading it to the end frees the HTTP socket and surfaces a late error.
-    await finished(result.stream.resume());
+    // Columns, not lines: the engine copies a Native block instead of parsing text (see `native-block.ts`).
+    await this.#sender.send(client, { into: recordedInto, settings: insertSettings(batch.token), format: 'Native', body: encodeEventBlock(batch.items) });
   }
 
   async #ensureSchema(client: AnalyticsClient): Promise<void> {
