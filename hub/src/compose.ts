@@ -1,5 +1,5 @@
 import { createAnalytics } from './analytics/create-analytics.ts';
-import type { Bus } from './bus/bus.ts';
+import { type Bus, type Retention, defaultRetention } from './bus/bus.ts';
 import type { Config } from './config.ts';
 import type { Backends } from './hub.ts';
 import type { Logger } from './log.ts';
@@ -11,9 +11,10 @@ import type { Store } from './store/store.ts';
  * @example const backends = await composeBackends(loadConfig(process.env), log);
  */
 export async function composeBackends(config: Config, log: Logger): Promise<Backends> {
+  const retention: Retention = { ...defaultRetention, maxBytes: config.replay.topicBytes };
   const bus: Bus = config.redisUrl
-    ? new (await import('./bus/redis/redis-bus.ts')).RedisBus({ url: config.redisUrl, log: log.child({ module: 'bus' }) })
-    : new (await import('./bus/memory/memory-bus.ts')).MemoryBus();
+    ? new (await import('./bus/redis/redis-bus.ts')).RedisBus({ url: config.redisUrl, retention, log: log.child({ module: 'bus' }) })
+    : new (await import('./bus/memory/memory-bus.ts')).MemoryBus({ retention, budgetBytes: config.replay.budgetBytes });
   const store: Store = config.databaseUrl
     ? new (await import('./store/postgres/postgres-store.ts')).PostgresStore({ url: config.databaseUrl })
     : new (await import('./store/pglite/pglite-store.ts')).PgliteStore({ dataDir: config.dataDir, template: config.pgliteTemplate });

@@ -1,3 +1,4 @@
+import { replayLimits } from '@opshub/schema';
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parseAddressRange } from './transport/client-address.ts';
@@ -109,6 +110,8 @@ const Env = z
     HUB_DRAIN_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(600).default(0)),
     GATE_OFFLINE_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(30)),
     GATE_STALLED_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(60)),
+    HUB_REPLAY_BUDGET_MB: z.preprocess(blankToUndefined, z.coerce.number().positive().max(1024 * 1024).default(replayLimits.budgetBytes / 1024 / 1024)),
+    HUB_REPLAY_TOPIC_MB: z.preprocess(blankToUndefined, z.coerce.number().positive().max(1024 * 1024).default(replayLimits.topicBytes / 1024 / 1024)),
     ANALYTICS_OUTBOX_RETENTION_HOURS: z.preprocess(blankToUndefined, z.coerce.number().positive().max(24 * 365).default(48)),
     LOG_LEVEL: z.preprocess(
       blankToUndefined,
@@ -182,6 +185,11 @@ export interface Config {
    * so a load balancer's health check takes it out of rotation before its sockets close (`npm run cluster` sets 3).
    */
   readonly drainMs: number;
+  /**
+   * Replay history's byte budget: `HUB_REPLAY_BUDGET_MB` (64) for the in-process bus's frames across all topics,
+   * `HUB_REPLAY_TOPIC_MB` (8) for one topic's on either bus. A `since` beyond what fits gets `reset`.
+   */
+  readonly replay: { readonly budgetBytes: number; readonly topicBytes: number };
   /** How long the Store keeps analytics outbox rows (`ANALYTICS_OUTBOX_RETENTION_HOURS`, 48): the bound while ClickHouse is down. */
   readonly analyticsOutboxRetentionMs: number;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -232,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     gateStalledAfterMs: e.GATE_STALLED_AFTER * 1000,
     pgliteTemplate: e.PGLITE_TEMPLATE,
     drainMs: e.HUB_DRAIN_SECONDS * 1000,
+    replay: { budgetBytes: Math.round(e.HUB_REPLAY_BUDGET_MB * 1024 * 1024), topicBytes: Math.round(e.HUB_REPLAY_TOPIC_MB * 1024 * 1024) },
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,
   };

@@ -69,6 +69,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.1, localhost' })).toThrow(/TRUSTED_PROXIES: "localhost" is not an IP address or CIDR range/);
   });
 
+  it('reads the replay byte budget in MiB: 64 for the process, 8 per topic unless set', () => {
+    expect(loadConfig({}).replay).toEqual({ budgetBytes: 64 * 1024 * 1024, topicBytes: 8 * 1024 * 1024 });
+    expect(loadConfig({ HUB_REPLAY_BUDGET_MB: '256', HUB_REPLAY_TOPIC_MB: '0.5' }).replay).toEqual({ budgetBytes: 256 * 1024 * 1024, topicBytes: 512 * 1024 });
+    expect(() => loadConfig({ HUB_REPLAY_BUDGET_MB: '0' })).toThrow(/HUB_REPLAY_BUDGET_MB/);
+    expect(() => loadConfig({ HUB_REPLAY_TOPIC_MB: 'lots' })).toThrow(/HUB_REPLAY_TOPIC_MB/);
+  });
+
   it('takes a complete JWKS configuration', () => {
     const config = loadConfig({ HUB_JWKS_URL: 'https://idp.example/jwks', HUB_JWT_ISSUER: 'https://idp.example/', HUB_JWT_AUDIENCE: 'opshub' });
     expect(config.auth).toEqual({ kind: 'jwks', jwksUrl: 'https://idp.example/jwks', issuer: 'https://idp.example/', audience: 'opshub' });

@@ -33,5 +33,9 @@ export const wsLimits = Object.freeze({
   refusedCooldownMs: 1000,
 });
 
-/** How far back `sub` with `since` can replay a topic: at least this many messages, and all from the last `replayMs`. */
-export const replayLimits = Object.freeze({ messages: 10_000, ms: 10 * 60_000 });
+/**
+ * How far back `sub` with `since` can replay a topic: at least this many messages, and all from the last `ms`, within
+ * byte budgets that win over both: `topicBytes` of frames per topic (`HUB_REPLAY_TOPIC_MB`), and on the in-process
+ * bus `budgetBytes` for all topics together (`HUB_REPLAY_BUDGET_MB`), the oldest of the process going first.
+ */
+export const replayLimits = Object.freeze({ messages: 10_000, ms: 10 * 60_000, topicBytes: 8 * 1024 * 1024, budgetBytes: 64 * 1024 * 1024 });

@@ -72,8 +72,10 @@ Who may subscribe to which topic, and send which command, is one table: \`hub/sr
 
 ## Replay
 
-A topic keeps at least its last ${replayLimits.messages.toLocaleString('en')} messages, and every message of the last ${replayLimits.ms / 60_000} minutes.
-A \`since\` older than that, or newer than the topic's latest \`seq\`, is answered with \`reset\`.
+A topic keeps at least its last ${replayLimits.messages.toLocaleString('en')} messages, and every message of the last ${replayLimits.ms / 60_000} minutes,
+within a byte budget that wins over both: ${replayLimits.topicBytes / 1024 / 1024} MiB of frames per topic (\`HUB_REPLAY_TOPIC_MB\`), and on the
+in-process bus ${replayLimits.budgetBytes / 1024 / 1024} MiB for all topics together (\`HUB_REPLAY_BUDGET_MB\`), where the oldest frames of the
+process go first. A \`since\` older than what is kept, or newer than the topic's latest \`seq\`, is answered with \`reset\`.
 
 ## Limits and close codes
 

@@ -23,10 +23,10 @@ export function assertSince(since: number): void {
 
 /**
  * Retention must be whole, non-negative numbers, and its hard cap cannot be below the minimum it promises to keep.
- * @example assertRetention({ messages: 100, ms: 60_000, maxMessages: 1000 }); // ok
+ * @example assertRetention({ messages: 100, ms: 60_000, maxMessages: 1000, maxBytes: 1 << 20 }); // ok
  */
 export function assertRetention(retention: Retention): void {
-  for (const name of ['messages', 'ms', 'maxMessages'] as const) {
+  for (const name of ['messages', 'ms', 'maxMessages', 'maxBytes'] as const) {
     const value = retention[name];
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`retention.${name} must be a non-negative integer, got ${value}`);
   }

@@ -1,4 +1,4 @@
-import type { Bus, BusListener, BusMessage } from '../bus/bus.ts';
+import type { Bus, BusListener } from '../bus/bus.ts';
 
 /** The slice of a uWS app the relay needs: native topic fan-out, one serialisation per message. */
 export interface TopicPublisher {
@@ -122,7 +122,8 @@ class RelayedTopic {
   refs = 0;
   lastSeq = 0;
   ready: Promise<void> = Promise.resolve();
-  readonly #ring: (BusMessage | undefined)[];
+  // Frames only: the strings are the ones the bus retains too (the in-process bus), so the ring adds a slot each.
+  readonly #ring: (string | undefined)[];
   #ringCount = 0;
   #waiters: Waiter[] = [];
 
@@ -140,7 +141,7 @@ class RelayedTopic {
     // The bus never skips a seq, but if it ever did the ring must not pretend to cover the hole.
     if (message.seq !== this.lastSeq + 1) this.#ringCount = 0;
     this.lastSeq = message.seq;
-    this.#ring[message.seq % this.#ring.length] = message;
+    this.#ring[message.seq % this.#ring.length] = message.frame;
     if (this.#ringCount < this.#ring.length) this.#ringCount++;
     this.app.publish(this.topic, message.frame, false, false);
     this.observer.delivered(this.app.numSubscribers(this.topic), Date.now() - message.ts);
@@ -162,7 +163,7 @@ class RelayedTopic {
     const first = this.lastSeq - this.#ringCount + 1;
     if (since + 1 < first) return undefined;
     const frames: string[] = [];
-    for (let seq = since + 1; seq <= this.lastSeq; seq++) frames.push(this.#ring[seq % this.#ring.length]!.frame);
+    for (let seq = since + 1; seq <= this.lastSeq; seq++) frames.push(this.#ring[seq % this.#ring.length]!);
     return frames;
   }
 

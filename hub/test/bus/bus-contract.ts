@@ -184,7 +184,7 @@ export function busContract(name: string, createBus: (input: BusFactoryInput) =>
     });
 
     it('trims history to `messages` once entries are older than `ms`, and answers reset for the lost gap', async () => {
-      const bus = await backend({ messages: 3, ms: 0, maxMessages: 100 }).node();
+      const bus = await backend({ messages: 3, ms: 0, maxMessages: 100, maxBytes: 1 << 20 }).node();
       const t = topic();
       for (let i = 1; i <= 10; i++) await bus.publish(t, { i });
       expect(await bus.history(t, 0)).toEqual({ kind: 'reset', head: 10 });
@@ -196,7 +196,7 @@ export function busContract(name: string, createBus: (input: BusFactoryInput) =>
     });
 
     it('keeps young messages beyond `messages`, but never more than `maxMessages`', async () => {
-      const bus = await backend({ messages: 2, ms: 60 * 60_000, maxMessages: 5 }).node();
+      const bus = await backend({ messages: 2, ms: 60 * 60_000, maxMessages: 5, maxBytes: 1 << 20 }).node();
       const t = topic();
       for (let i = 1; i <= 4; i++) await bus.publish(t, { i });
       const young = await bus.history(t, 0);
@@ -205,6 +205,34 @@ export function busContract(name: string, createBus: (input: BusFactoryInput) =>
       const capped = await bus.history(t, 2);
       expect(capped.kind === 'messages' && capped.messages.map((m) => m.seq)).toEqual([3, 4, 5, 6, 7]);
       expect(await bus.history(t, 1)).toEqual({ kind: 'reset', head: 7 });
+    });
+
+    it('keeps history within `maxBytes`: a since older than what fits gets reset, one within it a gap-free replay', async () => {
+      // Frames of about 1 KiB against a 10 KiB cap: young and few, so only the byte cap can trim them.
+      const bus = await backend({ messages: 1000, ms: 60 * 60_000, maxMessages: 1000, maxBytes: 10 * 1024 }).node();
+      const t = topic();
+      const pad = 'x'.repeat(1000);
+      const frames: string[] = [];
+      for (let i = 1; i <= 40; i++) frames.push((await bus.publish(t, { i, pad })).frame);
+      // The newest frames that fit in the cap, counted in UTF-8 bytes as they go out.
+      let kept = 0;
+      for (let bytes = 0; kept < frames.length && bytes + Buffer.byteLength(frames.at(-1 - kept)!) <= 10 * 1024; kept++) {
+        bytes += Buffer.byteLength(frames.at(-1 - kept)!);
+      }
+      expect(kept).toBeGreaterThan(5);
+      const oldestKept = 40 - kept + 1;
+      expect(await bus.history(t, 0)).toEqual({ kind: 'reset', head: 40 });
+      expect(await bus.history(t, oldestKept - 2)).toEqual({ kind: 'reset', head: 40 });
+      const replay = await bus.history(t, oldestKept - 1);
+      expect(replay.kind === 'messages' && replay.messages.map((m) => m.seq)).toEqual(range(oldestKept, 40));
+      expect(replay.kind === 'messages' && replay.messages.map((m) => m.frame)).toEqual(frames.slice(oldestKept - 1));
+      // A frame larger than the cap cannot be replayed at all: resuming from just before it is a reset too.
+      await bus.publish(t, { big: 'y'.repeat(20 * 1024) });
+      expect(await bus.history(t, 40)).toEqual({ kind: 'reset', head: 41 });
+      expect(await bus.history(t, 41)).toEqual({ kind: 'messages', head: 41, messages: [] });
+      await bus.publish(t, { i: 42 });
+      const after = await bus.history(t, 41);
+      expect(after.kind === 'messages' && after.messages.map((m) => m.seq)).toEqual([42]);
     });
 
     it('keeps listeners of different topics apart', async () => {

@@ -28,7 +28,7 @@ describe('MemoryBus', () => {
   });
 
   it('retains across compactions of a long-running topic', async () => {
-    const bus = new MemoryBus({ retention: { messages: 100, ms: 0, maxMessages: 100 }, log: silentBusLog });
+    const bus = new MemoryBus({ retention: { messages: 100, ms: 0, maxMessages: 100, maxBytes: 1 << 20 }, log: silentBusLog });
     for (let i = 1; i <= 5000; i++) await bus.publish('t', i);
     const history = await bus.history('t', 4950);
     expect(history.kind === 'messages' && history.messages.map((m) => JSON.parse(m.frame).data)).toEqual(
@@ -39,14 +39,64 @@ describe('MemoryBus', () => {
   });
 });
 
+describe('MemoryBus replay budget (all topics together)', () => {
+  it('drops the oldest frames of the whole process beyond the budget; a since within what is left replays gap-free', async () => {
+    const retention = { messages: 10_000, ms: 60 * 60_000, maxMessages: 100_000, maxBytes: 1 << 20 };
+    const bus = new MemoryBus({ retention, budgetBytes: 20_000, log: silentBusLog });
+    const pad = 'x'.repeat(900);
+    const sizes = new Map<string, number[]>();
+    // Two topics interleaved, about 1 KiB a frame: the budget, not the per-topic caps, decides what stays.
+    for (let i = 1; i <= 30; i++) {
+      for (const t of ['a', 'b']) {
+        const m = await bus.publish(t, { i, pad });
+        sizes.set(t, [...(sizes.get(t) ?? []), Buffer.byteLength(m.frame)]);
+      }
+    }
+    expect(bus.retainedBytes()).toBeLessThanOrEqual(20_000);
+    // Oldest first across the process: both topics keep about the same number of their newest frames.
+    const oldest: Record<string, number> = {};
+    for (const t of ['a', 'b']) {
+      const all = await bus.history(t, 0);
+      expect(all.kind).toBe('reset');
+      let since = 0;
+      while ((await bus.history(t, since)).kind === 'reset') since++;
+      oldest[t] = since + 1;
+      const replay = await bus.history(t, since);
+      expect(replay.kind === 'messages' && replay.messages.map((m) => JSON.parse(m.frame).data.i)).toEqual(
+        Array.from({ length: 30 - since }, (_, k) => since + 1 + k),
+      );
+    }
+    expect(Math.abs(oldest.a! - oldest.b!)).toBeLessThanOrEqual(1);
+    const keptBytes = ['a', 'b'].reduce((sum, t) => sum + sizes.get(t)!.slice(oldest[t]! - 1).reduce((x, y) => x + y, 0), 0);
+    expect(keptBytes).toBe(bus.retainedBytes());
+    // Dropping any more would have been unnecessary: one more frame would not have fitted.
+    expect(keptBytes + 1000).toBeGreaterThan(20_000);
+    await bus.close();
+  });
+
+  it('counts exactly what topics that trim themselves still hold, and still enforces the budget after', async () => {
+    const retention = { messages: 1, ms: 0, maxMessages: 1, maxBytes: 1 << 20 };
+    const bus = new MemoryBus({ retention, budgetBytes: 1500, log: silentBusLog });
+    const quiet = await bus.publish('quiet', { first: true }); // the oldest of the process, for good
+    let last = quiet;
+    for (let i = 0; i < 5000; i++) last = await bus.publish('busy', { i });
+    expect(bus.retainedBytes()).toBe(Buffer.byteLength(quiet.frame) + Buffer.byteLength(last.frame));
+    // Now over the budget: the process's oldest (the quiet topic's) goes first.
+    const big = await bus.publish('busy', { pad: 'x'.repeat(1400) });
+    expect(bus.retainedBytes()).toBe(Buffer.byteLength(big.frame));
+    expect(await bus.history('quiet', 0)).toEqual({ kind: 'reset', head: 1 });
+    await bus.close();
+  });
+});
+
 describe('bus construction', () => {
   it('refuses a retention that contradicts itself', async () => {
     const { RedisBus } = await import('../../src/bus/redis/redis-bus.ts');
     for (const retention of [
-      { messages: 10, ms: 0, maxMessages: 5 },
-      { messages: 0, ms: 0, maxMessages: 0 },
-      { messages: -1, ms: 0, maxMessages: 5 },
-      { messages: 1, ms: 0.5, maxMessages: 5 },
+      { messages: 10, ms: 0, maxMessages: 5, maxBytes: 1 << 20 },
+      { messages: 0, ms: 0, maxMessages: 0, maxBytes: 1 << 20 },
+      { messages: -1, ms: 0, maxMessages: 5, maxBytes: 1 << 20 },
+      { messages: 1, ms: 0.5, maxMessages: 5, maxBytes: 1 << 20 },
     ]) {
       expect(() => new MemoryBus({ retention })).toThrow(RangeError);
       // The Redis bus connects lazily, so constructing it needs no server.

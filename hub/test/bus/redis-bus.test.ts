@@ -53,26 +53,30 @@ describeWithService('REDIS_URL', 'RedisBus', (url) => {
       const bus = open({ keyPrefix });
       await bus.start();
       const topic = 'event/e1/alerts';
-      await bus.publish(topic, { a: 1 });
+      const published = await bus.publish(topic, { a: 1 });
       const keys = (await admin.keys(`${keyPrefix}*`)).sort();
-      expect(keys).toEqual([`${keyPrefix}epoch`, `${keyPrefix}{${topic}}:log`, `${keyPrefix}{${topic}}:seq`, `${keyPrefix}{${topic}}:ts`]);
+      expect(keys).toEqual([`${keyPrefix}epoch`, `${keyPrefix}{${topic}}:bytes`, `${keyPrefix}{${topic}}:log`, `${keyPrefix}{${topic}}:seq`, `${keyPrefix}{${topic}}:ts`]);
       // The counter and the epoch that names its sequence space never expire.
       expect(await admin.ttl(`${keyPrefix}{${topic}}:seq`)).toBe(-1);
       expect(await admin.ttl(`${keyPrefix}epoch`)).toBe(-1);
-      for (const key of [`${keyPrefix}{${topic}}:log`, `${keyPrefix}{${topic}}:ts`]) {
+      // The byte count of the log expires with it.
+      expect(Number(await admin.get(`${keyPrefix}{${topic}}:bytes`))).toBe(Buffer.byteLength(published.frame));
+      for (const key of [`${keyPrefix}{${topic}}:log`, `${keyPrefix}{${topic}}:ts`, `${keyPrefix}{${topic}}:bytes`]) {
         const ttl = await admin.ttl(key);
         expect(ttl).toBeGreaterThan(86_000);
         expect(ttl).toBeLessThanOrEqual(86_400);
       }
     });
 
-    it('stores history and ts lists in lockstep while trimming', async () => {
+    it('stores history and ts lists in lockstep while trimming, and counts the bytes the log holds', async () => {
       const keyPrefix = `${runPrefix}${randomUUID()}:`;
-      const bus = open({ keyPrefix, retention: { messages: 2, ms: 0, maxMessages: 4 } });
+      const bus = open({ keyPrefix, retention: { messages: 2, ms: 0, maxMessages: 4, maxBytes: 1 << 20 } });
       await bus.start();
       for (let i = 0; i < 9; i++) await bus.publish('t', i);
       expect(await admin.llen(`${keyPrefix}{t}:log`)).toBe(2);
       expect(await admin.llen(`${keyPrefix}{t}:ts`)).toBe(2);
+      const frames = await admin.lrange(`${keyPrefix}{t}:log`, 0, -1);
+      expect(Number(await admin.get(`${keyPrefix}{t}:bytes`))).toBe(frames.reduce((sum, f) => sum + Buffer.byteLength(f), 0));
     });
 
     it('recovers when the server forgot the scripts (EVALSHA falls back to EVAL)', async () => {

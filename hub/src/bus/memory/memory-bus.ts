@@ -8,6 +8,7 @@ import {
   type Retention,
   type SignalListener,
   BusUnavailableError,
+  defaultReplayBudgetBytes,
   defaultRetention,
   msgFrame,
 } from '../bus.ts';
@@ -19,6 +20,8 @@ import { RetainedLog } from './retained-log.ts';
 
 export interface MemoryBusOptions {
   readonly retention?: Retention;
+  /** Bytes of retained frames across every topic; beyond it the process's oldest go first. Default 64 MiB. */
+  readonly budgetBytes?: number;
   readonly nodeId?: string;
   /** Where throwing listeners are reported; the console when omitted. */
   readonly log?: BusLog;
@@ -33,7 +36,7 @@ export interface MemoryBusOptions {
  * Two MemoryBus instances do not see each other (each is its own backend); share one instance instead.
  *
  * @example
- * const bus = new MemoryBus({ retention: { messages: 1000, ms: 60_000, maxMessages: 10_000 } });
+ * const bus = new MemoryBus({ retention: { messages: 1000, ms: 60_000, maxMessages: 10_000, maxBytes: 4 << 20 }, budgetBytes: 64 << 20 });
  * await bus.subscribe('event/expo/alerts', (m) => ws.send(m.frame));
  * await bus.publish('event/expo/alerts', { kind: 'capacity', zone: 'hall-a' }); // listener already ran
  */
@@ -44,6 +47,16 @@ export class MemoryBus implements Bus {
   readonly #epoch = randomUUID();
   readonly #topics = new Map<string, MemoryTopic>();
   readonly #retention: Retention;
+  readonly #budgetBytes: number;
+  /**
+   * Every retained message's topic, in publish order: the oldest of the whole process is at the front. A topic's
+   * own trimming drops its oldest without touching this queue; `staleInQueue` counts those, so the queue skips
+   * them when it reaches them (per topic both are first in, first out, so the counts line up).
+   */
+  readonly #order = new TopicQueue();
+  /** entries of `#order` that are stale; the queue is rebuilt without them once they are most of it */
+  #stale = 0;
+  #bytes = 0;
   readonly #log: BusLog;
   readonly #stats: BusStats = { published: 0, delivered: 0, gapsFilled: 0, lagMs: 0 };
   #closed = false;
@@ -51,6 +64,8 @@ export class MemoryBus implements Bus {
   constructor(options: MemoryBusOptions = {}) {
     this.#retention = options.retention ?? defaultRetention;
     assertRetention(this.#retention);
+    this.#budgetBytes = options.budgetBytes ?? defaultReplayBudgetBytes;
+    if (!Number.isSafeInteger(this.#budgetBytes) || this.#budgetBytes < 0) throw new RangeError(`budgetBytes must be a non-negative integer, got ${this.#budgetBytes}`);
     this.nodeId = options.nodeId ?? newNodeId();
     this.#log = options.log ?? consoleBusLog;
   }
@@ -67,6 +82,9 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     this.#closed = true;
     this.#topics.clear();
+    this.#order.clear();
+    this.#stale = 0;
+    this.#bytes = 0;
   }
 
   isHealthy(): boolean {
@@ -80,7 +98,7 @@ export class MemoryBus implements Bus {
     const seq = ++state.seq;
     const ts = Date.now();
     const message: BusMessage = { topic, seq, ts, frame: msgFrame(topic, seq, ts, dataJson) };
-    state.log.append(message, ts);
+    this.#retain(state, message);
     this.#stats.published++;
     if (state.listeners.length > 0) this.#dispatch(state, message);
     return message;
@@ -106,7 +124,7 @@ export class MemoryBus implements Bus {
     const state = this.#topics.get(topic);
     const head = state?.seq ?? 0;
     if (since > head) return { kind: 'reset', head };
-    const messages = state ? state.log.after(since, head) : [];
+    const messages = state ? state.log.after(topic, since, head) : [];
     return messages ? { kind: 'messages', head, messages } : { kind: 'reset', head };
   }
 
@@ -129,6 +147,42 @@ export class MemoryBus implements Bus {
 
   stats(): BusStats {
     return { ...this.#stats };
+  }
+
+  /** Bytes of retained frames across every topic (for the bench's memory figures and `/metrics`). */
+  retainedBytes(): number {
+    return this.#bytes;
+  }
+
+  #retain(state: MemoryTopic, message: BusMessage): void {
+    // Bytes as they go out (UTF-8), the unit the Redis bus counts in too.
+    const size = Buffer.byteLength(message.frame);
+    const before = state.log.length;
+    this.#bytes += size - state.log.append(message.frame, message.ts, size);
+    const trimmed = before + 1 - state.log.length;
+    state.staleInQueue += trimmed;
+    this.#stale += trimmed;
+    this.#order.push(state);
+    while (this.#bytes > this.#budgetBytes) {
+      const oldest = this.#order.shift();
+      if (oldest === undefined) break;
+      if (oldest.staleInQueue > 0) {
+        oldest.staleInQueue--;
+        this.#stale--;
+      } else {
+        this.#bytes -= oldest.log.dropOldest();
+      }
+    }
+    // Under the budget nothing pops the queue, and a quiet topic's message at its front can stay for good while
+    // busy topics trim themselves behind it: rebuild it without the stale entries (amortised O(1) per publish).
+    if (this.#stale > 1024 && this.#stale * 2 > this.#order.length) {
+      this.#order.retain((topic) => {
+        if (topic.staleInQueue === 0) return true;
+        topic.staleInQueue--;
+        return false;
+      });
+      this.#stale = 0;
+    }
   }
 
   #topic(topic: string): MemoryTopic {
@@ -170,9 +224,49 @@ class MemoryTopic {
   listeners: readonly BusListener[] = [];
   delivering = false;
   backlog: BusMessage[] | undefined;
+  /** entries of this topic in the bus's queue whose message the topic already trimmed itself */
+  staleInQueue = 0;
   readonly log: RetainedLog;
 
   constructor(retention: Retention) {
     this.log = new RetainedLog(retention);
+  }
+}
+
+/** A first-in, first-out queue of topics; O(1) both ends, compacted once the dead prefix dominates. */
+class TopicQueue {
+  #items: (MemoryTopic | undefined)[] = [];
+  #start = 0;
+
+  get length(): number {
+    return this.#items.length - this.#start;
+  }
+
+  push(topic: MemoryTopic): void {
+    this.#items.push(topic);
+  }
+
+  /** Keeps the entries `keep` accepts, in order; `keep` sees them oldest first. */
+  retain(keep: (topic: MemoryTopic) => boolean): void {
+    const kept: MemoryTopic[] = [];
+    for (let i = this.#start; i < this.#items.length; i++) if (keep(this.#items[i]!)) kept.push(this.#items[i]!);
+    this.#items = kept;
+    this.#start = 0;
+  }
+
+  shift(): MemoryTopic | undefined {
+    if (this.#start >= this.#items.length) return undefined;
+    const topic = this.#items[this.#start];
+    this.#items[this.#start++] = undefined;
+    if (this.#start >= 1024 && this.#start * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#start);
+      this.#start = 0;
+    }
+    return topic;
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#start = 0;
   }
 }

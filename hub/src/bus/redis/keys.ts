@@ -8,7 +8,8 @@ import { keySlot } from './key-slot.ts';
  * - `seq`: the INCR counter. It never expires: a hub that stays subscribed to a quiet topic for days must not see
  *   the count restart at 1 and take new messages for duplicates.
  * - `log`: the retained frames, oldest first; `times`: each frame's ts, in lockstep, so age trimming reads a
- *   number instead of a whole frame. Both expire a while after the topic's last publish.
+ *   number instead of a whole frame; `bytes`: the log's total UTF-8 bytes, for the byte cap. All three expire a
+ *   while after the topic's last publish.
  */
 export interface TopicKeys {
   readonly topic: string;
@@ -16,6 +17,7 @@ export interface TopicKeys {
   readonly seq: string;
   readonly log: string;
   readonly times: string;
+  readonly bytes: string;
   readonly channel: string;
   /** The Redis Cluster slot of every key and the channel (they share the topic's hash tag). */
   readonly slot: number;
@@ -48,6 +50,7 @@ export class KeySpace {
         seq: `${base}:seq`,
         log: `${base}:log`,
         times: `${base}:ts`,
+        bytes: `${base}:bytes`,
         channel: `${base}:msg`,
         slot: keySlot(`${base}:seq`),
         reader: new FrameReader(topic, topicJson),

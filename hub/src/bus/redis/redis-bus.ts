@@ -99,6 +99,7 @@ export class RedisBus implements Bus {
   readonly #keepMessages: string;
   readonly #keepMs: string;
   readonly #maxMessages: string;
+  readonly #maxBytes: string;
   readonly #ttlSeconds: string;
   #starting: Promise<void> | undefined;
   #epoch = '';
@@ -114,6 +115,7 @@ export class RedisBus implements Bus {
     this.#keepMessages = String(retention.messages);
     this.#keepMs = String(retention.ms);
     this.#maxMessages = String(retention.maxMessages);
+    this.#maxBytes = String(retention.maxBytes);
     // Long enough that a topic alive in the afternoon still has its morning's retention; dead topics go away.
     this.#ttlSeconds = String(Math.max(86_400, Math.ceil(retention.ms / 1000) + 3600));
 
@@ -175,10 +177,10 @@ export class RedisBus implements Bus {
   async publish(topic: string, data: unknown): Promise<BusMessage> {
     const dataJson = encodeData(data);
     const keys = this.#keys.topic(topic);
-    const args = [keys.seq, keys.log, keys.times, keys.topicJson, dataJson, this.#keepMessages, this.#keepMs, this.#maxMessages, this.#ttlSeconds, keys.channel];
+    const args = [keys.seq, keys.log, keys.times, keys.bytes, keys.topicJson, dataJson, this.#keepMessages, this.#keepMs, this.#maxMessages, this.#ttlSeconds, keys.channel, this.#maxBytes];
     let reply: unknown;
     try {
-      reply = this.#topology === undefined ? await runScript(this.#cmd, publishScript, 3, args) : await this.#publishReplicated(keys, args);
+      reply = this.#topology === undefined ? await runScript(this.#cmd, publishScript, 4, args) : await this.#publishReplicated(keys, args);
     } catch (err) {
       throw toBusError(err);
     }
@@ -326,8 +328,8 @@ export class RedisBus implements Bus {
     let sendSource = false;
     for (let attempt = 1; ; attempt++) {
       const pipeline = cluster.pipeline();
-      if (sendSource) pipeline.eval(script.lua, 3, ...args);
-      else pipeline.evalsha(script.sha, 3, ...args);
+      if (sendSource) pipeline.eval(script.lua, 4, ...args);
+      else pipeline.evalsha(script.sha, 4, ...args);
       if (replicas > 0) pipeline.wait(replicas, this.#replicaWaitMs);
       const results = (await pipeline.exec()) ?? [];
       const [err, reply] = results[0] ?? [new Error('empty pipeline reply'), undefined];

@@ -20,7 +20,7 @@ function luaScript(name: string, lua: string): LuaScript {
 /**
  * Runs a script by SHA, sending its source only when the server does not have it yet (after a restart or a
  * `SCRIPT FLUSH`); EVAL caches it again for the next call.
- * @example const [seq, ts] = await runScript(redis, publishScript, 3, [seqKey, logKey, tsKey, ...args]);
+ * @example const [seq, ts] = await runScript(redis, publishScript, 4, [seqKey, logKey, tsKey, bytesKey, ...args]);
  */
 export async function runScript(client: ScriptClient, script: LuaScript, numKeys: number, args: readonly (string | number)[]): Promise<unknown> {
   try {
@@ -35,8 +35,8 @@ export async function runScript(client: ScriptClient, script: LuaScript, numKeys
  * Publishes one message atomically: next seq, frame, append, trim, expire, PUBLISH. Because the script runs alone
  * on the server, PUBLISH order is seq order, which is what lets every node deliver in order.
  *
- * KEYS: seq counter, frame log, ts log (lockstep with the frame log).
- * ARGV: topic as JSON, data as JSON, keep messages, keep ms, max messages, history TTL seconds, channel.
+ * KEYS: seq counter, frame log, ts log (lockstep with the frame log), the frame log's byte count.
+ * ARGV: topic as JSON, data as JSON, keep messages, keep ms, max messages, history TTL seconds, channel, max bytes.
  * Returns `{seq, ts}`; `ts` is the server's clock, so retention ages are measured on one clock for all nodes.
  */
 export const publishScript = luaScript('publish', publishLua('PUBLISH'));
@@ -53,7 +53,7 @@ function publishLua(command: 'PUBLISH' | 'SPUBLISH'): string {
 local seq = redis.call('INCR', KEYS[1])
 if seq == 1 then
   -- A counter that starts over must not sit on frames from an earlier life of the topic.
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -62,6 +62,8 @@ local ts = string.format('%d', now)
 local frame = '{"op":"msg","topic":' .. ARGV[1] .. ',"seq":' .. string.format('%d', seq) .. ',"ts":' .. ts .. ',"data":' .. ARGV[2] .. '}'
 local len = redis.call('RPUSH', KEYS[2], frame)
 redis.call('RPUSH', KEYS[3], ts)
+-- A log written before the byte count existed starts it from zero: it undercounts until those frames are trimmed.
+local bytes = redis.call('INCRBY', KEYS[4], #frame)
 
 local keep, keepMs, cap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local drop = 0
@@ -75,12 +77,34 @@ while budget > 0 and len - drop > keep do
   drop = drop + 1
   budget = budget - 1
 end
+-- The frames dropped so far leave the byte count; read a bounded chunk at a time.
+local counted = 0
+while counted < drop do
+  local chunk = redis.call('LRANGE', KEYS[2], counted, math.min(drop, counted + 64) - 1)
+  if #chunk == 0 then break end
+  for _, f in ipairs(chunk) do bytes = bytes - #f end
+  counted = counted + #chunk
+end
+-- The byte cap wins over count and age, like the message cap: the oldest go until the rest fit.
+local maxBytes = tonumber(ARGV[8])
+while bytes > maxBytes and drop < len do
+  local chunk = redis.call('LRANGE', KEYS[2], drop, drop + 63)
+  if #chunk == 0 then break end
+  for _, f in ipairs(chunk) do
+    if bytes <= maxBytes then break end
+    bytes = bytes - #f
+    drop = drop + 1
+  end
+end
+if bytes < 0 or drop >= len then bytes = 0 end
 if drop > 0 then
+  redis.call('SET', KEYS[4], bytes)
   redis.call('LTRIM', KEYS[2], drop, -1)
   redis.call('LTRIM', KEYS[3], drop, -1)
 end
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
+redis.call('EXPIRE', KEYS[4], ARGV[6])
 redis.call('${command}', ARGV[7], frame)
 return {seq, now}
 `;
