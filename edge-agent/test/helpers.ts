@@ -107,8 +107,10 @@ export interface AgentProcess {
   exited: Promise<number | null>;
 }
 
-export async function spawnAgent(args: string[]): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, INIT_CWD: '' } });
+/** `launcher`: a command that execs the rest, such as `ip netns exec NS` (the child is then the agent itself). */
+export async function spawnAgent(args: string[], launcher: readonly string[] = []): Promise<AgentProcess> {
+  const [command, ...launcherArgs] = [...launcher, process.execPath];
+  const child = spawn(command!, [...launcherArgs, BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, INIT_CWD: '' } });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {

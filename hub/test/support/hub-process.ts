@@ -27,9 +27,11 @@ export interface HubProcess {
  * PORT defaults to 0; the port is read from the "hub listening" log line, readiness from the sign-in line (once both
  * have been seen, in whichever order they arrive).
  */
-export function startHubProcess(env: Record<string, string>, timeoutMs = 75_000, nodeArgs: readonly string[] = []): Promise<HubProcess> {
-  // nodeArgs: flags Node refuses in NODE_OPTIONS, such as --cpu-prof.
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', mainScript], {
+export function startHubProcess(env: Record<string, string>, timeoutMs = 75_000, nodeArgs: readonly string[] = [], launcher: readonly string[] = []): Promise<HubProcess> {
+  // nodeArgs: flags Node refuses in NODE_OPTIONS, such as --cpu-prof. launcher: a command that execs the rest, such as
+  // `ip netns exec NS` (the child is then the hub itself).
+  const [command, ...launcherArgs] = [...launcher, process.execPath];
+  const child = spawn(command!, [...launcherArgs, ...nodeArgs, '--import', 'tsx', mainScript], {
     env: { ...baseEnv(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
