@@ -52,8 +52,8 @@ export interface ServerReady {
   readonly pid: number;
 }
 
-/** `y-websocket`: the gate-partition baseline server; no client worker connects to it (the scenario drives it). */
-export type TargetName = 'opshub' | 'socketio' | 'y-websocket';
+/** `y-websocket`, `hocuspocus`: the gate-partition peers; no client worker connects to them (the scenario drives them). */
+export type TargetName = 'opshub' | 'socketio' | 'y-websocket' | 'hocuspocus';
 
 /** A set of identical client connections: same server, same channel. */
 export interface ConnectionGroup {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetName } from '../core/specs.ts';
 
@@ -13,7 +15,22 @@ export interface Target {
 }
 
 const require = createRequire(import.meta.url);
-const version = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
+/** The installed version of `pkg`; through its entry point when its `exports` hide `package.json` (Hocuspocus). */
+function version(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    for (let dir = dirname(require.resolve(pkg)); dir !== dirname(dir); dir = dirname(dir)) {
+      try {
+        const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
+        if (manifest.name === pkg) return manifest.version;
+      } catch {
+        // not this folder
+      }
+    }
+    return '?';
+  }
+}
 
 export const opshubTarget: Target = {
   name: 'opshub',
@@ -35,5 +52,13 @@ export const yWebsocketTarget: Target = {
   name: 'y-websocket',
   label: `@y/websocket-server ${version('@y/websocket-server')}`,
   script: fileURLToPath(new URL('../servers/y-websocket-server.ts', import.meta.url)),
+  url: (port) => `ws://127.0.0.1:${port}`,
+};
+
+/** The other gate-partition peer: Hocuspocus, reached by its own `HocuspocusProvider`. */
+export const hocuspocusTarget: Target = {
+  name: 'hocuspocus',
+  label: `Hocuspocus ${version('@hocuspocus/server')}`,
+  script: fileURLToPath(new URL('../servers/hocuspocus-server.ts', import.meta.url)),
   url: (port) => `ws://127.0.0.1:${port}`,
 };

@@ -1,18 +1,22 @@
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { appendScan, gateDocTypes, putTickets, readScans, writeMeta, type ScanRecord, type Ticket } from '@opshub/replica';
 import { hs256Verifier } from '@opshub/hub/auth/token-verifier';
+import { pingProbe } from '../../../hub/test/support/ping-probe.ts';
 import { medianOf } from '../core/stats.ts';
 import type { RunContext } from '../driver/run-context.ts';
 import type { ServerHandle } from '../driver/server-handle.ts';
-import { yWebsocketTarget } from '../driver/targets.ts';
+import { hocuspocusTarget, yWebsocketTarget, type Target } from '../driver/targets.ts';
 import type { Figures, Metric, Scenario } from './scenario.ts';
 
 /** Every wait is bounded: a replica that never converges fails the scenario instead of hanging the run. */
 const WAIT_MS = 60_000;
 
 const metrics: readonly Metric[] = [
+  { key: 'onlineMs', label: 'online burst: first scan made → every online replica holds every scan made online', unit: 'ms', better: 'lower' },
+  { key: 'onlinePingP99Ms', label: "a control client's ping during the online burst, p99 (opshub's /ws)", unit: 'ms', better: 'lower' },
   { key: 'convergenceMs', label: 'partitioned gate reconnects → every replica holds every scan', unit: 'ms', better: 'lower' },
   { key: 'partitionedKB', label: 'bytes the partitioned replica sent + received after reconnect', unit: 'kB', better: 'lower' },
   { key: 'allKB', label: 'bytes all replicas sent + received after reconnect', unit: 'kB', better: 'lower' },
@@ -32,9 +36,12 @@ interface Sizes {
 /** Where a round's replicas connect, and what the server holds before they do. */
 interface Side {
   readonly label: string;
-  readonly serverUrl: string;
   /** creates the round's doc on the server (opshub: event + roster over REST); returns the token per replica */
   prepare(event: string, sizes: Sizes): Promise<{ params: (replica: number) => Record<string, string>; seed: Y.Doc | undefined }>;
+  /** connects one replica's doc to the server with the side's own provider, counting payload bytes */
+  link(doc: Y.Doc, room: string, counter: Counter, params: Record<string, string>): Link;
+  /** a control client pinging the server while the online burst runs (opshub's `/ws`; the peers have none) */
+  probe?(event: string): Promise<{ ready: Promise<void>; stop: () => Promise<{ p99: number }> }>;
   /**
    * Resolves once the server has done what the scans entail besides relaying them (opshub: a check-in row, message
    * and analytics event per scan). The partition ends after this: in a real partition the online gates' scans are
@@ -44,19 +51,20 @@ interface Side {
 }
 
 /**
- * gate-partition: a gate doc of N tickets (20,000; --quick 2,000; × --scale) and R replicas (10; --quick 3), each
- * an unmodified y-websocket `WebsocketProvider` (ws polyfill, no BroadcastChannel) in the driver process. One
- * replica is cut off (`provider.disconnect()`) while it appends S scans (2,000; --quick 200) and the others make C
- * (5,000; --quick 500) between them; then it reconnects, and the bench times reconnect → every replica holds all
- * S + C scans, and counts the WebSocket bytes exchanged after reconnect. opshub: a real hub, the doc
- * `event/{e}/gate` on `/yjs`, event and roster created over REST, gate tokens. Baseline: the y-websocket reference
- * server with the same roster seeded by the first replica, the same operations.
+ * gate-partition: a gate doc of N tickets (20,000; --quick 2,000; × --scale) and R replicas (10; --quick 3) in the
+ * driver process. One replica is cut off while it appends S scans (2,000; --quick 200) and the others make C (5,000;
+ * --quick 500) between them, one Yjs transaction each: the bench times that online burst (first scan made → every
+ * online replica holds all C, with a control client pinging opshub's `/ws` meanwhile); then the cut replica
+ * reconnects, and it times reconnect → every replica holds all S + C, and counts the WebSocket bytes exchanged after
+ * reconnect. opshub: a real hub, the doc `event/{e}/gate` on `/yjs`, event and roster created over REST, gate tokens,
+ * unmodified y-websocket `WebsocketProvider`s. Peers, in the same run: the y-websocket reference server (same
+ * provider) and Hocuspocus 2 (its own `HocuspocusProvider`), the roster seeded by the first replica.
  */
 export const gatePartition: Scenario = {
   name: 'gate-partition',
-  summary: 'N-ticket gate doc, R y-websocket replicas, one partitioned while scanning: convergence after reconnect, bytes',
+  summary: 'N-ticket gate doc, R replicas, one partitioned while the rest scan: online convergence and control ping, convergence after reconnect, bytes',
   async prestart(ctx) {
-    await Promise.all([ctx.shared(ctx.opshub), ctx.prestart(yWebsocketTarget, { label: 'gate' })]);
+    await Promise.all([ctx.shared(ctx.opshub), ctx.prestart(yWebsocketTarget, { label: 'gate' }), ctx.prestart(hocuspocusTarget, { label: 'gate' })]);
   },
   async run(ctx) {
     const sizes: Sizes = {
@@ -65,37 +73,59 @@ export const gatePartition: Scenario = {
       offlineScans: ctx.count(2000, 200),
       changes: ctx.count(5000, 500),
     };
-    const baselineServer = await ctx.startServer(yWebsocketTarget, { label: 'gate' });
-    let baseline: Figures;
-    try {
-      baseline = await measure(ctx, baselineSide(baselineServer), sizes);
-    } finally {
-      await baselineServer.stop();
+    // Both peers and opshub in the same run, one after the other (never two servers busy at once).
+    const peers: { label: string; figures: Figures }[] = [];
+    for (const [target, side] of [
+      [yWebsocketTarget, yWebsocketSide],
+      [hocuspocusTarget, hocuspocusSide],
+    ] as const) {
+      const server = await ctx.startServer(target as Target, { label: 'gate' });
+      try {
+        peers.push({ label: target.label, figures: await measure(ctx, side(server), sizes) });
+      } finally {
+        await server.stop();
+      }
     }
     const hub = await ctx.shared(ctx.opshub);
     hub.used = true;
     const opshub = await measure(ctx, opshubSide(ctx, hub), sizes);
+    // The baseline column is the better peer per metric: the issue's goal reads against the best peer.
+    const baseline: Figures = {};
+    const bestOf: string[] = [];
+    for (const m of metrics) {
+      const values = peers.filter((p) => Number.isFinite(p.figures[m.key]));
+      if (values.length === 0) continue;
+      const best = values.reduce((a, b) => ((m.better === 'lower' ? b.figures[m.key]! < a.figures[m.key]! : b.figures[m.key]! > a.figures[m.key]!) ? b : a));
+      baseline[m.key] = best.figures[m.key]!;
+      bestOf.push(`${m.key}: ${peers.map((p) => `${p.label} ${fmt(p.figures[m.key])}`).join(', ')}`);
+    }
+    const online = opshub.onlineMs! / baseline.onlineMs!;
+    ctx.log(`gate-partition: online convergence opshub ${fmt(opshub.onlineMs)} ms vs best peer ${fmt(baseline.onlineMs)} ms (${online.toFixed(2)}×, goal ≤ 0.5×); control ping p99 ${fmt(opshub.onlinePingP99Ms)} ms during it (goal < 50 ms)`);
     return {
       metrics,
       opshub,
       baseline,
       notes: [
-        `the baseline column here is ${yWebsocketTarget.label} (the y-websocket reference server), not socket.io.`,
-        `${sizes.tickets} tickets, ${sizes.replicas} replicas (y-websocket WebsocketProvider, ws, disableBc) in the driver process; one offline for ${sizes.offlineScans} scans while the others append ${sizes.changes}; a fresh doc per repeat.`,
+        `the baseline column here is the better of ${yWebsocketTarget.label} and ${hocuspocusTarget.label} per metric (both measured in this run), not socket.io. Each peer: ${bestOf.join('; ')}.`,
+        `${sizes.tickets} tickets, ${sizes.replicas} replicas in the driver process (y-websocket WebsocketProvider for opshub and ${yWebsocketTarget.label}, HocuspocusProvider for Hocuspocus; ws, no BroadcastChannel); one offline for ${sizes.offlineScans} scans while the others append ${sizes.changes}, one Yjs transaction (one update message) per scan; a fresh doc per repeat.`,
+        `online: from the first online scan made to every online replica holding all ${sizes.changes}; the control client pings opshub's /ws every 20 ms from a worker thread meanwhile.`,
         `bytes: WebSocket message payloads counted at the replicas from reconnect to convergence (frame headers not included); awareness included.`,
-        `${yWebsocketTarget.label}: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard, persisted and derived into check-ins (PGlite).`,
-        `the partition heals once the online scans are recorded (opshub's check-ins; the reference server records nothing): in a real partition they are spread over its length, not made in one burst just before it heals.`,
+        `peers: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard, persisted and derived into check-ins (PGlite).`,
+        `the partition heals once the online scans are recorded (opshub's check-ins; the peers record nothing): in a real partition they are spread over its length, not made in one burst just before it heals.`,
       ],
     };
   },
 };
+
+const fmt = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toPrecision(3));
 
 async function measure(ctx: RunContext, side: Side, sizes: Sizes): Promise<Figures> {
   const runs: Figures[] = [];
   for (let repeat = 0; repeat < ctx.repeats; repeat++) {
     runs.push(await oneRound(ctx, side, sizes, `${ctx.event}-gp${repeat}`, repeat));
     const r = runs.at(-1)!;
-    ctx.log(`gate-partition ${side.label} #${repeat + 1}: converged in ${r.convergenceMs!.toFixed(1)} ms, ${r.partitionedKB!.toFixed(1)} kB at the partitioned replica, ${r.allKB!.toFixed(1)} kB in all`);
+    const ping = r.onlinePingP99Ms === undefined ? '' : `, control ping p99 ${r.onlinePingP99Ms.toFixed(1)} ms`;
+    ctx.log(`gate-partition ${side.label} #${repeat + 1}: online burst converged in ${r.onlineMs!.toFixed(1)} ms${ping}; after the heal in ${r.convergenceMs!.toFixed(1)} ms, ${r.partitionedKB!.toFixed(1)} kB at the partitioned replica, ${r.allKB!.toFixed(1)} kB in all`);
   }
   return medianOf(runs);
 }
@@ -105,9 +135,16 @@ interface Counter {
   bytes: number;
 }
 
+/** One replica's connection to the server, whichever provider makes it. */
+interface Link {
+  connect(): void;
+  disconnect(): void;
+  destroy(): void;
+}
+
 interface Replica {
   readonly doc: Y.Doc;
-  readonly provider: WebsocketProvider;
+  readonly provider: Link;
   readonly counter: Counter;
   /** scans in the doc, counted as they arrive: the wait checks it on every update, so it must not walk the doc */
   readonly held: { scans: number };
@@ -129,7 +166,7 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
       const held = { scans: 0 };
       // Keys only: parsing every record (observeScans) would add the driver's own cost to what is measured.
       gateDocTypes(doc).scans.observe((event) => (held.scans += event.keysChanged.size));
-      const provider = new WebsocketProvider(side.serverUrl, room, doc, { WebSocketPolyfill: countingSocket(counter) as unknown as typeof globalThis.WebSocket, disableBc: true, params: params(i) });
+      const provider = side.link(doc, room, counter, params(i));
       replicas.push({ doc, provider, counter, held });
     }
     await until(replicas, (r) => gateDocTypes(r.doc).tickets.size === sizes.tickets, `${side.label}: replicas never held the ${sizes.tickets}-ticket roster`);
@@ -140,11 +177,16 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
     cut.provider.disconnect();
     const t0 = Date.UTC(2026, 4, 1, 8);
     for (let k = 0; k < sizes.offlineScans; k++) appendScan(cut.doc, scan(repeat, 0, k, sizes.tickets, t0 + k * 100));
+    const probe = await side.probe?.(event);
+    await probe?.ready;
+    const burst = performance.now();
     for (let k = 0; k < sizes.changes; k++) {
       const i = 1 + (k % online.length);
       appendScan(replicas[i]!.doc, scan(repeat, i, k, sizes.tickets, t0 + k * 100));
     }
     await until(online, (r) => r.held.scans === sizes.changes, `${side.label}: online replicas never converged among themselves`);
+    const onlineMs = performance.now() - burst;
+    const ping = await probe?.stop();
     const settleStart = performance.now();
     await side.settle?.(event, sizes.changes);
     const settledMs = side.settle ? performance.now() - settleStart : undefined;
@@ -165,6 +207,8 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
       if (ids.length !== total || ids.some((id) => !expected.has(id))) throw new Error(`gate-partition ${side.label}: a replica holds different scans`);
     }
     return {
+      onlineMs,
+      ...(ping ? { onlinePingP99Ms: ping.p99 } : {}),
       convergenceMs,
       partitionedKB: cut.counter.bytes / 1e3,
       allKB: replicas.reduce((sum, r) => sum + r.counter.bytes, 0) / 1e3,
@@ -195,7 +239,11 @@ function opshubSide(ctx: RunContext, hub: ServerHandle): Side {
   const verifier = hs256Verifier(ctx.secret);
   return {
     label: 'opshub',
-    serverUrl: `ws://127.0.0.1:${hub.port}/yjs`,
+    link: (doc, room, counter, params) => yWebsocketLink(`ws://127.0.0.1:${hub.port}/yjs`, doc, room, counter, params),
+    async probe(event) {
+      const staff = await verifier.mint({ sub: 'bench-ping', role: 'staff', events: [event] }, '2h');
+      return pingProbe(`ws://127.0.0.1:${hub.port}/ws`, staff);
+    },
     async prepare(event, sizes) {
       const staff = await verifier.mint({ sub: 'bench', role: 'staff', events: [event] }, '2h');
       const post = async (path: string, body: unknown): Promise<void> => {
@@ -225,19 +273,48 @@ function opshubSide(ctx: RunContext, hub: ServerHandle): Side {
   };
 }
 
-function baselineSide(server: ServerHandle): Side {
+/** The peers' doc: the same meta and roster, seeded by the first replica (they have no REST to import it). */
+function seedDoc(event: string, sizes: Sizes): Y.Doc {
+  const seed = new Y.Doc();
+  writeMeta(seed, { event, name: 'Bench', timezone: 'UTC', zones: [{ id: 'hall', name: 'Hall', capacity: sizes.tickets }], gates: gates(sizes.replicas) });
+  putTickets(seed, (function* () {
+    for (let i = 0; i < sizes.tickets; i++) yield [ticketCode(i), ticket(i)] as [string, Ticket];
+  })());
+  return seed;
+}
+
+function yWebsocketSide(server: ServerHandle): Side {
   return {
     label: yWebsocketTarget.label,
-    serverUrl: server.url,
-    async prepare(event, sizes) {
-      const seed = new Y.Doc();
-      writeMeta(seed, { event, name: 'Bench', timezone: 'UTC', zones: [{ id: 'hall', name: 'Hall', capacity: sizes.tickets }], gates: gates(sizes.replicas) });
-      putTickets(seed, (function* () {
-        for (let i = 0; i < sizes.tickets; i++) yield [ticketCode(i), ticket(i)] as [string, Ticket];
-      })());
-      return { params: () => ({}), seed };
-    },
+    link: (doc, room, counter, params) => yWebsocketLink(server.url, doc, room, counter, params),
+    prepare: async (event, sizes) => ({ params: () => ({}), seed: seedDoc(event, sizes) }),
   };
+}
+
+function hocuspocusSide(server: ServerHandle): Side {
+  return {
+    label: hocuspocusTarget.label,
+    link(doc, room, counter) {
+      // Its own provider, as Hocuspocus' docs use it; one socket per replica (not shared), closed while cut off.
+      const socket = new HocuspocusProviderWebsocket({ url: server.url, WebSocketPolyfill: countingSocket(counter), quiet: true });
+      const provider = new HocuspocusProvider({ websocketProvider: socket, name: room, document: doc, preserveConnection: false, quiet: true });
+      return {
+        connect: () => void provider.connect(),
+        disconnect: () => provider.disconnect(),
+        destroy: () => {
+          provider.destroy();
+          socket.destroy();
+        },
+      };
+    },
+    prepare: async (event, sizes) => ({ params: () => ({}), seed: seedDoc(event, sizes) }),
+  };
+}
+
+/** An unmodified y-websocket `WebsocketProvider` (ws polyfill, no BroadcastChannel). */
+function yWebsocketLink(url: string, doc: Y.Doc, room: string, counter: Counter, params: Record<string, string>): Link {
+  const provider = new WebsocketProvider(url, room, doc, { WebSocketPolyfill: countingSocket(counter) as unknown as typeof globalThis.WebSocket, disableBc: true, params });
+  return { connect: () => provider.connect(), disconnect: () => provider.disconnect(), destroy: () => provider.destroy() };
 }
 
 /** `ws`'s WebSocket, counting the payload bytes of every message sent and received while `counter.on`. */
