@@ -17,7 +17,7 @@ export async function composeBackends(config: Config, log: Logger): Promise<Back
     : new (await import('./bus/memory/memory-bus.ts')).MemoryBus({ retention, budgetBytes: config.replay.budgetBytes });
   const store: Store = config.databaseUrl
     ? new (await import('./store/postgres/postgres-store.ts')).PostgresStore({ url: config.databaseUrl })
-    : new (await import('./store/pglite/pglite-store.ts')).PgliteStore({ dataDir: config.dataDir, template: config.pgliteTemplate });
+    : new (await import('./store/pglite/pglite-store.ts')).PgliteStore({ dataDir: config.dataDir, template: config.pgliteTemplate, worker: config.pgliteWorker });
   const analytics = createAnalytics({ clickhouseUrl: config.clickhouseUrl, dataDir: config.dataDir });
   return { bus, store, analytics };
 }

@@ -107,6 +107,7 @@ const Env = z
     PUSH_CONCURRENCY: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(64)),
     TRUSTED_PROXIES: addressRanges,
     PGLITE_TEMPLATE: optionalString,
+    PGLITE_WORKER: z.preprocess(blankToUndefined, z.enum(['0', '1']).default('1')),
     HUB_DRAIN_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(600).default(0)),
     GATE_OFFLINE_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(30)),
     GATE_STALLED_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(60)),
@@ -180,6 +181,8 @@ export interface Config {
   readonly gateStalledAfterMs: number;
   /** A migrated empty database a new PGlite database starts from (`PGLITE_TEMPLATE`; the test run sets it). */
   readonly pgliteTemplate: string | undefined;
+  /** `PGLITE_WORKER` (`1` default, `0`): PGlite in a worker thread, off the thread that serves the sockets */
+  readonly pgliteWorker: boolean;
   /**
    * `HUB_DRAIN_SECONDS` (default 0): on SIGTERM, how long `/healthz` answers 503 "draining" while the hub keeps serving,
    * so a load balancer's health check takes it out of rotation before its sockets close (`npm run cluster` sets 3).
@@ -239,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     gateOfflineAfterMs: e.GATE_OFFLINE_AFTER * 1000,
     gateStalledAfterMs: e.GATE_STALLED_AFTER * 1000,
     pgliteTemplate: e.PGLITE_TEMPLATE,
+    pgliteWorker: e.PGLITE_WORKER === '1',
     drainMs: e.HUB_DRAIN_SECONDS * 1000,
     replay: { budgetBytes: Math.round(e.HUB_REPLAY_BUDGET_MB * 1024 * 1024), topicBytes: Math.round(e.HUB_REPLAY_TOPIC_MB * 1024 * 1024) },
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,

@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -11,6 +11,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
+import type { PgliteQueryable } from './pglite-client.ts';
 
 /**
  * A kysely dialect for one PGlite instance, built on kysely-pglite's driver with three repairs:
@@ -21,11 +22,14 @@ import { KyselyPGlite } from 'kysely-pglite';
  * - **the hub's kysely.** kysely-pglite brings its own older kysely copy; adapter, compiler and introspector come from
  *   the hub's, so migration locking and SQL generation match the kysely that built the query.
  *
+ *
+ * PGlite in this thread goes through kysely-pglite's driver; PGlite in a worker (`PgliteWorkerClient`) through
+ * {@link QueryableDriver}, the same three statements (`BEGIN`, `COMMIT`, `ROLLBACK`) around the queries.
  * @example const db = new Kysely<Database>({ dialect: pgliteDialect(await PGlite.create()) });
  */
-export function pgliteDialect(pglite: PGlite): Dialect {
+export function pgliteDialect(pglite: PGlite | PgliteQueryable): Dialect {
   // kysely-pglite types its driver against its own kysely copy; the shapes are the same.
-  const driver = new KyselyPGlite(pglite).dialect.createDriver() as unknown as Driver;
+  const driver = pglite instanceof PGlite ? (new KyselyPGlite(pglite).dialect.createDriver() as unknown as Driver) : new QueryableDriver(pglite);
   return {
     createAdapter: () => new PostgresAdapter(),
     createDriver: () => new ExclusiveDriver(driver),
@@ -113,6 +117,44 @@ class CountingConnection implements DatabaseConnection {
 
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     return this.inner.streamQuery(query, chunkSize);
+  }
+}
+
+/** kysely's driver over anything that runs a statement on one PGlite session (the worker client). */
+class QueryableDriver implements Driver {
+  readonly #connection: DatabaseConnection;
+
+  constructor(private readonly client: PgliteQueryable) {
+    this.#connection = {
+      executeQuery: async <R>(query: CompiledQuery) => (await client.query<R>(query.sql, [...query.parameters])) as unknown as QueryResult<R>,
+      streamQuery: () => {
+        throw new Error('PGlite does not support streaming');
+      },
+    };
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return this.#connection;
+  }
+
+  async releaseConnection(): Promise<void> {}
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('BEGIN'));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('COMMIT'));
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('ROLLBACK'));
+  }
+
+  destroy(): Promise<void> {
+    return this.client.close();
   }
 }
 

@@ -6,6 +6,7 @@ import type { Database } from '@opshub/schema/db';
 import { migrateToLatest } from '../migrate.ts';
 import type { Store } from '../store.ts';
 import { BYTEA_OID, parseBytea, serializeBytea } from './bytea-codec.ts';
+import { PgliteWorkerClient, type PgliteQueryable } from './pglite-client.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { readPgliteTemplate } from './pglite-template.ts';
@@ -18,6 +19,12 @@ export interface PgliteStoreOptions {
    * (`PGLITE_TEMPLATE`; the test run sets it). An existing database is opened as it is; migrations run either way.
    */
   readonly template?: string | undefined;
+  /**
+   * Run PGlite in a worker thread (default), so its queries never hold the thread that serves the sockets: deriving
+   * check-ins during a burst of scans and large imports were most of the hub's thread (issues #19, #11). `false`
+   * runs it on the caller's thread (`PGLITE_WORKER=0`).
+   */
+  readonly worker?: boolean | undefined;
 }
 
 /**
@@ -36,12 +43,14 @@ export class PgliteStore implements Store {
   readonly kind = 'pglite';
   readonly #dataDir: string | undefined;
   readonly #template: string | undefined;
+  readonly #worker: boolean;
   #db: Kysely<Database> | undefined;
   #lock: DataDirLock | undefined;
 
   constructor(options: PgliteStoreOptions = {}) {
     this.#dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
     this.#template = options.template;
+    this.#worker = options.worker ?? true;
   }
 
   get db(): Kysely<Database> {
@@ -78,9 +87,12 @@ export class PgliteStore implements Store {
     }
   }
 
-  async #open(): Promise<PGlite> {
+  async #open(): Promise<PGlite | PgliteQueryable> {
     const codecs = { parsers: { [BYTEA_OID]: parseBytea }, serializers: { [BYTEA_OID]: serializeBytea } };
-    if (this.#dataDir === undefined) return PGlite.create({ ...(await this.#fromTemplate()), ...codecs });
+    if (this.#dataDir === undefined) {
+      if (this.#worker) return PgliteWorkerClient.open({ template: this.#template });
+      return PGlite.create({ ...(await this.#fromTemplate()), ...codecs });
+    }
     this.#lock = await lockDataDir(this.#dataDir, 'pg.lock');
     const pgDir = join(this.#dataDir, 'pg');
     // Holding our lock means no other process has this database open, so a postmaster.pid is a leftover of a process
@@ -88,6 +100,7 @@ export class PgliteStore implements Store {
     await rm(join(pgDir, 'postmaster.pid'), { force: true });
     // PG_VERSION is the first file initdb writes: without it there is no database here yet.
     const exists = await access(join(pgDir, 'PG_VERSION')).then(() => true, () => false);
+    if (this.#worker) return PgliteWorkerClient.open({ dataDir: pgDir, template: exists ? undefined : this.#template });
     return PGlite.create(pgDir, { ...(exists ? {} : await this.#fromTemplate()), ...codecs });
   }
 

@@ -1,0 +1,70 @@
+// The worker side of pglite-client.ts: PGlite (PostgreSQL compiled to wasm) runs here, so its queries, which run
+// synchronously in wasm and parse every row in JavaScript, never hold the thread that serves the hub's sockets.
+// Plain JavaScript so it runs in a worker thread whatever loader the hub itself was started with.
+import { PGlite } from '@electric-sql/pglite';
+import { readFile } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+
+// bytea in PostgreSQL's hex text form with Node's native hex codec (see bytea-codec.ts for why; same code, kept here
+// because a worker cannot import the hub's TypeScript).
+const BYTEA_OID = 17;
+const codecs = {
+  parsers: {
+    [BYTEA_OID]: (text) => {
+      if (!text.startsWith('\\x')) throw new Error('expected bytea in hex output format');
+      const bytes = Buffer.from(text.slice(2), 'hex');
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+  },
+  serializers: {
+    [BYTEA_OID]: (value) => {
+      if (!(value instanceof Uint8Array)) throw new TypeError('a bytea parameter must be a Uint8Array');
+      return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+    },
+  },
+};
+
+/** @type {PGlite | undefined} */
+let pglite;
+
+/** An error as plain fields (PGlite's DatabaseError carries `code`, `detail`, `constraint`…: callers read them). */
+function plain(error) {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const fields = {};
+  for (const [key, value] of Object.entries(error)) if (value === null || typeof value !== 'object') fields[key] = value;
+  return { ...fields, name: error.name, message: error.message };
+}
+
+async function handle(message) {
+  switch (message.type) {
+    case 'open': {
+      const template = message.template === undefined ? {} : { loadDataDir: new Blob([await readFile(message.template)]) };
+      pglite = message.dataDir === undefined ? await PGlite.create({ ...template, ...codecs }) : await PGlite.create(message.dataDir, { ...template, ...codecs });
+      return {};
+    }
+    case 'query': {
+      if (!pglite) throw new Error('PGlite is not open');
+      const { rows, affectedRows } = await pglite.query(message.sql, message.params);
+      return { rows, affectedRows };
+    }
+    case 'close': {
+      await pglite?.close();
+      pglite = undefined;
+      return {};
+    }
+    default:
+      throw new Error(`unknown message ${message.type}`);
+  }
+}
+
+// One message at a time, in order: PGlite has one session, and a transaction is a sequence of these.
+let tail = Promise.resolve();
+parentPort.on('message', (message) => {
+  tail = tail.then(async () => {
+    try {
+      parentPort.postMessage({ id: message.id, result: await handle(message) });
+    } catch (error) {
+      parentPort.postMessage({ id: message.id, error: plain(error) });
+    }
+  });
+});
