@@ -84,3 +84,34 @@ describeWithTool('postgres', 'Store health on a PostgreSQL that stops and starts
     }
   }, 90_000);
 });
+
+describeWithTool('postgres', 'PostgresStore when PostgreSQL restarts under a connection in use', () => {
+  it('fails the transaction in flight, keeps the process alive, and works again after the restart', async () => {
+    const db = await LocalPostgres.start();
+    const store = new PostgresStore({ url: db.url, schema: 'restart' });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      await store.start();
+      // A transaction holds its connection between queries: the server's "terminating connection" arrives with no
+      // query active, which node-postgres emits as an 'error' event on the checked-out client.
+      const { sql } = await import('kysely');
+      const outcome = store.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        await db.down('SIGINT');
+        await new Promise((r) => setTimeout(r, 300));
+        await sql`select 1`.execute(trx);
+      });
+      await expect(outcome).rejects.toThrow();
+      expect(uncaught).toEqual([]);
+      await db.up();
+      await until('queries to work again', () => store.db.selectFrom('events').select('id').execute().then(() => true, () => false), 15_000);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await store.close();
+      await db.close();
+    }
+  }, 90_000);
+});

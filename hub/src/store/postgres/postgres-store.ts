@@ -15,8 +15,8 @@ export interface PostgresStoreOptions {
   /** Pool size per hub process (default 10). */
   readonly maxConnections?: number | undefined;
   /**
-   * Told about errors on idle pooled connections (a PostgreSQL restart, a dropped network). The pool replaces the
-   * connection by itself; without a listener node-postgres would crash the process.
+   * Told about errors on pooled connections, idle or in use (a PostgreSQL restart, a dropped network). The pool
+   * replaces a broken connection by itself; without a listener node-postgres would crash the process.
    */
   readonly onIdleError?: ((error: Error) => void) | undefined;
 }
@@ -50,6 +50,10 @@ export class PostgresStore implements Store {
     const { url, schema, maxConnections = 10, onIdleError = () => {} } = this.#options;
     const pool = new pg.Pool({ connectionString: url, max: maxConnections });
     pool.on('error', onIdleError);
+    // The pool listens for errors only on idle connections: one checked out when PostgreSQL goes away (a query in
+    // flight, or a transaction between two queries) emits 'error' with nobody listening, which kills the process.
+    // Its query fails by itself and the pool drops the broken connection on release; the event only needs a listener.
+    pool.on('connect', (client) => client.on('error', onIdleError));
     const searchPath = schema === undefined ? undefined : CompiledQuery.raw(`set search_path to ${quoteIdent(schema)}`);
     this.#db = new Kysely<Database>({
       dialect: new PostgresDialect({
