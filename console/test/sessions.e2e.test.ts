@@ -162,6 +162,18 @@ describe('sessions in the console', () => {
     await page.getByTestId('projector').waitFor();
     expect(await page.getByTestId('projector-banner').count()).toBe(0);
     await page.close();
+
+    // The audience's phone names the session as the agenda does, in the venue's time (the browser runs in UTC).
+    const phone = await browser.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await signIn(phone, hub.httpUrl, '/live/expo/talk', await hub.token({ role: 'attendee', sub: 'att-1', events: ['expo'] }));
+    const talk = await sessionOf('talk');
+    const venue = (iso: unknown) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(Date.parse(String(iso)));
+    await expect.poll(() => phone.getByTestId('session-heading').innerText(), { timeout: 15_000 }).toBe(`Robots on the show floor · Main hall · ${venue(talk.startsAt)}–${venue(talk.endsAt)}`);
+    expect(await phone.title()).toBe('Robots on the show floor · Expo 2026');
+    await phone.getByText('Which robot should we demo next?').waitFor({ timeout: 15_000 });
+    await screenshot(phone, 'audience-agenda-session');
+    await phone.close();
   }, 90_000);
 
   it("shows the sponsored session's room and participation against the event's on the sponsor dashboard", async () => {

@@ -1,5 +1,6 @@
 import { error } from '@sveltejs/kit';
-import { Id } from '@opshub/schema';
+import { Id, Session } from '@opshub/schema';
+import { getJson } from '$lib/api/hub-api.ts';
 import { loadEvent } from '$lib/api/load-event.ts';
 import type { PageLoad } from './$types';
 
@@ -7,5 +8,11 @@ import type { PageLoad } from './$types';
 export const load: PageLoad = async ({ params, parent, fetch }) => {
   const { session } = await parent();
   if (!Id.safeParse(params.session).success) error(404, { message: `"${params.session}" is not a session id` });
-  return { page: await loadEvent(fetch, session, params.event), sessionId: params.session };
+  const page = await loadEvent(fetch, session, params.event);
+  // The agenda's entry gives the page its title, room and times. A room's Q&A and chat need no agenda entry (an
+  // ad-hoc session), and the page must open even when this fails: then it names the session by its id.
+  const agenda = page
+    ? await getJson(fetch, `/api/v1/events/${encodeURIComponent(params.event)}/sessions/${encodeURIComponent(params.session)}`, page.token, Session).catch(() => null)
+    : null;
+  return { page, sessionId: params.session, agenda };
 };
