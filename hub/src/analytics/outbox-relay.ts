@@ -320,8 +320,8 @@ export class OutboxRelay {
 
   async #housekeeping(target: string): Promise<void> {
     const now = Date.now();
-    // The count walks the backlog on the Store's thread (PGlite shares the hub's): while a large backlog drains, one
-    // count per five intervals, the lag shrinking by a batch per step meanwhile, leaves that thread to the reads.
+    // The count walks the backlog on the Store's one connection (PGlite has no other): while a large backlog drains,
+    // one count per five intervals, the lag shrinking by a batch per step meanwhile, leaves it to the reads.
     if (now - this.#lastBacklog >= this.#backlogEveryMs * (this.#catchingUp ? 5 : 1)) {
       this.#lastBacklog = now;
       this.#lag = await outboxBacklog(this.#db, this.#cursor);
