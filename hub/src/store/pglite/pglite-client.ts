@@ -26,6 +26,13 @@ export class PgliteWorkerGoneError extends Error {
   override readonly name = 'PgliteWorkerGoneError';
 }
 
+/**
+ * How far the PGlite thread's nice value is above the event loop thread's: 10 weighs it about a tenth of the event loop's thread when both want one core
+ * (the kernel's weights fall by ~1.25× per step), so relaying and answering sockets come first and the Store's
+ * work still progresses. Measured in the gate-partition bench (README).
+ */
+export const WORKER_NICE = 10;
+
 interface Waiter {
   resolve(result: unknown): void;
   reject(error: Error): void;
@@ -46,8 +53,8 @@ export class PgliteWorkerClient implements PgliteQueryable {
   #nextId = 1;
   #gone: Error | undefined;
 
-  private constructor() {
-    this.#worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { execArgv: [] });
+  private constructor(nice: number) {
+    this.#worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { execArgv: [], workerData: { nice } });
     // Referenced only while a statement is out, so an idle Store never keeps a process alive (as in-thread PGlite).
     this.#worker.unref();
     this.#worker.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: Record<string, unknown> }) => {
@@ -64,10 +71,12 @@ export class PgliteWorkerClient implements PgliteQueryable {
 
   /**
    * Starts the worker and opens PGlite there: in `dataDir` (on disk) or in memory, from a template tarball when given
-   * (see pglite-template.ts). Rejects with what PGlite reported when it cannot open.
+   * (see pglite-template.ts). Rejects with what PGlite reported when it cannot open. `nice` (default
+   * {@link WORKER_NICE}) is how much higher the worker thread's nice value is than the event loop's, on Linux, so a busy Store never
+   * takes the core from the relay when both share one.
    */
-  static async open(options: { dataDir?: string | undefined; template?: string | undefined }): Promise<PgliteWorkerClient> {
-    const client = new PgliteWorkerClient();
+  static async open(options: { dataDir?: string | undefined; template?: string | undefined; nice?: number }): Promise<PgliteWorkerClient> {
+    const client = new PgliteWorkerClient(options.nice ?? WORKER_NICE);
     try {
       await client.#ask({ type: 'open', dataDir: options.dataDir, template: options.template });
       return client;

@@ -2,8 +2,22 @@
 // synchronously in wasm and parse every row in JavaScript, never hold the thread that serves the hub's sockets.
 // Plain JavaScript so it runs in a worker thread whatever loader the hub itself was started with.
 import { PGlite } from '@electric-sql/pglite';
+import { readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { parentPort } from 'node:worker_threads';
+import { getPriority, setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+
+// This thread yields to the event loop's: where both want the same core (a 2-core machine, a pinned process), the
+// kernel gives the thread that relays the gates' updates and answers every socket most of it, and the Store's work
+// (deriving check-ins, an import's statements) takes the rest. On Linux a thread's nice value is its own; setPriority
+// with this thread's id (from /proc/thread-self) sets only it. Elsewhere, or when refused, it keeps the process's.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  // Relative to what it inherited: a hub started with `nice` keeps the same gap between its two threads.
+  if (Number.isInteger(tid) && tid > 0 && workerData?.nice) setPriority(tid, Math.min(19, getPriority(tid) + workerData.nice));
+} catch {
+  // not Linux, or not allowed: same priority as the event loop
+}
 
 // bytea in PostgreSQL's hex text form with Node's native hex codec (see bytea-codec.ts for why; same code, kept here
 // because a worker cannot import the hub's TypeScript).
