@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { isProcessAlive } from '@opshub/platform/process-alive';
 import type { AnalyticsClient } from './analytics-client.ts';
 
 /** One insert: where the rows go, how, and the rows themselves in `format`. */
@@ -51,8 +52,16 @@ export class InsertSender {
       await finished(result.stream.resume());
       return;
     }
-    const file = join(this.#folder(), `${randomUUID()}.${insert.format === 'Native' ? 'native' : 'tsv'}`);
-    await writeFile(file, insert.body);
+    const name = `${randomUUID()}.${insert.format === 'Native' ? 'native' : 'tsv'}`;
+    let file = join(this.#folder(), name);
+    await writeFile(file, insert.body).catch(async (error: unknown) => {
+      // The folder went (a cleaner of /dev/shm, or another process's sweep of folders it took for abandoned): make
+      // another rather than fail every retry the same way.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.#dir = undefined;
+      file = join(this.#folder(), name);
+      await writeFile(file, insert.body);
+    });
     try {
       const source = insert.structure ? `file('${file}', '${insert.format}', '${insert.structure.replaceAll("'", "\\'")}')` : `file('${file}', '${insert.format}')`;
       const result = await client.exec({ query: `INSERT INTO ${insert.into} SETTINGS ${insert.settings} SELECT * FROM ${source}` });
@@ -75,8 +84,31 @@ export class InsertSender {
 
   #folder(): string {
     // Made on first use, so a process that never inserts leaves nothing behind; one per sender, so two hubs on one
-    // machine never share a file name space. The path (a temp folder and a UUID) needs no quoting in SQL.
-    this.#dir ??= mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'opshub-analytics-'));
+    // machine never share a file name space. The path (a temp folder, a pid and a UUID) needs no quoting in SQL.
+    if (this.#dir) return this.#dir;
+    const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+    removeAbandoned(base);
+    this.#dir = mkdtempSync(join(base, `${prefix}${process.pid}-`));
     return this.#dir;
+  }
+}
+
+const prefix = 'opshub-analytics-';
+
+/**
+ * Staging folders of processes that died without closing (`kill -9` mid-insert leaves one batch, megabytes of memory
+ * on /dev/shm): the folder names its process, and a folder whose process is gone goes.
+ */
+function removeAbandoned(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid)) rmSync(join(base, name), { recursive: true, force: true });
   }
 }

@@ -127,3 +127,22 @@ it('leaves no staged file behind, stored or refused, and removes its folder on c
   sender.close();
   expect(existsSync(folder)).toBe(false);
 });
+
+it('sweeps staging folders whose process is gone, and makes its own again when its folder disappears', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const abandoned = join(base, `opshub-analytics-${dead}-test`);
+  mkdirSync(abandoned, { recursive: true });
+  writeFileSync(join(abandoned, 'left.native'), 'x');
+  const sender = new InsertSender({ stage: true });
+  const insert = (token: string) => ({ into: `events (${eventColumns.join(', ')})`, settings: settings(token), format: 'Native' as const, body: encodeEventBlock(rowsFor('native-sweep')) });
+  await sender.send(client, insert('sweep-1'));
+  expect(existsSync(abandoned)).toBe(false);
+  rmSync(sender.folder!, { recursive: true, force: true });
+  await sender.send(client, insert('sweep-2'));
+  expect(existsSync(sender.folder!)).toBe(true);
+  expect((await read('native-sweep')).length).toBe(2 * rowsFor('native-sweep').length);
+  sender.close();
+});
