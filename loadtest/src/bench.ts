@@ -72,7 +72,8 @@ function parseOptions(argv: string[]): RunOptions & { only: string[]; json?: str
   if (unknown.length > 0) throw new UsageError(`--only: unknown scenario ${unknown.join(', ')}\n${usage}`);
   return {
     quick: values.quick,
-    repeats: values.repeats ? positive('repeats', values.repeats, true) : values.quick ? 1 : 3,
+    // Two repeats in a full run: three made it 13 minutes, and the issue asks for under 10 (medians of two are means).
+    repeats: values.repeats ? positive('repeats', values.repeats, true) : values.quick ? 1 : 2,
     scale: positive('scale', values.scale, false),
     payloadBytes: positive('payload', values.payload, true),
     verbose: values.verbose,
@@ -168,7 +169,7 @@ async function main(): Promise<number> {
     ctx.log(`── ${scenario.name}: ${scenario.summary}`);
     try {
       const outcome = await scenario.run(ctx);
-      reports.push({ name: scenario.name, summary: scenario.summary, baselineName: ctx.baseline.label, ...outcome, ratio: ratios(outcome), seconds: (performance.now() - t0) / 1000 });
+      reports.push({ name: scenario.name, summary: scenario.summary, ...outcome, baselineName: outcome.baselineName ?? ctx.baseline.label, ratio: ratios(outcome), seconds: (performance.now() - t0) / 1000 });
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       ctx.log(`${scenario.name} failed: ${message}`);

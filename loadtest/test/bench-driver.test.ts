@@ -47,7 +47,16 @@ function alive(pid: number): boolean {
 }
 
 type Report = {
-  scenarios: { name: string; opshub: Record<string, number | null>; baseline: Record<string, number | null>; ratio: Record<string, number | null>; error?: string; notes: string[] }[];
+  scenarios: {
+    name: string;
+    baselineName: string;
+    opshub: Record<string, number | null>;
+    baseline: Record<string, number | null>;
+    ratio: Record<string, number | null>;
+    limit?: { name: string; figures: Record<string, number | null> };
+    error?: string;
+    notes: string[];
+  }[];
   machine: { cores: number; node: string; date: string };
   run: { quick: boolean };
 };
@@ -71,6 +80,14 @@ describe('npm run bench', () => {
 
     expect(byName['idle-memory']!.opshub.rssPerConnectionKiB).toEqual(expect.any(Number));
     expect(byName['idle-memory']!.baseline.rssPerConnectionKiB).toEqual(expect.any(Number));
+    // The hub's memory split: PGlite and chDB each add memory while they open.
+    expect(byName['idle-memory']!.opshub.idlePgliteMiB).toBeGreaterThan(0);
+    expect(byName['idle-memory']!.opshub.idleChdbMiB).toBeGreaterThan(0);
+    // Each scenario names its own baseline; fan-out and event-day-mix carry the uWS limit column.
+    expect(byName['gate-partition']!.baselineName).toMatch(/websocket-server/);
+    expect(byName['fan-out']!.baselineName).toMatch(/socket\.io/);
+    expect(byName['fan-out']!.limit?.figures.deliveriesPerSec250).toBeGreaterThan(0);
+    expect(byName['event-day-mix']!.limit?.figures.lost).toBe(0);
     const fan = byName['fan-out']!;
     expect(fan.opshub.deliveriesPerSec).toBeGreaterThan(0);
     expect(fan.opshub.lost).toBe(0);

@@ -33,7 +33,7 @@ serve<ClientSpec>({
           stats,
           recorder,
           token: next.token,
-          name: next.target === 'opshub' ? `event/${next.event}/${group.channel}` : group.channel,
+          name: next.target === 'socketio' ? group.channel : `event/${next.event}/${group.channel}`,
           localAddress: next.localAddresses[index++ % Math.max(1, next.localAddresses.length)],
         };
         created.push({ conn: create(next, setup), channel: group.channel, setup });
@@ -97,7 +97,8 @@ serve<ClientSpec>({
 });
 
 function create(next: ConnectPlan, setup: ConnectionSetup): BenchConnection {
-  return next.target === 'opshub' ? new OpshubConnection(setup, opshubClient) : new SocketioConnection(setup);
+  // The uWS limit server speaks opshub's frames: the same subscriber code measures both.
+  return next.target === 'socketio' ? new SocketioConnection(setup) : new OpshubConnection(setup, opshubClient);
 }
 
 /** Opens connections `concurrency` at a time, each retried twice; a connection that never opens is reported. */

@@ -36,6 +36,11 @@ export interface ServerStats {
   readonly heapUsed: number;
   readonly external: number;
   readonly connections: number;
+  /**
+   * What the server's own start-up added, by part, in bytes (opshub: RSS grown while PGlite opened, while chDB
+   * started, measured around each step of `Hub.start`); absent for servers with no such parts.
+   */
+  readonly startup?: Readonly<Record<string, number>>;
 }
 
 export type ServerSpec = {
@@ -52,8 +57,11 @@ export interface ServerReady {
   readonly pid: number;
 }
 
-/** `y-websocket`, `hocuspocus`: the gate-partition peers; no client worker connects to them (the scenario drives them). */
-export type TargetName = 'opshub' | 'socketio' | 'y-websocket' | 'hocuspocus';
+/**
+ * `y-websocket`, `hocuspocus`: the gate-partition peers; no client worker connects to them (the scenario drives them).
+ * `uws`: the limit column, reached by the opshub subscribers.
+ */
+export type TargetName = 'opshub' | 'socketio' | 'y-websocket' | 'hocuspocus' | 'uws';
 
 /** A set of identical client connections: same server, same channel. */
 export interface ConnectionGroup {

@@ -10,6 +10,8 @@ export interface ScenarioReport {
   readonly baseline: Figures;
   /** opshub ÷ baseline per metric (null where undefined: a zero or missing baseline) */
   readonly ratio: Record<string, number | null>;
+  /** the limit column (uWS `app.publish` alone) where the scenario has one */
+  readonly limit?: { readonly name: string; readonly figures: Figures };
   readonly notes: readonly string[];
   readonly error?: string;
   readonly seconds: number;
@@ -44,6 +46,7 @@ export function toJson(reports: readonly ScenarioReport[], machine: Machine, run
         opshub: clean(r.opshub),
         baseline: clean(r.baseline),
         ratio: clean(r.ratio),
+        ...(r.limit && { limit: { name: r.limit.name, figures: clean(r.limit.figures) } }),
         units: Object.fromEntries(r.metrics.map((m) => [m.key, { label: m.label, unit: m.unit, better: m.better }])),
         notes: r.notes,
         ...(r.error && { error: r.error }),
@@ -71,6 +74,7 @@ export function fromJson(text: string): { reports: ScenarioReport[]; machine: Ma
       opshub: Record<string, number | null>;
       baseline: Record<string, number | null>;
       ratio: Record<string, number | null>;
+      limit?: { name: string; figures: Record<string, number | null> };
       units: Record<string, { label: string; unit: string; better: 'higher' | 'lower' }>;
       notes: string[];
       error?: string;
@@ -82,11 +86,12 @@ export function fromJson(text: string): { reports: ScenarioReport[]; machine: Ma
   const figures = (f: Record<string, number | null>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v ?? Number.NaN]));
   return {
     machine: json.machine,
-    reports: json.scenarios.map((s) => ({
+    reports: json.scenarios.map(({ limit, ...s }) => ({
       ...s,
       metrics: Object.entries(s.units).map(([key, u]) => ({ key, ...u })),
       opshub: figures(s.opshub),
       baseline: figures(s.baseline),
+      ...(limit && { limit: { name: limit.name, figures: figures(limit.figures) } }),
     })),
   };
 }
@@ -95,15 +100,19 @@ interface Row {
   readonly scenario: string;
   readonly metric: string;
   readonly opshub: string;
+  /** the baseline's name on a scenario's first row: each scenario names its own */
+  readonly against: string;
   readonly baseline: string;
   readonly ratio: string;
+  readonly limit: string;
+  readonly limitRatio: string;
 }
 
 function rows(reports: readonly ScenarioReport[]): Row[] {
   const out: Row[] = [];
   for (const r of reports) {
     if (r.error) {
-      out.push({ scenario: r.name, metric: `FAILED: ${r.error.split('\n')[0]}`, opshub: '', baseline: '', ratio: '' });
+      out.push({ scenario: r.name, metric: `FAILED: ${r.error.split('\n')[0]}`, opshub: '', against: '', baseline: '', ratio: '', limit: '', limitRatio: '' });
       continue;
     }
     r.metrics.forEach((m, i) => {
@@ -111,8 +120,11 @@ function rows(reports: readonly ScenarioReport[]): Row[] {
         scenario: i === 0 ? r.name : '',
         metric: `${m.label}${m.unit && !['', '/s'].includes(m.unit) ? ` (${m.unit})` : ''} ${m.better === 'higher' ? '↑' : '↓'}`,
         opshub: formatValue(r.opshub[m.key]),
+        against: i === 0 ? r.baselineName : '',
         baseline: formatValue(r.baseline[m.key]),
         ratio: formatRatio(r.ratio[m.key], r.opshub[m.key], r.baseline[m.key]),
+        limit: r.limit ? formatValue(r.limit.figures[m.key]) : '',
+        limitRatio: r.limit ? formatRatio(ratioOf(r.opshub[m.key], r.limit.figures[m.key]), r.opshub[m.key], r.limit.figures[m.key]) : '',
       });
     });
   }
@@ -121,32 +133,53 @@ function rows(reports: readonly ScenarioReport[]): Row[] {
 
 /** The table for a terminal: aligned columns, notes under it. */
 export function formatTable(reports: readonly ScenarioReport[], machine: Machine): string {
-  const baselineName = reports[0]?.baselineName ?? 'baseline';
-  const header: Row = { scenario: 'scenario', metric: 'metric (↑ higher is better, ↓ lower)', opshub: 'opshub', baseline: baselineName, ratio: 'opshub ÷ baseline' };
+  const limitName = reports.find((r) => r.limit)?.limit?.name;
+  const header: Row = {
+    scenario: 'scenario',
+    metric: 'metric (↑ higher is better, ↓ lower)',
+    opshub: 'opshub',
+    against: 'baseline',
+    baseline: 'value',
+    ratio: 'opshub ÷ baseline',
+    limit: limitName ?? '',
+    limitRatio: limitName ? 'opshub ÷ limit' : '',
+  };
   const all = [header, ...rows(reports)];
-  const width = (k: keyof Row) => Math.max(...all.map((r) => [...r[k]].length));
-  const w = { scenario: width('scenario'), metric: width('metric'), opshub: width('opshub'), baseline: width('baseline'), ratio: width('ratio') };
+  const keysOf = ['scenario', 'metric', 'opshub', 'against', 'baseline', 'ratio', 'limit', 'limitRatio'] as const;
+  const w = Object.fromEntries(keysOf.map((k) => [k, Math.max(...all.map((r) => [...r[k]].length))])) as Record<keyof Row, number>;
   const line = (r: Row) =>
-    `${pad(r.scenario, w.scenario)}  ${pad(r.metric, w.metric)}  ${padLeft(r.opshub, w.opshub)}  ${padLeft(r.baseline, w.baseline)}  ${padLeft(r.ratio, w.ratio)}`.trimEnd();
-  const rule = '─'.repeat(w.scenario + w.metric + w.opshub + w.baseline + w.ratio + 8);
+    `${pad(r.scenario, w.scenario)}  ${pad(r.metric, w.metric)}  ${padLeft(r.opshub, w.opshub)}  ${pad(r.against, w.against)}  ${padLeft(r.baseline, w.baseline)}  ${padLeft(r.ratio, w.ratio)}  ${padLeft(r.limit, w.limit)}  ${padLeft(r.limitRatio, w.limitRatio)}`.trimEnd();
+  const rule = '─'.repeat(keysOf.reduce((sum, k) => sum + w[k], 0) + 14);
   const notes = reports.flatMap((r) => r.notes.map((n) => `  ${r.name}: ${n}`));
   return [`machine: ${machineLine(machine)}`, `date: ${machine.date}`, rule, line(header), rule, ...all.slice(1).map(line), rule, ...notes].join('\n');
 }
 
-/** The same table in Markdown, for the README. */
+/**
+ * The same table in Markdown, for the README. Each scenario names its own baseline on its first row (socket.io,
+ * @y/websocket-server, the ingest it replaced, none), and the limit column shows uWS `app.publish` alone where run.
+ */
 export function formatMarkdown(reports: readonly ScenarioReport[], machine: Machine): string {
-  const baselineName = reports[0]?.baselineName ?? 'baseline';
+  const limitName = reports.find((r) => r.limit)?.limit?.name;
   const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const limitHead = limitName ? ` ${esc(limitName)} | opshub ÷ limit |` : '';
+  const limitRule = limitName ? '---:|---:|' : '';
   const lines = [
     `Measured ${machine.date.slice(0, 10)} on ${machineLine(machine)}.`,
     '',
-    `| scenario | metric (↑ higher is better, ↓ lower) | opshub | ${baselineName} | opshub ÷ baseline |`,
-    '|---|---|---:|---:|---:|',
-    ...rows(reports).map((r) => `| ${esc(r.scenario)} | ${esc(r.metric)} | ${r.opshub} | ${r.baseline} | ${r.ratio} |`),
+    `| scenario | metric (↑ higher is better, ↓ lower) | opshub | baseline | baseline's figure | opshub ÷ baseline |${limitHead}`,
+    `|---|---|---:|---|---:|---:|${limitRule}`,
+    ...rows(reports).map(
+      (r) => `| ${esc(r.scenario)} | ${esc(r.metric)} | ${r.opshub} | ${esc(r.against)} | ${r.baseline} | ${r.ratio} |${limitName ? ` ${r.limit} | ${r.limitRatio} |` : ''}`,
+    ),
     '',
     ...reports.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${esc(n)}`)),
   ];
   return lines.join('\n');
+}
+
+/** opshub ÷ limit, with the same rules as {@link ratios}. */
+function ratioOf(o: number | undefined, l: number | undefined): number | null {
+  return o === undefined || l === undefined || !Number.isFinite(o) || !Number.isFinite(l) || o < 0 || l <= 0 ? null : o / l;
 }
 
 function formatValue(v: number | undefined): string {

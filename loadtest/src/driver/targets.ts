@@ -47,6 +47,17 @@ export const socketioTarget: Target = {
   url: (port) => `http://127.0.0.1:${port}`,
 };
 
+/**
+ * The limit column of fan-out and event-day-mix: uWebSockets.js alone calling `app.publish` (no auth, bus or
+ * history), reached by the same subscribers as opshub. Not a peer: what no server on this core can beat.
+ */
+export const uwsTarget: Target = {
+  name: 'uws',
+  label: 'uWS app.publish (limit)',
+  script: fileURLToPath(new URL('../servers/uws-server.ts', import.meta.url)),
+  url: (port) => `ws://127.0.0.1:${port}/ws`,
+};
+
 /** The gate-partition baseline: the y-websocket reference server, reached by unmodified `WebsocketProvider`s. */
 export const yWebsocketTarget: Target = {
   name: 'y-websocket',

@@ -19,6 +19,7 @@ export const analyticsOutbox: Scenario = {
     const outbox = await runFigures(ctx, ['--mode', 'outbox', '--events', String(events)], 'outbox');
     ctx.log(`analytics-outbox: ingest ${(direct.eventsPerSec ?? 0).toLocaleString('en')} (direct) → ${(outbox.eventsPerSec ?? 0).toLocaleString('en')} (outbox relay) events/s`);
     return {
+      baselineName: 'the in-memory batcher it replaced',
       metrics: [
         { key: 'eventsPerSec', label: 'ingest into chDB (relay drain vs the old batcher\'s flush)', unit: 'events/s', better: 'higher' },
         { key: 'cpuMicrosPerEvent', label: 'CPU per event ingested', unit: 'µs', better: 'lower' },

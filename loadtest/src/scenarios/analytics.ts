@@ -43,6 +43,7 @@ export const analytics: Scenario = {
       ctx.log(`analytics #${repeat + 1}: ingest ${old.ingest.eventsPerSec.toLocaleString('en')} → ${current.ingest.eventsPerSec.toLocaleString('en')} events/s; zone heatmap ${current.queries.baseline?.zoneHeatmap?.medianMs} → ${current.queries.opshub?.zoneHeatmap?.medianMs} ms`);
     }
     return {
+      baselineName: 'the JSONEachRow ingest it replaced; queries on the raw table',
       metrics: [
         { key: 'eventsPerSec', label: 'ingest into chDB', unit: 'events/s', better: 'higher' },
         { key: 'cpuMicrosPerEvent', label: 'CPU per event ingested (all threads)', unit: 'µs', better: 'lower' },

@@ -67,7 +67,7 @@ export const crossHub: Scenario = {
         delete figures.recovered;
         delete figures.droppedP50;
       }
-      return { metrics, opshub, baseline, notes };
+      return { metrics, opshub, baseline, notes, baselineName: `${ctx.baseline.label} + @socket.io/redis-adapter` };
     } finally {
       await deleteKeys(redis.url, `bench:${ctx.runId}:*`);
     }

@@ -1,7 +1,7 @@
 import { medianOf } from '../core/stats.ts';
 import type { ChannelRate } from '../core/specs.ts';
 import type { RunContext } from '../driver/run-context.ts';
-import type { Target } from '../driver/targets.ts';
+import { uwsTarget, type Target } from '../driver/targets.ts';
 import { assertConnected, latency, measureWindow } from './measure.ts';
 import type { Figures, Scenario } from './scenario.ts';
 
@@ -19,7 +19,7 @@ export const eventDayMix: Scenario = {
   name: 'event-day-mix',
   summary: '50 topics × 100 subscribers + 2,000 dashboards on one busy topic: latency and event-loop lag',
   async prestart(ctx) {
-    await Promise.all([ctx.shared(ctx.baseline), ctx.shared(ctx.opshub)]);
+    await Promise.all([ctx.shared(ctx.baseline), ctx.shared(ctx.opshub), ctx.shared(uwsTarget)]);
   },
   async run(ctx) {
     const rooms = ctx.quick ? 10 : 50;
@@ -32,6 +32,7 @@ export const eventDayMix: Scenario = {
     const load = rooms * perRoom * ROOM_RATE + dashboards * BUSY_RATE;
     const baseline = await measureTarget(ctx, ctx.baseline, channels, perRoom, dashboards);
     const opshub = await measureTarget(ctx, ctx.opshub, channels, perRoom, dashboards);
+    const limit = await measureTarget(ctx, uwsTarget, channels, perRoom, dashboards);
     return {
       metrics: [
         { key: 'p50', label: 'p50 publish→deliver, all deliveries', unit: 'ms', better: 'lower' },
@@ -45,6 +46,7 @@ export const eventDayMix: Scenario = {
       ],
       opshub,
       baseline,
+      limit: { name: uwsTarget.label, figures: limit },
       notes: [
         `${rooms} topics × ${perRoom} subscribers at ${ROOM_RATE} msg/s each + ${dashboards} dashboards on one topic at ${BUSY_RATE} msg/s: ${load.toLocaleString('en-US')} deliveries/s, ${rooms * perRoom + dashboards} connections.`,
       ],

@@ -3,7 +3,7 @@ import { median, medianOf } from '../core/stats.ts';
 import type { ClientPool } from '../driver/client-pool.ts';
 import type { RunContext } from '../driver/run-context.ts';
 import type { ServerHandle } from '../driver/server-handle.ts';
-import type { Target } from '../driver/targets.ts';
+import { uwsTarget, type Target } from '../driver/targets.ts';
 import { assertConnected, latency, measureWindow } from './measure.ts';
 import type { Figures, Scenario } from './scenario.ts';
 
@@ -58,7 +58,7 @@ export const fanOut: Scenario = {
   name: 'fan-out',
   summary: 'N subscribers on one topic, publish rate ramped: deliveries/s at p99 ≤ 50 ms',
   async prestart(ctx) {
-    await Promise.all([ctx.shared(ctx.baseline), ctx.shared(ctx.opshub)]);
+    await Promise.all([ctx.shared(ctx.baseline), ctx.shared(ctx.opshub), ctx.shared(uwsTarget)]);
   },
   async run(ctx) {
     const subscribers = ctx.count(5000, 1000);
@@ -66,6 +66,7 @@ export const fanOut: Scenario = {
     const equalStep = (r: Ramp) => r.best[0] ?? r.best[1] ?? r.lowest;
     const equalRate = median(baseline.ramps.map((r) => equalStep(r).rate));
     const opshub = await runTarget(ctx, ctx.opshub, subscribers, equalRate);
+    const limit = await runTarget(ctx, uwsTarget, subscribers, equalRate);
 
     const summarise = (runs: TargetRuns, equal: (r: Ramp, i: number) => Step): Figures => ({
       ...medianOf(
@@ -118,6 +119,7 @@ export const fanOut: Scenario = {
       ],
       opshub: summarise(opshub, (_r, i) => opshub.equal[i]!),
       baseline: summarise(baseline, equalStep),
+      limit: { name: uwsTarget.label, figures: summarise(limit, (_r, i) => limit.equal[i]!) },
       notes,
     };
   },

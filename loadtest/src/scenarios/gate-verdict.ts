@@ -99,6 +99,7 @@ export const gateVerdict: Scenario = {
     await dayAgent.stop();
 
     return {
+      baselineName: 'none (no off-the-shelf gate agent)',
       metrics: [
         { key: 'verdictP50', label: `verdict in the agent p50 (${tickets} tickets; lookup, decide, append, fdatasync)`, unit: 'ms', better: 'lower' },
         { key: 'verdictP99', label: 'verdict in the agent p99', unit: 'ms', better: 'lower' },

@@ -34,6 +34,7 @@ export const importScenario: Scenario = {
       ctx.log(`import #${repeat + 1}: ${f.import.rowsPerSec} rows/s; ping p50 ${f.import.pingP50Ms} p99 ${f.import.pingP99Ms} max ${f.import.pingMaxMs} ms (idle p99 ${f.idle.pingP99Ms}); reload p99 ${f.reload.pingP99Ms} max ${f.reload.pingMaxMs} ms`);
     }
     return {
+      baselineName: 'the same hub, idle',
       metrics: [
         { key: 'rowsPerSec', label: `roster rows imported (CSV, ${rows.toLocaleString('en')} rows, projected into the gate doc)`, unit: 'rows/s', better: 'higher' },
         { key: 'pingP50Ms', label: 'control ping during the import, p50', unit: 'ms', better: 'lower' },

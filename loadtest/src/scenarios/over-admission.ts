@@ -108,6 +108,7 @@ export const overAdmission: Scenario = {
         `over-admission: partition a admitted ${partitionA}, partition b ${partitionB} (room ${room}): ${figures.overAdmitted} past capacity in all, ${figures.inFlightExcess} beyond the room within the meshed pairs`,
       );
       return {
+        baselineName: 'none (no off-the-shelf gate agent)',
         metrics: [
           { key: 'overAdmitted', label: 'admitted past capacity, 2 partitions', unit: 'people', better: 'lower' },
           { key: 'inFlightExcess', label: 'past the room within meshed pairs (scans in flight)', unit: 'people', better: 'lower' },

@@ -28,6 +28,7 @@ export const push: Scenario = {
       ctx.log(`push #${repeat + 1}: ${figures.opshub.sendsPerSec} sends/s (web-push alone ${figures.baseline.sendsPerSec}); ping p99 ${figures.opshub.pingP99Ms} ms while sending, ${figures.baseline.pingP99Ms} ms idle`);
     }
     return {
+      baselineName: 'web-push alone, in a plain loop',
       metrics: [
         { key: 'sendsPerSec', label: 'pushes sent and answered', unit: 'sends/s', better: 'higher' },
         { key: 'pingP50Ms', label: 'control ping round trip, p50', unit: 'ms', better: 'lower' },

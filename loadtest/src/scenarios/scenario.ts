@@ -16,6 +16,10 @@ export interface ScenarioOutcome {
   readonly metrics: readonly Metric[];
   readonly opshub: Figures;
   readonly baseline: Figures;
+  /** what the baseline column is (the run's socket.io when unset); `none` where no off-the-shelf peer exists */
+  readonly baselineName?: string;
+  /** a third column: the least any server could do for the same clients (uWS `app.publish` alone) */
+  readonly limit?: { readonly name: string; readonly figures: Figures };
   /** what the figures alone do not say: client-bound limits, unsupported features, skipped parts */
   readonly notes: readonly string[];
 }

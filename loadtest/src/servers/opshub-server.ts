@@ -33,7 +33,24 @@ const hub = new Hub({
   host: '127.0.0.1',
   port: 0,
 });
-const { port } = await hub.start();
+// RSS around each step of the start: what PGlite and chDB add is memory no JavaScript object shows (WASM and a
+// native library), so it is read as the growth of the whole process while each one opens.
+const gc = (globalThis as { gc?: () => void }).gc;
+const marks: { step: string; rss: number; heap: number }[] = [];
+const mark = (step: string) => {
+  gc?.();
+  const m = process.memoryUsage();
+  marks.push({ step, rss: m.rss, heap: m.heapTotal });
+};
+const { port } = await hub.start((step) => mark(step));
+mark('started');
+/** growth of RSS beyond the V8 heap's own growth from the step starting with `prefix` to the next */
+const grew = (prefix: string) => {
+  const i = marks.findIndex((m) => m.step.startsWith(prefix));
+  if (i < 0 || i + 1 >= marks.length) return Number.NaN;
+  return marks[i + 1]!.rss - marks[i]!.rss - (marks[i + 1]!.heap - marks[i]!.heap);
+};
+const startup = redisUrl ? undefined : { pglite: grew('opening the database'), chdb: grew('starting analytics') };
 let failures = 0;
 
 runServer({
@@ -45,4 +62,5 @@ runServer({
   },
   connections: () => hub.connections,
   close: () => hub.close(),
+  ...(startup && { startup }),
 });

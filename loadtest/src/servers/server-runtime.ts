@@ -11,6 +11,8 @@ export interface ServerUnderTest {
   publish(channel: string, payload: BenchPayload): void;
   connections(): number;
   close(): Promise<void>;
+  /** bytes of RSS each part added at start-up (see ServerStats.startup) */
+  readonly startup?: Readonly<Record<string, number>>;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -52,7 +54,7 @@ async function stats(server: ServerUnderTest, collect: boolean): Promise<ServerS
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, connections: server.connections() };
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, connections: server.connections(), ...(server.startup && { startup: server.startup }) };
 }
 
 /**
