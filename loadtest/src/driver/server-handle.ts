@@ -28,6 +28,8 @@ export class ServerHandle {
     readonly target: Target,
     readonly process: ManagedProcess<ServerSpec>,
     readonly port: number,
+    /** the server's own pid (its CPU time is read from /proc/PID/stat) */
+    readonly pid: number,
   ) {}
 
   static async start(options: ServerStart): Promise<ServerHandle> {
@@ -39,9 +41,10 @@ export class ServerHandle {
       nodeArgs: ['--expose-gc', ...(options.nodeArgs ?? [])],
     });
     void proc.exited.then(() => rm(dataDir, { recursive: true, force: true }).catch(() => {}));
-    const ready = await proc.rpc.event<ServerReady>('ready', 120_000);
+    // Generous: on a 2-core machine shared with other work a hub's start (PGlite, chDB) has taken 80 s.
+    const ready = await proc.rpc.event<ServerReady>('ready', 300_000);
     pin(ready.pid, options.cpus);
-    return new ServerHandle(options.target, proc, ready.port);
+    return new ServerHandle(options.target, proc, ready.port, ready.pid);
   }
 
   get url(): string {

@@ -5,6 +5,7 @@ import type { RunContext } from '../driver/run-context.ts';
 import type { ServerHandle } from '../driver/server-handle.ts';
 import { uwsTarget, type Target } from '../driver/targets.ts';
 import { assertConnected, latency, measureWindow } from './measure.ts';
+import { pairedCpuPerDelivery, type PairedSide } from './paired-cpu.ts';
 import type { Figures, Scenario } from './scenario.ts';
 
 /** The issue's latency budget, and a looser one that still gives a figure where the strict one is never met. */
@@ -67,6 +68,7 @@ export const fanOut: Scenario = {
     const equalRate = median(baseline.ramps.map((r) => equalStep(r).rate));
     const opshub = await runTarget(ctx, ctx.opshub, subscribers, equalRate);
     const limit = await runTarget(ctx, uwsTarget, subscribers, equalRate);
+    const paired = await runPaired(ctx, [ctx.opshub, ctx.baseline, uwsTarget], subscribers, equalRate);
 
     const summarise = (runs: TargetRuns, equal: (r: Ramp, i: number) => Step): Figures => ({
       ...medianOf(
@@ -84,6 +86,7 @@ export const fanOut: Scenario = {
       ),
     });
     const notes = [
+      `paired windows: ${paired.rounds} rounds of one ${paired.windowMs} ms window per server in turn (order reversed every other round), ${round(equalRate)} msg/s to ${subscribers} subscribers each, all three connected throughout; server CPU (user + system, all threads) from /proc/PID/stat around each window over the deliveries received. Median of the per-round ratios: opshub ÷ ${ctx.baseline.label} ${round(1 / paired.ratioToFirst[1]!)}, opshub ÷ uWS alone ${round(1 / paired.ratioToFirst[2]!)}.`,
       `${subscribers} subscribers, ${ctx.options.payloadBytes}-byte payload; latencies at equal load: ${round(equalRate)} msg/s = ${Math.round(equalRate * subscribers).toLocaleString('en-US')} deliveries/s (the baseline's best rate within the tightest budget it met).`,
     ];
     const clientCost = (runs: TargetRuns) => median(runs.ramps.map((r) => equalStep(r).clientUs));
@@ -107,6 +110,7 @@ export const fanOut: Scenario = {
     }
     return {
       metrics: [
+        { key: 'serverUsPaired', label: 'server CPU per delivery, paired alternating windows (the primary figure; /proc)', unit: 'µs', better: 'lower' },
         { key: 'deliveriesPerSec', label: `deliveries/s at p99 ≤ ${BUDGETS_MS[0]} ms`, unit: '/s', better: 'higher' },
         { key: 'deliveriesPerSec250', label: `deliveries/s at p99 ≤ ${BUDGETS_MS[1]} ms`, unit: '/s', better: 'higher' },
         { key: 'p50', label: 'p50 publish→deliver at equal load', unit: 'ms', better: 'lower' },
@@ -117,9 +121,9 @@ export const fanOut: Scenario = {
         { key: 'serverUserUs', label: '  of which in the server itself (user time)', unit: 'µs', better: 'lower' },
         { key: 'lost', label: 'messages lost (whole ramp, overload included)', unit: '', better: 'lower' },
       ],
-      opshub: summarise(opshub, (_r, i) => opshub.equal[i]!),
-      baseline: summarise(baseline, equalStep),
-      limit: { name: uwsTarget.label, figures: summarise(limit, (_r, i) => limit.equal[i]!) },
+      opshub: { serverUsPaired: paired.usPerDelivery[0]!, ...summarise(opshub, (_r, i) => opshub.equal[i]!) },
+      baseline: { serverUsPaired: paired.usPerDelivery[1]!, ...summarise(baseline, equalStep) },
+      limit: { name: uwsTarget.label, figures: { serverUsPaired: paired.usPerDelivery[2]!, ...summarise(limit, (_r, i) => limit.equal[i]!) } },
       notes,
     };
   },
@@ -164,6 +168,30 @@ async function runTarget(ctx: RunContext, target: Target, subscribers: number, e
     return { ramps, equal, client: clients.opshubClient };
   } finally {
     await clients.close();
+  }
+}
+
+/**
+ * Paired alternating windows (see {@link pairedCpuPerDelivery}): every target's subscribers connected at once, then
+ * one window per server in turn at the same rate.
+ */
+async function runPaired(ctx: RunContext, targets: readonly Target[], subscribers: number, rate: number) {
+  const windowMs = ctx.ms(2000, 800);
+  const rounds = ctx.quick ? 2 : 4;
+  const sides: PairedSide[] = [];
+  try {
+    for (const target of targets) {
+      const server = await ctx.shared(target);
+      const clients = await ctx.clients(`paired-${target.name}`);
+      sides.push({ label: target.label, server, clients });
+      assertConnected('fan-out paired', await clients.connect(await ctx.plan(target, [{ label: 'all', count: subscribers, channel: CHANNEL, url: server.url }])));
+    }
+    ctx.log(`fan-out paired windows: ${rounds} rounds × ${targets.length} servers at ${round(rate)} msg/s`);
+    const result = await pairedCpuPerDelivery(sides, CHANNEL, rate, windowMs, ctx.options.payloadBytes, rounds);
+    ctx.log(`fan-out paired: ${sides.map((s, i) => `${s.label} ${round(result.usPerDelivery[i]!)} µs`).join(', ')} per delivery`);
+    return { ...result, rounds, windowMs };
+  } finally {
+    await Promise.all(sides.map((s) => s.clients.close()));
   }
 }
 
