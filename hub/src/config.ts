@@ -1,4 +1,5 @@
 import { replayLimits } from '@opshub/schema';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parseAddressRange } from './transport/client-address.ts';
@@ -108,6 +109,7 @@ const Env = z
     TRUSTED_PROXIES: addressRanges,
     PGLITE_TEMPLATE: optionalString,
     PGLITE_WORKER: z.preprocess(blankToUndefined, z.enum(['0', '1']).default('1')),
+    HUB_WORKERS: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(256).optional()),
     HUB_DRAIN_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().min(0).max(600).default(0)),
     GATE_OFFLINE_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(30)),
     GATE_STALLED_AFTER: z.preprocess(blankToUndefined, z.coerce.number().positive().max(86_400).default(60)),
@@ -175,6 +177,11 @@ export interface Config {
    * per-client limits key on the socket's peer. See transport/client-address.ts.
    */
   readonly trustedProxies: readonly string[];
+  /**
+   * `HUB_WORKERS` (default: the machine's cores): threads serving the public port. 1 is the single-thread hub; more
+   * run socket workers (workers/socket-workers.ts) while the Store, commands and sequencing stay on the main thread.
+   */
+  readonly hubWorkers: number;
   /** `GATE_OFFLINE_AFTER` (seconds, default 30): how long a gate's presence may be gone before `gate_offline` is raised */
   readonly gateOfflineAfterMs: number;
   /** `GATE_STALLED_AFTER` (seconds, default 60): how long an online gate's pending scans may fail to drain before `gate_stalled` */
@@ -245,6 +252,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pgliteWorker: e.PGLITE_WORKER === '1',
     drainMs: e.HUB_DRAIN_SECONDS * 1000,
     replay: { budgetBytes: Math.round(e.HUB_REPLAY_BUDGET_MB * 1024 * 1024), topicBytes: Math.round(e.HUB_REPLAY_TOPIC_MB * 1024 * 1024) },
+    hubWorkers: e.HUB_WORKERS ?? availableParallelism(),
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,
   };

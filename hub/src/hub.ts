@@ -60,6 +60,10 @@ import { TrustedProxies } from './transport/client-address.ts';
 import { routeTableOf, type RouteEntry } from './transport/route-table.ts';
 import { registerUnrouted } from './transport/unrouted.ts';
 import { PortInUseError, portIsFree, someoneListens } from './startup/port-probe.ts';
+import { randomBytes } from 'node:crypto';
+import { trustForwardedPeer } from './transport/forwarded-peer.ts';
+import { SocketWorkers } from './workers/socket-workers.ts';
+import type { WorkerAuth } from './workers/worker-protocol.ts';
 
 export interface Backends {
   readonly bus: Bus;
@@ -87,6 +91,11 @@ export interface HubOptions {
   readonly gateStalledAfterMs?: number;
   /** the analytics outbox relay's tuning (main.ts: retention from `ANALYTICS_OUTBOX_RETENTION_HOURS`); defaults otherwise */
   readonly analyticsRelay?: Omit<OutboxRelayOptions, 'store' | 'analytics' | 'log'>;
+  /**
+   * `HUB_WORKERS` > 1: that many worker threads serve the public port (socket I/O and fan-out on every core), with
+   * the parameters of `verifier` so they can refuse a bad token before the upgrade. Absent or 1: one thread, as ever.
+   */
+  readonly workers?: { readonly count: number; readonly auth: WorkerAuth };
 }
 
 /**
@@ -122,6 +131,8 @@ export class Hub {
   readonly #occupancy: OccupancyDeltas;
   readonly #sessions = new SessionGuard();
   #listenSocket: us_listen_socket | undefined;
+  /** with HUB_WORKERS > 1: the socket workers on the public port (this thread's app then listens on loopback for them) */
+  readonly #workers: SocketWorkers | undefined;
   #port = 0;
   #closing: Promise<void> | undefined;
   #draining = false;
@@ -194,7 +205,11 @@ export class Hub {
     // A session's room at capacity redirects its gates to the overflow room (issue 17), with the directives above.
     this.sessionOverflow = new SessionOverflow({ store, directives, push, occupancy: (event) => this.#capacity.zonesOf(event), log: log.child({ module: 'session-overflow' }) });
     const router = new CommandRouter({ ...directives.commands, ...announcements.commands, ...this.#capacity.commands, ...polls.commands, ...qa.commands, ...chat.commands, ...leads.commands }, bus);
-    const relay = new TopicRelay(bus, this.#app, {
+    const limits = { ...defaultWsLimits, ...options.wsLimits };
+    const workers = options.workers && options.workers.count > 1 ? new SocketWorkers({ ...options.workers, limits, hopSecret: randomBytes(24).toString('base64url'), log: log.child({ module: 'workers' }) }) : undefined;
+    this.#workers = workers;
+    this.#revocations.onRevoked(({ kind, value, revokedAt }) => workers?.revoked([{ kind, value, revokedAt }]));
+    const relay = new TopicRelay(bus, workers ? workers.publisher(this.#app) : this.#app, {
       delivered: (subscribers, lagMs) => {
         this.metrics.framesOut.inc(subscribers);
         this.metrics.publishToDeliver.observe(lagMs / 1000);
@@ -206,11 +221,16 @@ export class Hub {
       router,
       metrics: this.metrics,
       log: log.child({ module: 'ws' }),
-      limits: { ...defaultWsLimits, ...options.wsLimits },
+      limits,
       links,
       sessions: this.#sessions,
+      revoked: workers ? (claims) => revocations.covers(claims) : undefined,
     });
     this.#ws.attach(this.#app);
+    if (workers) {
+      workers.serve(this.#ws);
+      trustForwardedPeer(this.#app, workers.hopSecret);
+    }
 
     this.#yjs = new YjsEndpoint({ verifier, host: this.#replicas, metrics: this.metrics, log: log.child({ module: 'yjs' }), sessions: this.#sessions });
     this.#yjs.attach(this.#app);
@@ -291,9 +311,21 @@ export class Hub {
     this.sessionOverflow.start();
     progress(`listening on port ${this.options.port}`);
     const uws = loadNativeUws();
-    this.#listenSocket = await this.#listen();
-    this.#port = uws.us_socket_local_port(this.#listenSocket as never);
-    this.options.log.info({ port: this.#port, bus: bus.kind, store: store.kind, analytics: analytics.kind }, 'hub listening');
+    const workers = this.#workers;
+    if (workers) {
+      // This thread serves REST and /yjs to its workers on loopback; the public port is theirs.
+      this.#listenSocket = (await this.#bind('127.0.0.1', 0)) || undefined;
+      if (!this.#listenSocket) throw new Error('could not listen on a loopback port for the socket workers');
+      await workers.start(uws.us_socket_local_port(this.#listenSocket as never), this.#revocations.entries());
+      this.#port = await this.#listen((host, port) => workers.listen(host, port));
+    } else {
+      this.#port = await this.#listen(async (host, port) => {
+        const socket = await this.#bind(host, port);
+        this.#listenSocket = socket || undefined;
+        return socket ? uws.us_socket_local_port(socket as never) : false;
+      });
+    }
+    this.options.log.info({ port: this.#port, workers: this.options.workers?.count ?? 1, bus: bus.kind, store: store.kind, analytics: analytics.kind }, 'hub listening');
     return { port: this.#port };
   }
 
@@ -303,7 +335,7 @@ export class Hub {
    * outgoing socket. uWS itself binds with SO_REUSEPORT and would share the port with another hub without a word
    * (see `startup/port-probe.ts`).
    */
-  async #listen(): Promise<us_listen_socket> {
+  async #listen(bind: (host: string, port: number) => Promise<number | false>): Promise<number> {
     const host = this.options.host ?? '0.0.0.0';
     const { port } = this.options;
     const deadline = Date.now() + (port === 0 ? 0 : 10_000);
@@ -311,12 +343,16 @@ export class Hub {
       const free = port === 0 || (await portIsFree(host, port));
       if (!free && (await someoneListens(host, port))) throw new PortInUseError(host, port);
       if (free) {
-        const socket = await new Promise<us_listen_socket | false>((resolve) => this.#app.listen(host, port, resolve));
-        if (socket) return socket;
+        const bound = await bind(host, port);
+        if (bound !== false) return bound;
       }
       if (Date.now() >= deadline) throw new PortInUseError(host, port);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  }
+
+  #bind(host: string, port: number): Promise<us_listen_socket | false> {
+    return new Promise((resolve) => this.#app.listen(host, port, resolve));
   }
 
   /**
@@ -341,6 +377,8 @@ export class Hub {
     this.#storeHealth.close();
     this.#ws.closeAll();
     this.#yjs.closeAll();
+    // Workers carry out the closes queued above, stop listening and exit.
+    await this.#workers?.close();
     this.#sessions.close();
     await this.#revocations.close();
     // An overflow look in progress finishes while the replicas it writes directives into are still open.

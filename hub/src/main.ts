@@ -1,8 +1,9 @@
 /**
  * `npm start`: the hub on the backends the environment chooses, until SIGTERM or SIGINT.
  */
-import { createTokenVerifier } from './auth/token-verifier.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { createTokenVerifier, loadOrCreateSecret } from './auth/token-verifier.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import type { WorkerAuth } from './workers/worker-protocol.ts';
 import { createLogger } from './log.ts';
 import { NativeBindingError, loadNativeUws } from './native-uws.ts';
 import { VapidKeyError } from './streams/push/vapid-keys.ts';
@@ -36,7 +37,9 @@ async function main(): Promise<void> {
   const push = await pushSettings(config);
   const backends = await composeBackends(config, log);
   if (config.trustedProxies.length > 0) log.info({ trustedProxies: config.trustedProxies }, 'per-client limits read X-Forwarded-For from these proxies');
-  const hub = new Hub({ backends, verifier, log, host: config.host, port: config.port, trustedProxies: config.trustedProxies, stripe: config.stripe, push, analyticsRelay: { retentionMs: config.analyticsOutboxRetentionMs }, gateOfflineAfterMs: config.gateOfflineAfterMs, gateStalledAfterMs: config.gateStalledAfterMs });
+  // Socket workers check tokens themselves (before the upgrade), so they get the verifier's parameters.
+  const workers = config.hubWorkers > 1 ? { count: config.hubWorkers, auth: await workerAuth(config) } : undefined;
+  const hub = new Hub({ backends, verifier, log, workers, host: config.host, port: config.port, trustedProxies: config.trustedProxies, stripe: config.stripe, push, analyticsRelay: { retentionMs: config.analyticsOutboxRetentionMs }, gateOfflineAfterMs: config.gateOfflineAfterMs, gateStalledAfterMs: config.gateStalledAfterMs });
   if (!config.stripe.secretKey) log.info('STRIPE_SECRET_KEY is not set: the box office sells for cash only');
 
   let stopping = false;
@@ -67,6 +70,11 @@ async function main(): Promise<void> {
     ? `sign in (admin, 7 days): ${url}/?token=${await verifier.mint({ sub: 'admin', role: 'admin', events: ['*'] }, '7d')}`
     : `sign in with a token from your identity provider: ${url}/?token=JWT`;
   process.stdout.write(`\n  opshub is up on ${url}\n  ${signIn}\n\n`);
+}
+
+async function workerAuth(config: Config): Promise<WorkerAuth> {
+  const { auth } = config;
+  return auth.kind === 'jwks' ? auth : { kind: 'hs256', secret: auth.secret ?? (await loadOrCreateSecret(config.dataDir)) };
 }
 
 main().catch((error: unknown) => {

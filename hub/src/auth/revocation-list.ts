@@ -59,6 +59,14 @@ export class RevocationList {
     return subAt !== undefined && (claims.iat === undefined || claims.iat * 1000 <= subAt);
   }
 
+  /** Every revocation held, as socket workers mirror them (workers/revocation-mirror.ts). */
+  entries(): { kind: 'jti' | 'sub'; value: string; revokedAt: number }[] {
+    return [
+      ...[...this.#byJti].map(([value, revokedAt]) => ({ kind: 'jti' as const, value, revokedAt })),
+      ...[...this.#bySub].map(([value, revokedAt]) => ({ kind: 'sub' as const, value, revokedAt })),
+    ];
+  }
+
   /** Called with every revocation this hub learns of (its own, another hub's, or found by the poll). */
   onRevoked(listener: (revocation: Revocation) => void): () => void {
     this.#listeners.add(listener);

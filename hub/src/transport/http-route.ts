@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { ClientError, toErrorReply } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { addressFromBytes } from './client-address.ts';
+import { peerAddress } from './forwarded-peer.ts';
 import { routeTableOf } from './route-table.ts';
 
 /** What a handler sees of a request: copied out of uWS's stack-allocated `req` before anything async happens. */
@@ -55,7 +55,7 @@ export function route(
   const paramCount = (pattern.match(/:/g) ?? []).length;
   routeTableOf(app).add(method, pattern);
   app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
-    const request = copyRequest(res, req, paramCount, options.bodyLimit ?? 1024 * 1024);
+    const request = copyRequest(res, req, peerAddress(app, res, req), paramCount, options.bodyLimit ?? 1024 * 1024);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -83,14 +83,13 @@ export function route(
   });
 }
 
-function copyRequest(res: HttpResponse, req: HttpRequest, paramCount: number, limit: number): Request & { abort(): void } {
+function copyRequest(res: HttpResponse, req: HttpRequest, remoteAddress: string, paramCount: number, limit: number): Request & { abort(): void } {
   const method = req.getMethod();
   const path = req.getUrl();
   const query = new URLSearchParams(req.getQuery() ?? '');
   const params = Array.from({ length: paramCount }, (_, i) => decodeURIComponent(req.getParameter(i) ?? ''));
   const headers = new Map(HEADERS_KEPT.map((h) => [h, req.getHeader(h)]));
   headers.set('x-forwarded-for', forwardedFor(req));
-  const remoteAddress = addressFromBytes(res.getRemoteAddress());
   // The body must be listened for now: uWS drops data that arrives while no onData handler is set.
   let body: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
   let fail: (e: Error) => void = () => {};

@@ -33,21 +33,24 @@ export class IdentityLimits {
   /** False when the identity already holds its share of sockets (checked before the upgrade). */
   mayOpen(claims: Claims): boolean {
     if (!LIMITED.has(claims.role)) return true;
-    return (this.#identities.get(keyOf(claims))?.sockets ?? 0) < this.options.maxSocketsPerIdentity;
+    return (this.#identities.get(identityKey(claims))?.sockets ?? 0) < this.options.maxSocketsPerIdentity;
   }
 
-  /** Counts an open socket; false (and nothing counted) when the identity is over its share. */
-  opened(claims: Claims): boolean {
+  /**
+   * Counts an open socket; false (and nothing counted) when the identity is over its share. `admitted`: the cap
+   * was already decided elsewhere (socket workers count at the upgrade, in shared memory), so only count.
+   */
+  opened(claims: Claims, admitted = false): boolean {
     if (!LIMITED.has(claims.role)) return true;
     const identity = this.#identity(claims);
-    if (identity.sockets >= this.options.maxSocketsPerIdentity) return false;
+    if (!admitted && identity.sockets >= this.options.maxSocketsPerIdentity) return false;
     identity.sockets++;
     return true;
   }
 
   closed(claims: Claims): void {
     if (!LIMITED.has(claims.role)) return;
-    const key = keyOf(claims);
+    const key = identityKey(claims);
     const identity = this.#identities.get(key);
     if (!identity) return;
     // Kept a moment after its last socket, so reconnecting does not reset a cool-down or a spent budget.
@@ -73,7 +76,7 @@ export class IdentityLimits {
   }
 
   #identity(claims: Claims): Identity {
-    const key = keyOf(claims);
+    const key = identityKey(claims);
     let identity = this.#identities.get(key);
     if (!identity) {
       identity = { sockets: 0, bucket: new TokenBucket(this.options.identityCommandsPerSecond, this.options.identityCommandBurst), coolUntil: 0 };
@@ -83,6 +86,12 @@ export class IdentityLimits {
   }
 }
 
-function keyOf(claims: Claims): string {
+/** True for the roles whose identities are limited (socket workers count their sockets at the upgrade). */
+export function isLimited(claims: Claims): boolean {
+  return LIMITED.has(claims.role);
+}
+
+/** The key an identity is counted under (socket workers mirror the identities at their cap by it). */
+export function identityKey(claims: Claims): string {
   return `${claims.role}\u0000${claims.sub}`;
 }

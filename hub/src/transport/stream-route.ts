@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { toErrorReply } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { peerAddress } from './forwarded-peer.ts';
 import type { Request } from './http-route.ts';
 import { routeTableOf } from './route-table.ts';
 
@@ -29,7 +30,7 @@ export function streamRoute(
   routeTableOf(app).add('get', pattern);
   app.get(pattern, (res: HttpResponse, req: HttpRequest) => {
     // uWS frees `req` when this function returns: copy what the handler may read first.
-    const request = copyGet(res, req, paramCount);
+    const request = copyGet(res, req, peerAddress(app, res, req), paramCount);
     let aborted = false;
     let wake: (() => void) | undefined;
     res.onAborted(() => {
@@ -92,14 +93,14 @@ export function streamRoute(
   });
 }
 
-function copyGet(res: HttpResponse, req: HttpRequest, paramCount: number): Request {
+function copyGet(res: HttpResponse, req: HttpRequest, remoteAddress: string, paramCount: number): Request {
   const headers = new Map(['authorization', 'accept'].map((h) => [h, req.getHeader(h)]));
   return {
     method: req.getMethod(),
     path: req.getUrl(),
     query: new URLSearchParams(req.getQuery() ?? ''),
     params: Array.from({ length: paramCount }, (_, i) => decodeURIComponent(req.getParameter(i) ?? '')),
-    remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString('utf8'),
+    remoteAddress,
     header: (name) => headers.get(name) ?? '',
     body: () => Promise.resolve(Buffer.alloc(0)),
   };

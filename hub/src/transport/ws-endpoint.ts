@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
 import { ClientFrame, CloseCode, parseTopic, wsLimits, type Claims, type CmdFrame } from '@opshub/schema';
 import { subscribeAccess, type SponsorLinks } from '../auth/permissions.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
@@ -62,7 +62,22 @@ export interface Connection {
   counted?: boolean;
 }
 
-type Ws = WebSocket<Connection>;
+/**
+ * The slice of a uWS WebSocket the endpoint uses. A uWS socket is one; so is a socket a worker thread hosts
+ * (workers/remote-socket.ts), whose sends, subscriptions and closes travel to that thread in order.
+ */
+export interface WsSocket<UserData> {
+  getUserData(): UserData;
+  send(message: string, isBinary?: boolean, compress?: boolean): number;
+  end(code?: number, shortMessage?: string): void;
+  cork(cb: () => void): unknown;
+  subscribe(topic: string): boolean;
+  unsubscribe(topic: string): boolean;
+  isSubscribed(topic: string): boolean;
+  getBufferedAmount(): number;
+}
+
+type Ws = WsSocket<Connection>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const noop = () => {};
@@ -90,6 +105,11 @@ export class WsEndpoint {
       links?: SponsorLinks;
       /** ends sockets whose token expires or is revoked */
       sessions?: SessionGuard;
+      /**
+       * Socket workers (HUB_WORKERS > 1) decide upgrades from a mirror of the revocation list; this is the
+       * authoritative look when the socket opens here.
+       */
+      revoked?: (claims: Claims) => boolean;
     },
   ) {
     this.#identities = new IdentityLimits(deps.limits);
@@ -111,25 +131,60 @@ export class WsEndpoint {
       idleTimeout: limits.idleTimeoutSeconds,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => this.#upgrade(res, req, context),
-      open: (ws) => {
-        const conn = ws.getUserData();
-        // Checked before the upgrade too; this closes the race of many upgrades of one identity at once.
-        if (!this.#identities.opened(conn.claims)) {
-          conn.open = false;
-          return void ws.end(CloseCode.flood, `at most ${this.deps.limits.maxSocketsPerIdentity} sockets per attendee`);
-        }
-        conn.counted = true;
-        this.#sockets.add(ws);
-        conn.leave = this.deps.sessions?.enter(conn.claims, (code, reason) => {
-          if (conn.open) ws.end(code, reason);
-        });
-        this.deps.metrics.connections.inc({ endpoint: 'ws' });
-      },
+      open: (ws) => this.#open(ws),
       message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
       close: (ws, code) => this.#close(ws, code),
     });
     this.#sweep = setInterval(() => this.#policeBackpressure(), limits.sweepMs);
     this.#sweep.unref();
+  }
+
+  /** The per-socket state of a socket upgraded for `claims` (here, or in a socket worker). */
+  connectionFor(claims: Claims): Connection {
+    return {
+      id: this.#nextId++,
+      claims,
+      topics: new Map(),
+      bucket: new TokenBucket(this.deps.limits.framesPerSecond, this.deps.limits.burst),
+      strikes: 0,
+      sweepsOverBound: 0,
+      open: true,
+    };
+  }
+
+  /**
+   * A socket a worker thread upgraded (it checked the token and the revocation list from its mirror, and counted the
+   * socket against its identity's cap in memory all workers share) opened: admitted exactly as a local socket's `open`, after the authoritative checks of the moment.
+   */
+  openRemote(ws: Ws): void {
+    const conn = ws.getUserData();
+    const refuse = (code: number, reason: string) => {
+      conn.open = false;
+      ws.end(code, reason);
+    };
+    if (!this.#accepting) return refuse(CloseCode.shutdown, 'hub shutting down');
+    if (this.deps.revoked?.(conn.claims)) return refuse(CloseCode.unauthorized, 'token revoked');
+    // The worker decided the socket cap (its count and this one see closes in different orders across workers).
+    this.#open(ws, true);
+  }
+
+  /**
+   * A frame from a worker-hosted socket (the worker copied it out of uWS). `receivedAt` is when the worker read it
+   * (this thread's `performance.now()` scale): the rate limit measures arrival at the socket, as on one thread, not
+   * when the frame's batch reached this thread.
+   */
+  messageRemote(ws: Ws, message: ArrayBuffer, isBinary: boolean, receivedAt: number): void {
+    this.#message(ws, message, isBinary, receivedAt);
+  }
+
+  /** A worker-hosted socket closed. */
+  closeRemote(ws: Ws, code: number): void {
+    this.#close(ws, code);
+  }
+
+  /** A socket worker refused an upgrade (counted as the upgrade handler here counts its refusals). */
+  refusedInWorker(code: string): void {
+    this.deps.metrics.rejectedFrames.inc({ code });
   }
 
   /** Stops new upgrades and closes every socket with 1012 so clients reconnect elsewhere. */
@@ -147,19 +202,26 @@ export class WsEndpoint {
         this.deps.metrics.rejectedFrames.inc({ code: 'identity_sockets' });
         return new UpgradeRefusal('429 Too Many Requests', 'rate_limited', `at most ${this.deps.limits.maxSocketsPerIdentity} sockets per attendee`);
       }
-      return {
-        id: this.#nextId++,
-        claims,
-        topics: new Map(),
-        bucket: new TokenBucket(this.deps.limits.framesPerSecond, this.deps.limits.burst),
-        strikes: 0,
-        sweepsOverBound: 0,
-        open: true,
-      };
+      return this.connectionFor(claims);
     });
   }
 
-  #message(ws: Ws, message: ArrayBuffer, isBinary: boolean): void {
+  #open(ws: Ws, capDecided = false): void {
+    const conn = ws.getUserData();
+    // Checked before the upgrade too; this closes the race of many upgrades of one identity at once.
+    if (!this.#identities.opened(conn.claims, capDecided)) {
+      conn.open = false;
+      return void ws.end(CloseCode.flood, `at most ${this.deps.limits.maxSocketsPerIdentity} sockets per attendee`);
+    }
+    conn.counted = true;
+    this.#sockets.add(ws);
+    conn.leave = this.deps.sessions?.enter(conn.claims, (code, reason) => {
+      if (conn.open) ws.end(code, reason);
+    });
+    this.deps.metrics.connections.inc({ endpoint: 'ws' });
+  }
+
+  #message(ws: Ws, message: ArrayBuffer, isBinary: boolean, receivedAt = performance.now()): void {
     const conn = ws.getUserData();
     const { metrics, limits } = this.deps;
     metrics.framesIn.inc();
@@ -168,7 +230,7 @@ export class WsEndpoint {
       ws.end(CloseCode.tooBig, `frame larger than ${limits.maxFrameBytes} bytes`);
       return;
     }
-    if (!conn.bucket.take()) {
+    if (!conn.bucket.take(receivedAt)) {
       if (++conn.strikes >= limits.floodStrikes) {
         ws.end(CloseCode.flood, 'rate limit ignored');
         return;

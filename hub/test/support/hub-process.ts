@@ -4,10 +4,14 @@ import { fileURLToPath } from 'node:url';
 
 const mainScript = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
-/** The test runner's environment minus backend choices: a hub process gets only the backends a test names. */
+/**
+ * The test runner's environment minus backend choices: a hub process gets only the backends a test names. It runs
+ * one thread (`HUB_WORKERS=1`, where `npm start` defaults to the core count) unless the test names a count, or the
+ * run sets `TEST_HUB_WORKERS`.
+ */
 function baseEnv(): NodeJS.ProcessEnv {
   const { DATABASE_URL, REDIS_URL, CLICKHOUSE_URL, ...rest } = process.env;
-  return rest;
+  return { HUB_WORKERS: process.env.TEST_HUB_WORKERS ?? '1', ...rest };
 }
 
 export interface HubProcess {

@@ -32,7 +32,18 @@ export interface TestHub {
  * A real hub in this process on port 0: uWS, the given bus (in-process by default), in-memory PGlite and chDB in a
  * temp folder. One per test file: chDB holds one engine per process.
  */
-export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLimits>; trustedProxies?: readonly string[]; stripe?: StripeConfig; push?: PushSettings } = {}): Promise<TestHub> {
+export async function startTestHub(
+  options: {
+    bus?: Bus;
+    wsLimits?: Partial<WsLimits>;
+    trustedProxies?: readonly string[];
+    stripe?: StripeConfig;
+    push?: PushSettings;
+    /** socket worker threads (HUB_WORKERS); default `TEST_HUB_WORKERS` or 1, the single-thread hub */
+    workers?: number;
+  } = {},
+): Promise<TestHub> {
+  const workers = options.workers ?? testHubWorkers();
   const dir = await mkdtemp(join(tmpdir(), 'opshub-hub-'));
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const backends: Backends = { bus: options.bus ?? new MemoryBus(), store: new PgliteStore({ template: process.env.PGLITE_TEMPLATE }), analytics: createAnalytics({ dataDir: dir, flushMs: 50 }) };
@@ -46,6 +57,7 @@ export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLi
     trustedProxies: options.trustedProxies,
     stripe: options.stripe,
     push: options.push,
+    workers: workers > 1 ? { count: workers, auth: { kind: 'hs256', secret: testSecret } } : undefined,
   });
   const { port } = await hub.start();
   const token: TestHub['token'] = (claims) => minter.mint({ sub: `${claims.role}-test`, events: ['expo'], ...claims });
@@ -67,6 +79,16 @@ export async function startTestHub(options: { bus?: Bus; wsLimits?: Partial<WsLi
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The socket workers in-process test hubs run with unless a test says: `TEST_HUB_WORKERS` (the contract suites run
+ * again with 2 in hub/test/workers/), else 1.
+ */
+export function testHubWorkers(): number {
+  const n = Number(process.env.TEST_HUB_WORKERS ?? 1);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`TEST_HUB_WORKERS must be a positive integer, got ${process.env.TEST_HUB_WORKERS}`);
+  return n;
 }
 
 /** A small event most tests can use. */
