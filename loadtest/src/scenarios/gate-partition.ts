@@ -102,7 +102,7 @@ export const gatePartition: Scenario = {
     const online = opshub.onlineMs! / baseline.onlineMs!;
     ctx.log(`gate-partition: online convergence opshub ${fmt(opshub.onlineMs)} ms vs best peer ${fmt(baseline.onlineMs)} ms (${online.toFixed(2)}×, goal ≤ 0.5×); control ping p99 ${fmt(opshub.onlinePingP99Ms)} ms during it (goal < 50 ms)`);
     return {
-      baselineName: yWebsocketTarget.label,
+      baselineName: `best of ${yWebsocketTarget.label} / ${hocuspocusTarget.label}`,
       metrics,
       opshub,
       baseline,
