@@ -2,13 +2,14 @@
  * `npm start`: the hub on the backends the environment chooses, until SIGTERM or SIGINT.
  */
 import { createTokenVerifier, loadOrCreateSecret } from './auth/token-verifier.ts';
+import { parseRedisTarget } from './bus/redis/redis-target.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import type { WorkerAuth } from './workers/worker-protocol.ts';
 import { createLogger } from './log.ts';
 import { NativeBindingError, loadNativeUws } from './native-uws.ts';
 import { VapidKeyError } from './streams/push/vapid-keys.ts';
 import { PortInUseError, portIsFree, someoneListens } from './startup/port-probe.ts';
-import { BackendUnreachableError, waitReachable } from './startup/reachable.ts';
+import { BackendUnreachableError, waitAnyReachable, waitReachable } from './startup/reachable.ts';
 import { DataDirLockedError, MigrationError } from './store/errors.ts';
 
 /** Errors whose message says all a person needs: printed as one line, without a stack. */
@@ -31,7 +32,13 @@ async function main(): Promise<void> {
   // A distributed backend that is not there fails here in one line naming its variable, instead of in a driver's
   // retry loop (ioredis retries forever) or a stack trace from the migrator.
   if (config.databaseUrl) await waitReachable('DATABASE_URL', config.databaseUrl, 5432);
-  if (config.redisUrl) await waitReachable('REDIS_URL', config.redisUrl, 6379);
+  if (config.redisUrl) {
+    // A cluster URL lists seed nodes, which WHATWG URLs cannot parse; one reachable seed is enough.
+    const target = parseRedisTarget(config.redisUrl);
+    const variable = process.env.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+    if (target.kind === 'single') await waitReachable(variable, config.redisUrl, 6379);
+    else await waitAnyReachable(variable, target.nodes);
+  }
   // The hub and its backends load only now: a start refused above answers in a moment, not after loading chDB.
   const [{ composeBackends }, { Hub }, { pushSettings }] = await Promise.all([import('./compose.ts'), import('./hub.ts'), import('./streams/push/push-settings.ts')]);
   const push = await pushSettings(config);

@@ -30,13 +30,23 @@ const reasons: Record<string, string> = {
 export async function waitReachable(variable: string, url: string, defaultPort: number, waitMs = 5_000): Promise<void> {
   const parsed = new URL(url);
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-  const port = Number(parsed.port || defaultPort);
-  const address = `${host}:${port}`;
+  await waitAnyReachable(variable, [{ host, port: Number(parsed.port || defaultPort) }], waitMs);
+}
+
+/**
+ * Like {@link waitReachable} for a list of seed addresses (a Redis Cluster's): resolves once any one of them accepts
+ * a TCP connection, since a client discovers the rest from it.
+ * @example await waitAnyReachable('REDIS_CLUSTER_NODES', [{ host: 'r1', port: 7000 }, { host: 'r2', port: 7000 }]);
+ */
+export async function waitAnyReachable(variable: string, nodes: readonly { readonly host: string; readonly port: number }[], waitMs = 5_000): Promise<void> {
+  const address = nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const failure = await tryConnect(host, port, Math.max(500, Math.min(3000, deadline - Date.now())));
-    if (failure === undefined) return;
-    if (Date.now() >= deadline || failure === 'ENOTFOUND') throw new BackendUnreachableError(variable, address, reasons[failure] ?? failure);
+    const timeoutMs = Math.max(500, Math.min(3000, deadline - Date.now()));
+    const failures = await Promise.all(nodes.map(({ host, port }) => tryConnect(host, port, timeoutMs)));
+    if (failures.some((failure) => failure === undefined)) return;
+    const failure = failures[0]!;
+    if (Date.now() >= deadline || failures.every((f) => f === 'ENOTFOUND')) throw new BackendUnreachableError(variable, address, reasons[failure!] ?? failure!);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
