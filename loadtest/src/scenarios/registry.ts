@@ -10,6 +10,7 @@ import { idleMemory } from './idle-memory.ts';
 import { importScenario } from './import.ts';
 import { overAdmission } from './over-admission.ts';
 import { push } from './push.ts';
+import { redisCluster } from './redis-cluster.ts';
 import type { Scenario } from './scenario.ts';
 
 /**
@@ -17,4 +18,4 @@ import type { Scenario } from './scenario.ts';
  * single-server scenarios then share that server. gate-partition drives the shared hub and its own y-websocket
  * server with WebsocketProviders; gate-verdict runs its own edge-agent process after them; analytics, push and import run their own figures processes.
  */
-export const scenarios: readonly Scenario[] = [idleMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, chaos];
+export const scenarios: readonly Scenario[] = [idleMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, chaos, redisCluster];
