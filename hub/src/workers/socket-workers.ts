@@ -107,6 +107,17 @@ export class SocketWorkers {
     const endpoint = this.#endpoint;
     if (!endpoint) return;
     for (const event of events) {
+      // One event that throws must not drop the rest of its batch (later frames of other sockets ride in it).
+      try {
+        this.#handleOne(link, endpoint, event);
+      } catch (err) {
+        this.options.log.error({ err, event: event[0] }, 'socket worker event failed');
+      }
+    }
+  }
+
+  #handleOne(link: WorkerLink, endpoint: WsEndpoint, event: Event): void {
+    {
       switch (event[0]) {
         case 'open': {
           const socket = new RemoteSocket<Connection>(link, event[1], endpoint.connectionFor(event[2]));
