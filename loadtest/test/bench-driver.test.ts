@@ -74,7 +74,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'chaos']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'chaos', 'redis-cluster']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
