@@ -61,12 +61,13 @@ it('never holds more people in a refuse zone than its capacity, except by record
     { peakPerSecond: 15, rampSeconds: 2, tickMs: 200, movePerSecond: 0.25, exitPerSecond: 0.01, overrideShare: 0.02, maxPerTick: 5 },
   );
   simulator.start();
-  // Until every room has turned people away and some steward overrode, or 120 s (a loaded machine is slower, not wrong).
+  // Until every room has turned people away and some steward overrode, or 200 s (a loaded machine is slower, not wrong:
+  // in CI beside the bench driver's run of every scenario, 120 s was not enough).
   await until(
     async () => simulator.stats,
     (s) => refusing.every((z) => (s.refused[z.id] ?? 0) >= 3 && (s.entries[z.id] ?? 0) >= 5) && Object.keys(s.overrides).length >= 1 && s.scans >= 600,
     'every room filled and refused',
-    120_000,
+    200_000,
   ).finally(() => simulator.stop());
   // Let scans in flight finish, then wait until the hub has published every scan the gates recorded.
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -117,4 +118,4 @@ it('never holds more people in a refuse zone than its capacity, except by record
   const summary = (await (await fleet.api('/api/v1/events/demo/checkins/summary')).json()) as { byZone: Record<string, { inside: number }> };
   for (const z of refusing) expect(summary.byZone[z.id]?.inside ?? 0).toBe(timeline.insideZone(z.id));
   console.log(`refuse zones: ${refusing.map((z) => `${z.id} peak ${peak[z.id]}/${z.capacity} (+${overrides[z.id] ?? 0} overrides)`).join(', ')}; ${scans.size} scans, ${JSON.stringify(simulator.stats.refused)} zone_full`);
-}, 180_000);
+}, 300_000);
