@@ -61,11 +61,12 @@ it('never holds more people in a refuse zone than its capacity, except by record
     { peakPerSecond: 15, rampSeconds: 2, tickMs: 200, movePerSecond: 0.25, exitPerSecond: 0.01, overrideShare: 0.02, maxPerTick: 5 },
   );
   simulator.start();
-  // Until every room has turned people away and some steward overrode, or 200 s (a loaded machine is slower, not wrong:
+  // Until every room has turned someone away (once proves it was full: the VIP lounge, 2 places for 10 VIP tickets,
+  // refuses rarely; CI saw it at 2 of 3 after 3,384 scans) and some steward overrode, or 200 s (a loaded machine is slower, not wrong:
   // in CI beside the bench driver's run of every scenario, 120 s was not enough).
   await until(
     async () => simulator.stats,
-    (s) => refusing.every((z) => (s.refused[z.id] ?? 0) >= 3 && (s.entries[z.id] ?? 0) >= 5) && Object.keys(s.overrides).length >= 1 && s.scans >= 600,
+    (s) => refusing.every((z) => (s.refused[z.id] ?? 0) >= 1 && (s.entries[z.id] ?? 0) >= 5) && Object.keys(s.overrides).length >= 1 && s.scans >= 600,
     'every room filled and refused',
     200_000,
   ).finally(() => simulator.stop());
