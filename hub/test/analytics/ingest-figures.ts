@@ -18,6 +18,7 @@
  * opshub's zone heatmap is first paired ahead, as the hub does at start (`zoneWarmup`, timed apart), then requested.
  * The last stdout line is `FIGURES {json}`.
  */
+import { rawZoneDeltasSql } from './raw-zone-deltas.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,18 +48,7 @@ const { values: args } = parseArgs({
   },
 });
 /** The zone heatmap's occupancy deltas straight from `events`: the pairing window must sort every scan. */
-const RAW_ZONE_HEATMAP = `
-SELECT zone, bucket, sum(delta) AS delta FROM (
-  SELECT intDiv(toUnixTimestamp64Milli(ts), 300000) * 300000 AS bucket,
-         arrayJoin([(if(inside = 1, toString(scan_zone), ''), 1), (if(previous_inside = 1, toString(previous_zone), ''), -1)]) AS change,
-         change.1 AS zone, change.2 AS delta
-  FROM (
-    SELECT ts, zone AS scan_zone, toUInt8(kind = 'scan.in.admitted') AS inside,
-           lagInFrame(zone) OVER w AS previous_zone, lagInFrame(toUInt8(kind = 'scan.in.admitted'), 1, 0) OVER w AS previous_inside
-    FROM events WHERE event = {event:String} AND kind IN ('scan.in.admitted', 'scan.out.admitted')
-    WINDOW w AS (PARTITION BY ticket ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
-  )
-) WHERE zone != '' GROUP BY zone, bucket`;
+const RAW_ZONE_HEATMAP = rawZoneDeltasSql(300_000);
 
 const RAW_SESSION_HEATMAP = `
 SELECT room, intDiv(toUnixTimestamp64Milli(ts), 300000) * 300000 AS bucket, countIf(kind = 'poll.vote') AS votes, countIf(kind = 'qa.question') AS questions,

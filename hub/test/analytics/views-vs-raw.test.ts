@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { rawZoneDeltasSql } from './raw-zone-deltas.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -54,18 +55,9 @@ async function compareViews(): Promise<void> {
 
 /** Occupancy change per zone and minute straight from the raw table: each admitted scan paired with the ticket's previous one. */
 async function rawMinuteDeltas(): Promise<MinuteDeltas> {
-  const rows = await q<{ zone: string; minute: string; net: string }>(`
-    SELECT zone, toString(minute) AS minute, toString(sum(delta)) AS net FROM (
-      SELECT intDiv(toUnixTimestamp64Milli(ts), 60000) * 60000 AS minute,
-             arrayJoin([(if(inside = 1, toString(scan_zone), ''), 1), (if(previous_inside = 1, toString(previous_zone), ''), -1)]) AS change,
-             change.1 AS zone, change.2 AS delta
-      FROM (
-        SELECT ts, zone AS scan_zone, toUInt8(kind = 'scan.in.admitted') AS inside,
-               lagInFrame(zone) OVER w AS previous_zone, lagInFrame(toUInt8(kind = 'scan.in.admitted'), 1, 0) OVER w AS previous_inside
-        FROM events WHERE event = {event:String} AND kind IN ('scan.in.admitted', 'scan.out.admitted')
-        WINDOW w AS (PARTITION BY ticket ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
-      )
-    ) WHERE zone != '' GROUP BY zone, minute HAVING sum(delta) != 0`);
+  const rows = await q<{ zone: string; minute: string; net: string }>(
+    `SELECT zone, toString(bucket) AS minute, toString(delta) AS net FROM (${rawZoneDeltasSql(60_000)}) WHERE delta != 0`,
+  );
   const deltas: MinuteDeltas = new Map();
   for (const r of rows) {
     if (!deltas.has(r.zone)) deltas.set(r.zone, new Map());
