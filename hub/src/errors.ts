@@ -3,6 +3,7 @@ import type { ErrorCode } from '@opshub/schema';
 import { AuthError } from './auth/token-verifier.ts';
 import { BusUnavailableError } from './bus/bus.ts';
 import { ConflictError, NotFoundError, TicketCsvError } from './store/errors.ts';
+import { isStoreUnavailable } from './store/store-unavailable.ts';
 
 /** An error meant for the client: a contract error code, an HTTP status and a message safe to show. */
 export class ClientError extends Error {
@@ -46,6 +47,7 @@ export function toErrorReply(error: unknown): ErrorReply {
   if (error instanceof TicketCsvError) return reply('invalid', error.message);
   if (error instanceof ConflictError) return reply('conflict', error.message);
   if (error instanceof BusUnavailableError) return reply('unavailable', error.message);
+  if (isStoreUnavailable(error)) return { ...reply('unavailable', 'the Store (database) cannot be reached right now; nothing was written, try again in a few seconds'), internal: true };
   // The net under validation: a value the Store refuses (SQLSTATE class 22 data exception, 54 limit; 23 a constraint)
   // came from the request, so it is the client's error, never a 500 (issue #11).
   const sqlstate = (error as { code?: unknown } | null)?.code;

@@ -10,6 +10,7 @@ import { StoreHealth } from '../../src/store/store-health.ts';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.ts';
 import { registerOpsRoutes } from '../../src/rest/ops-routes.ts';
 import { describeWithTool } from '../support/services.ts';
+import { toErrorReply } from '../../src/errors.ts';
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -103,10 +104,21 @@ describeWithTool('postgres', 'PostgresStore when PostgreSQL restarts under a con
         await new Promise((r) => setTimeout(r, 300));
         await sql`select 1`.execute(trx);
       });
-      await expect(outcome).rejects.toThrow();
+      const failure = await outcome.then(() => undefined, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(Error);
+      // What a client whose command was in that transaction is told: retry later, not "the hub is broken".
+      expect(toErrorReply(failure).code).toBe('unavailable');
       expect(uncaught).toEqual([]);
+
+      // While it is down, a new query fails fast and is `unavailable` too; a wrong query stays `internal`.
+      const started = Date.now();
+      const whileDown = await store.db.selectFrom('events').select('id').execute().then(() => undefined, (error: unknown) => error);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(toErrorReply(whileDown)).toMatchObject({ code: 'unavailable', status: 503 });
       await db.up();
       await until('queries to work again', () => store.db.selectFrom('events').select('id').execute().then(() => true, () => false), 15_000);
+      const wrong = await sql`select * from no_such_table`.execute(store.db).then(() => undefined, (error: unknown) => error);
+      expect(toErrorReply(wrong)).toMatchObject({ code: 'internal', status: 500 });
       expect(uncaught).toEqual([]);
     } finally {
       process.off('uncaughtException', onUncaught);

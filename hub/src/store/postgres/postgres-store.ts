@@ -19,6 +19,11 @@ export interface PostgresStoreOptions {
    * replaces a broken connection by itself; without a listener node-postgres would crash the process.
    */
   readonly onIdleError?: ((error: Error) => void) | undefined;
+  /**
+   * How long a query waits for a pooled connection to PostgreSQL before it fails (default 10,000 ms). Without it a
+   * command made while PostgreSQL is down waits as long as the OS keeps trying to connect, and the client sees nothing.
+   */
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 /**
@@ -47,8 +52,8 @@ export class PostgresStore implements Store {
 
   async start(): Promise<void> {
     if (this.#db) return;
-    const { url, schema, maxConnections = 10, onIdleError = () => {} } = this.#options;
-    const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+    const { url, schema, maxConnections = 10, onIdleError = () => {}, connectTimeoutMs = 10_000 } = this.#options;
+    const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: connectTimeoutMs });
     pool.on('error', onIdleError);
     // The pool listens for errors only on idle connections: one checked out when PostgreSQL goes away (a query in
     // flight, or a transaction between two queries) emits 'error' with nobody listening, which kills the process.
