@@ -132,6 +132,11 @@ describe('levers in the control room', () => {
     await row.getByTestId('gate-overrides').filter({ hasText: '1 by override' }).waitFor({ timeout: 10_000 });
     await row.getByText('OVR').waitFor();
     await screenshot(control, 'levers-control-room');
+    // At the browser's 1600 px, with door levers, an override and a row of verdicts, every column is in view: the
+    // table must not need its horizontal scroll (its last column used to sit out of sight).
+    const overflow = await control.getByTestId('gates').evaluate((table) => table.parentElement!.scrollWidth - table.parentElement!.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await row.getByTestId('gate-last-scan').waitFor();
 
     await control.locator('[data-testid=gate-levers][data-gate=north]').getByRole('button', { name: 'Open North gate' }).click();
     await control.getByRole('dialog', { name: 'Open North gate?' }).getByRole('button', { name: 'Open North gate' }).click();
