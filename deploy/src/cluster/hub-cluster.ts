@@ -11,6 +11,7 @@ import { freePort } from '../local/free-port.ts';
 import { OwnedProcess } from '../local/owned-process.ts';
 import { loadOrCreateClusterSecrets } from './cluster-secrets.ts';
 import { haproxyConfig } from './haproxy-config.ts';
+import { pollUntil } from './poll-until.ts';
 
 const hubMain = fileURLToPath(new URL('../../../hub/src/main.ts', import.meta.url));
 const repoDir = fileURLToPath(new URL('../../../', import.meta.url));
@@ -128,12 +129,10 @@ export class HubCluster {
       this.options.log?.(`${hub.name} exited (${exit.signal ?? `code ${exit.code}`}); starting it again`);
       setTimeout(() => void this.startHub(hub).catch((error: unknown) => this.options.log?.(`${hub.name} did not come back: ${String(error)}`)), 1000);
     });
-    await waitHealthy(hub, child, this.options.startTimeoutMs ?? 180_000);
+    const timeoutMs = this.options.startTimeoutMs ?? 180_000;
+    await pollUntil(`${hub.name} to answer /healthz with 200`, () => answersHealthy(hub.url), { timeoutMs, intervalMs: 250, process: child, story: () => child.tail() });
     // The sign-in link is the last thing a hub prints, a moment after it starts answering.
-    for (let waited = 0; this.signIn === undefined && waited < 15_000 && child.running; waited += 100) {
-      this.signIn = signInLine(child.tail());
-      if (this.signIn === undefined) await new Promise((r) => setTimeout(r, 100));
-    }
+    this.signIn ??= await pollUntil('the sign-in link', () => signInLine(child.tail()), { timeoutMs: 15_000, intervalMs: 100, process: child }).catch(() => undefined);
   }
 
   /** Stops one hub on purpose (SIGTERM drains it first; SIGKILL is a crash) and resolves when it exited. */
@@ -150,14 +149,16 @@ export class HubCluster {
     );
     const haproxy = OwnedProcess.spawn('haproxy', 'haproxy', ['-f', config, '-db']);
     this.#haproxy = haproxy;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (!haproxy.running) throw new Error(`HAProxy exited at start (Debian's package: apt-get install haproxy):\n${haproxy.tail()}`);
-      const ok = await fetch(`${this.url}/healthz`).then((r) => r.ok, () => false);
-      if (ok) return;
-      if (Date.now() > deadline) throw new Error(`HAProxy on ${this.url} did not answer within 15 s:\n${haproxy.tail()}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await pollUntil(`HAProxy to answer on ${this.url}`, () => answersHealthy(this.url), {
+      timeoutMs: 15_000,
+      process: haproxy,
+      story: () => `${haproxy.running ? '' : "(Debian's package: apt-get install haproxy)\n"}${haproxy.tail()}`,
+    });
+  }
+
+  /** HAProxy's process id: the bench reads its CPU time and pins it beside the hubs. */
+  get haproxyPid(): number | undefined {
+    return this.#haproxy?.pid;
   }
 
   /** HAProxy's last lines: its health-check log (which hub left or joined the rotation, and why). */
@@ -201,15 +202,9 @@ export class HubCluster {
   }
 }
 
-async function waitHealthy(hub: ClusterHub, child: OwnedProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!child.running) throw new Error(`${hub.name} exited while starting:\n${child.tail()}`);
-    const ok = await fetch(`${hub.url}/healthz`).then((r) => r.ok, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${hub.name} did not answer /healthz within ${timeoutMs / 1000} s:\n${child.tail()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** True when `url`/healthz answers 200 (a refused connection is false: the server is not up yet). */
+function answersHealthy(url: string): Promise<boolean> {
+  return fetch(`${url}/healthz`).then((r) => r.ok, () => false);
 }
 
 function signInLine(output: string): string | undefined {

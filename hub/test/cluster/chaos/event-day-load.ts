@@ -1,6 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil } from '@opshub/deploy/cluster/poll-until';
 import type { Claims } from '@opshub/schema';
 import { spawnAgent, type AgentProcess } from '../../../../edge-agent/test/helpers.ts';
 import { ResumingClient, sleep } from './resuming-client.ts';
@@ -102,13 +104,15 @@ export class EventDayLoad {
       }),
     );
     // A gate admits only tickets its replica holds: wait for the roster on every laptop.
-    const deadline = Date.now() + 90_000;
-    for (const agent of this.agents) {
-      while ((await this.#status(agent).catch(() => undefined))?.tickets !== stage.codes.length) {
-        if (Date.now() > deadline) throw new Error(`gate ${agent.gate} did not receive the roster within 90 s:\n${agent.output().slice(-1500)}`);
-        await sleep(200);
-      }
-    }
+    await Promise.all(
+      this.agents.map((agent) =>
+        pollUntil(`gate ${agent.gate} to receive the roster`, async () => (await this.#status(agent)).tickets === stage.codes.length, {
+          timeoutMs: 90_000,
+          process: runningState(agent.child),
+          story: () => agent.output().slice(-1500),
+        }),
+      ),
+    );
 
     this.#loops = [
       ...this.agents.map((agent, i) => this.#scanLoop(agent, stage.codes.filter((_, n) => n % this.agents.length === i))),
@@ -196,4 +200,13 @@ export class EventDayLoad {
     }
     await Promise.all(this.#dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+/** A child process's liveness as {@link pollUntil} reads it: a gate that exited will never hold the roster. */
+function runningState(child: ChildProcess): { readonly running: boolean } {
+  return {
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+  };
 }
