@@ -1,37 +1,43 @@
 /**
- * Chaos figures: the drill of `chaos/chaos-drill.ts`, longer than the test. Not part of the test suite; the bench's
- * `chaos` scenario runs it, or run it alone:
+ * Chaos figures: the drill of `chaos/chaos-drill.ts` with its `bench` profile (three hubs each killed in turn, 10 s
+ * outages), longer than the test's `ci` profile. Not part of the test suite; the bench's `chaos` scenario runs it,
+ * or run it alone (any option overrides the profile):
  *
  *   npx tsx hub/test/cluster/chaos-figures.ts --settle 10000 --outage 10000 --gates 3 --voters 60 --chatters 20
+ *   npx tsx hub/test/cluster/chaos-figures.ts --profile ci
  *
  * Needs redis-server, haproxy and PostgreSQL's server programs (all from Debian's packages); it starts its own Redis
  * and PostgreSQL on free ports. Progress goes to stderr; the last stdout line is `FIGURES {json}`.
  */
 import { parseArgs } from 'node:util';
-import { runChaosDrill } from './chaos/chaos-drill.ts';
+import { z } from 'zod';
+import { drillProfiles, runChaosDrill } from './chaos/chaos-drill.ts';
 
-const { values } = parseArgs({
-  options: {
-    hubs: { type: 'string', default: '3' },
-    gates: { type: 'string', default: '3' },
-    voters: { type: 'string', default: '60' },
-    chatters: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '5000' },
-    settle: { type: 'string', default: '10000' },
-    outage: { type: 'string', default: '10000' },
-    kills: { type: 'string', default: '3' },
-  },
-});
+const count = (min: number) => z.coerce.number().int().min(min).optional();
+const args = z
+  .object({
+    profile: z.enum(['ci', 'bench']).default('bench'),
+    hubs: count(2),
+    gates: count(1),
+    voters: count(0),
+    chatters: count(0),
+    warmup: count(0),
+    settle: count(0),
+    outage: count(0),
+    kills: count(0),
+  })
+  .parse(parseArgs({ options: Object.fromEntries(['profile', 'hubs', 'gates', 'voters', 'chatters', 'warmup', 'settle', 'outage', 'kills'].map((name) => [name, { type: 'string' as const }])) }).values);
 if (process.send) process.on('disconnect', () => process.exit(0));
 
+const profile = drillProfiles[args.profile];
 const report = await runChaosDrill({
-  hubs: Number(values.hubs),
-  tickets: 20_000,
-  warmupMs: Number(values.warmup),
-  settleMs: Number(values.settle),
-  outageMs: Number(values.outage),
-  kills: Number(values.kills),
-  load: { gates: Number(values.gates), scanEveryMs: 100, voters: Number(values.voters), voteEveryMs: 2000, chatters: Number(values.chatters), chatEveryMs: 1500 },
+  ...profile,
+  hubs: args.hubs ?? profile.hubs,
+  kills: args.kills ?? profile.kills,
+  warmupMs: args.warmup ?? profile.warmupMs,
+  settleMs: args.settle ?? profile.settleMs,
+  outageMs: args.outage ?? profile.outageMs,
+  load: { ...profile.load, gates: args.gates ?? profile.load.gates, voters: args.voters ?? profile.load.voters, chatters: args.chatters ?? profile.load.chatters },
   log: (line) => process.stderr.write(`[chaos] ${line}\n`),
 });
 process.stderr.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -1,14 +1,16 @@
 /**
- * The chaos drill of issue 18: three hubs behind HAProxy on a private Redis and a private PostgreSQL (started here,
+ * The chaos drill of issue 18: N hubs behind HAProxy on a private Redis and a private PostgreSQL (started here,
  * never the machine's shared ones), a steady event day through the balancer (see `event-day-load.ts`), then, one
- * at a time: kill -9 each hub (and start it again), restart Redis, restart PostgreSQL. It returns what it measured;
- * the test (`chaos.test.ts`, short) asserts on it, the bench's `chaos` scenario (`chaos-figures.ts`, longer) prints it.
+ * at a time: kill -9 hubs in turn (each started again), restart Redis, restart PostgreSQL. It returns what it
+ * measured; the test (`chaos.test.ts`, profile `ci`) asserts on it, the bench's `chaos` scenario (`chaos-figures.ts`,
+ * profile `bench`) prints it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { HubCluster } from '@opshub/deploy/cluster/hub-cluster';
+import { pollUntil } from '@opshub/deploy/cluster/poll-until';
 import { loadOrCreateClusterSecrets } from '@opshub/deploy/cluster/cluster-secrets';
 import { freePort } from '@opshub/deploy/local/free-port';
 import { LocalPostgres } from '@opshub/deploy/local/postgres-server';
@@ -33,6 +35,42 @@ export interface DrillOptions {
   /** how many hubs to kill -9, one at a time (default all) */
   readonly kills?: number;
   readonly log?: (line: string) => void;
+}
+
+/**
+ * The drill's two lengths, one code path. `ci` is `chaos.test.ts`: two hubs, one kill -9, one Redis and one
+ * PostgreSQL restart, short steady phases (about 2 min on an idle 2-core machine). `bench` is the bench's `chaos`
+ * scenario (`chaos-figures.ts`): three hubs each killed in turn, 10 s outages and settles, three times the clients.
+ */
+export const drillProfiles = {
+  ci: {
+    hubs: 2,
+    kills: 1,
+    tickets: 3000,
+    warmupMs: 1500,
+    settleMs: 1000,
+    // PostgreSQL's outage is read from 2.5 s after the stop (detectMs): 4 s leaves 1.5 s of samples.
+    outageMs: 4000,
+    load: { gates: 2, scanEveryMs: 150, voters: 10, voteEveryMs: 1500, chatters: 4, chatEveryMs: 1500 },
+  },
+  bench: {
+    hubs: 3,
+    kills: 3,
+    tickets: 20_000,
+    warmupMs: 5000,
+    settleMs: 10_000,
+    outageMs: 10_000,
+    load: { gates: 3, scanEveryMs: 100, voters: 60, voteEveryMs: 2000, chatters: 20, chatEveryMs: 1500 },
+  },
+} as const satisfies Record<string, Omit<DrillOptions, 'log'>>;
+
+/** A shared backend the drill stops and starts under load. */
+interface Backend {
+  readonly name: string;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  /** how long after the stop every hub's /healthz is expected to say so */
+  readonly detectMs: number;
 }
 
 export interface StepRecord {
@@ -140,31 +178,29 @@ export async function runChaosDrill(options: DrillOptions): Promise<DrillReport>
     }
     await Promise.all(restarts.values());
 
-    // Redis: a service restart (SIGTERM: Redis writes its append-only file), down for outageMs.
-    const redisDownAt = Date.now();
-    await redis.down('SIGTERM');
-    await sleep(options.outageMs);
-    const redisUpAt = Date.now();
-    await redis.up();
-    await until('every hub ready after Redis came back', () => allReadySince(watch!, redisUpAt), 60_000, story);
-    const redisReadyAgainMs = Math.max(...Object.values(watch.readyAgainAt(redisUpAt)).map((t) => t! - redisUpAt));
-    step('Redis down and back, every hub ready', redisDownAt, `(${redisReadyAgainMs} ms after it answered)`);
-    // Detection takes a moment (ioredis notices the closed socket at once; the first sample may predate it).
-    const redisDown = watch.statesBetween(redisDownAt + 1000, redisUpAt);
-    await sleep(options.settleMs);
-
-    // PostgreSQL: a service restart (fast shutdown), down for outageMs.
-    const pgDownAt = Date.now();
-    await db.down('SIGINT');
-    await sleep(options.outageMs);
-    const pgUpAt = Date.now();
-    await db.up();
-    await until('every hub ready after PostgreSQL came back', () => allReadySince(watch!, pgUpAt), 60_000, story);
-    const postgresReadyAgainMs = Math.max(...Object.values(watch.readyAgainAt(pgUpAt)).map((t) => t! - pgUpAt));
-    step('PostgreSQL down and back, every hub ready', pgDownAt, `(${postgresReadyAgainMs} ms after it answered)`);
-    // The Store is asked once a second, with a 3 s bound on the answer.
-    const postgresDown = watch.statesBetween(pgDownAt + 2500, pgUpAt);
-    await sleep(options.settleMs);
+    /**
+     * One backend's outage under load: stop it, keep it down `outageMs`, start it, wait until every hub answers 200
+     * again. Returns what each hub's /healthz said while it was down, read from `detectMs` after the stop (a hub
+     * notices a moment later) to the start.
+     */
+    const outage = async (backend: Backend) => {
+      const downAt = Date.now();
+      await backend.down();
+      await sleep(options.outageMs);
+      const upAt = Date.now();
+      await backend.up();
+      await until(`every hub ready after ${backend.name} came back`, () => allReadySince(watch!, upAt), 60_000, story);
+      const readyAgainMs = Math.max(...Object.values(watch!.readyAgainAt(upAt)).map((t) => t! - upAt));
+      step(`${backend.name} down and back, every hub ready`, downAt, `(${readyAgainMs} ms after it answered)`);
+      const states = watch!.statesBetween(downAt + backend.detectMs, upAt);
+      await sleep(options.settleMs);
+      return { states, readyAgainMs };
+    };
+    // Redis: a service restart (SIGTERM: Redis writes its append-only file). ioredis notices the closed socket at
+    // once, but the first sample after the stop may predate it.
+    const redisOutage = await outage({ name: 'Redis', down: () => redis!.down('SIGTERM'), up: () => redis!.up(), detectMs: 1000 });
+    // PostgreSQL: a service restart (fast shutdown). The Store is asked once a second, with a 3 s bound on the answer.
+    const postgresOutage = await outage({ name: 'PostgreSQL', down: () => db!.down('SIGINT'), up: () => db!.up(), detectMs: 2500 });
 
     // Stop writing; let the gates' last scans reach the hubs and the last messages the clients.
     const quiet = Date.now();
@@ -196,7 +232,13 @@ export async function runChaosDrill(options: DrillOptions): Promise<DrillReport>
       ackedWritesLost: lostWrites,
       acked: { scans: load.admitted.length, votes: load.ackedVotes.size, chats: load.ackedChats.length },
       timeBack: { outages: outages.length, back: backMs.length, p50Ms: backMs[Math.floor((backMs.length - 1) / 2)] ?? 0, maxMs: backMs.at(-1) ?? 0 },
-      healthz: { redisDown, postgresDown, redisReadyAgainMs, postgresReadyAgainMs, killed },
+      healthz: {
+        redisDown: redisOutage.states,
+        postgresDown: postgresOutage.states,
+        redisReadyAgainMs: redisOutage.readyAgainMs,
+        postgresReadyAgainMs: postgresOutage.readyAgainMs,
+        killed,
+      },
       refused: Object.fromEntries(load.refused),
       scanFailures: load.scanFailures.slice(0, 10),
       steps,
@@ -283,12 +325,6 @@ function clientStory(load: EventDayLoad): string {
 }
 
 /** Polls `check` (processes and sockets give no event to wait on) until it returns a value other than false. */
-async function until<T>(what: string, check: () => T | false | Promise<T | false>, timeoutMs: number, story?: () => string | Promise<string>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve(check()).catch(() => false as const);
-    if (value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${story ? `\n${await story()}` : ''}`);
-    await sleep(100);
-  }
+function until<T>(what: string, check: () => T | false | Promise<T | false>, timeoutMs: number, story?: () => string | Promise<string>): Promise<T> {
+  return pollUntil(what, check, { timeoutMs, intervalMs: 100, ...(story && { story }) });
 }
