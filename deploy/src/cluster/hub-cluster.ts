@@ -3,6 +3,7 @@
  * what the cluster tests and chaos scenarios drive. Each hub gets its own port and `DATA_DIR` (its embedded chDB) and
  * the deployment's shared secrets; HAProxy listens on the one URL clients use.
  */
+import type { SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -37,6 +38,11 @@ export interface HubClusterOptions {
   readonly log?: (line: string) => void;
   /** how long a hub may take to answer /healthz (default 180 s: three hubs loading chDB on two cores) */
   readonly startTimeoutMs?: number;
+  /**
+   * taskset CPU list the hubs and HAProxy start on (default: this process's own affinity). The bench pins itself to
+   * its client core, which children inherit; it starts the cluster on every core instead and pins it afterwards.
+   */
+  readonly cpus?: string;
 }
 
 /** One hub of the cluster. */
@@ -119,7 +125,7 @@ export class HubCluster {
   /** Starts (or restarts) one hub and resolves once it answers `/healthz` with 200. */
   async startHub(hub: ClusterHub): Promise<void> {
     hub.stopping = false;
-    const child = OwnedProcess.spawn(hub.name, process.execPath, ['--import', 'tsx', hubMain], {
+    const child = this.#spawn(hub.name, process.execPath, ['--import', 'tsx', hubMain], {
       cwd: repoDir,
       env: { ...process.env, ...this.#env, PORT: String(hub.port), DATA_DIR: hub.dataDir },
     });
@@ -135,6 +141,12 @@ export class HubCluster {
     this.signIn ??= await pollUntil('the sign-in link', () => signInLine(child.tail()), { timeoutMs: 15_000, intervalMs: 100, process: child }).catch(() => undefined);
   }
 
+  /** Spawns through `taskset` when a CPU list is set (it execs the command: the pid is the command's). */
+  #spawn(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): OwnedProcess {
+    const cpus = this.options.cpus;
+    return cpus ? OwnedProcess.spawn(name, 'taskset', ['-c', cpus, command, ...args], options) : OwnedProcess.spawn(name, command, args, options);
+  }
+
   /** Stops one hub on purpose (SIGTERM drains it first; SIGKILL is a crash) and resolves when it exited. */
   async stopHub(hub: ClusterHub, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     hub.stopping = true;
@@ -147,7 +159,7 @@ export class HubCluster {
       config,
       haproxyConfig({ listen: this.listen, hubs: this.hubs.map((h) => ({ name: h.name, host: '127.0.0.1', port: h.port })), statsSocket: this.statsSocket }),
     );
-    const haproxy = OwnedProcess.spawn('haproxy', 'haproxy', ['-f', config, '-db']);
+    const haproxy = this.#spawn('haproxy', 'haproxy', ['-f', config, '-db']);
     this.#haproxy = haproxy;
     await pollUntil(`HAProxy to answer on ${this.url}`, () => answersHealthy(this.url), {
       timeoutMs: 15_000,
