@@ -74,7 +74,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'chaos', 'redis-cluster']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'cluster-lb', 'chaos', 'redis-cluster']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
@@ -100,6 +100,13 @@ describe('npm run bench', () => {
       // opshub's resume contract: the killed hub's clients come back on the other with nothing lost or doubled.
       expect(cross.opshub).toMatchObject({ lost: 0, lostAfterKill: 0, duplicatesAfterKill: 0, resumedPct: 100 });
       expect(cross.opshub.backMax).toBeGreaterThan(0);
+    }
+    const lb = byName['cluster-lb']!;
+    if (!lb.notes.some((n) => n.startsWith('skipped'))) {
+      // The same subscribers on one hub, spread over three, and through HAProxy: every one held, nothing lost.
+      for (const side of [lb.opshub, lb.baseline, lb.limit!.figures]) expect(side).toMatchObject({ held: lb.baseline.held, lost: 0 });
+      expect(lb.baseline.held).toBeGreaterThan(0);
+      expect(lb.opshub.haproxyUs).toBeGreaterThan(0);
     }
     const partition = byName['gate-partition']!;
     for (const side of [partition.opshub, partition.baseline]) {

@@ -9,7 +9,7 @@ import { pairedCpuPerDelivery, type PairedSide } from './paired-cpu.ts';
 import type { Figures, Scenario } from './scenario.ts';
 
 /** The issue's latency budget, and a looser one that still gives a figure where the strict one is never met. */
-const BUDGETS_MS = [50, 250] as const;
+export const BUDGETS_MS = [50, 250] as const;
 const CHANNEL = 'checkins';
 /** each ramp step publishes this much faster than the last, until one misses the loosest budget */
 /** rate growth per ramp step; `--quick` climbs in doubles and bisects once */
@@ -18,7 +18,7 @@ const QUICK_GROWTH = 2;
 /** no event-day topic carries more: tiny subscriber counts (the self-test) stop here instead of ramping forever */
 const MAX_RATE = 20_000;
 
-interface Step {
+export interface Step {
   readonly rate: number;
   /** drained in time, nothing lost, nobody disconnected: what every budget requires besides latency */
   readonly clean: boolean;
@@ -40,7 +40,7 @@ interface Step {
 
 const within = (s: Step, budget: number) => s.clean && s.p99 <= budget;
 
-interface Ramp {
+export interface Ramp {
   /** per budget: the fastest step within it, and the slowest step over it */
   readonly best: (Step | undefined)[];
   readonly limit: (Step | undefined)[];
@@ -196,9 +196,9 @@ async function runPaired(ctx: RunContext, targets: readonly Target[], subscriber
 }
 
 /** At least two messages per step, so a step always has a latency distribution. */
-const minRate = (stepMs: number) => 2000 / stepMs;
+export const minRate = (stepMs: number) => 2000 / stepMs;
 
-async function rampUp(step: (rate: number) => Promise<Step>, start: number, growth: number, floor: number, bisections: number): Promise<Ramp> {
+export async function rampUp(step: (rate: number) => Promise<Step>, start: number, growth: number, floor: number, bisections: number): Promise<Ramp> {
   const best: (Step | undefined)[] = BUDGETS_MS.map(() => undefined);
   const limit: (Step | undefined)[] = BUDGETS_MS.map(() => undefined);
   let lowest: Step | undefined;
@@ -238,9 +238,10 @@ async function rampUp(step: (rate: number) => Promise<Step>, start: number, grow
   return { best, limit, lowest: lowest!, lost };
 }
 
-async function runStep(ctx: RunContext, server: ServerHandle, clients: ClientPool, subscribers: number, rate: number, stepMs: number): Promise<Step> {
+/** One ramp step: `rate` msg/s on `CHANNEL` for `stepMs`, judged against every budget (cluster-lb ramps with it too). */
+export async function runStep(ctx: RunContext, server: ServerHandle, clients: ClientPool, subscribers: number, rate: number, stepMs: number, channel = CHANNEL): Promise<Step> {
   // A step still draining after 1 s (quick) is over both budgets anyway: it fails as "not caught up".
-  const w = await measureWindow(server, clients, [{ channel: CHANNEL, rate }], stepMs, ctx.options.payloadBytes, ctx.ms(3000, 1000));
+  const w = await measureWindow(server, clients, [{ channel, rate }], stepMs, ctx.options.payloadBytes, ctx.ms(3000, 1000));
   const { p50, p99, p999 } = latency(w.clients.all.histogram);
   const expected = w.publish.published * subscribers;
   const why = !w.drain.complete
