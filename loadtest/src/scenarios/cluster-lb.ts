@@ -148,10 +148,11 @@ async function measure(ctx: RunContext, stage: Stage, pools: ClientPool[], waite
   const haproxyRamp = await ramp(haproxy);
   await measureWindow(publisher, direct.clients, [{ channel: direct.channel, rate: startRate }], stepMs, ctx.options.payloadBytes, 3000); // warm-up
 
-  // Paired alternating windows at the rate one hub sustains within the tightest budget it met (halved: the
-  // cluster shares the same server core, see the notes), CPU read from /proc around each window.
+  // Paired alternating windows at half the rate one hub sustains within the tightest budget it met (the cluster
+  // shares the same server core, see the notes), but never below 10,000 deliveries/s: at a trickle, the hubs' fixed
+  // work (health checks, timers) divided by few deliveries would swamp the per-delivery cost. CPU from /proc.
   const equalStep = (r: Ramp) => r.best[0] ?? r.best[1] ?? r.lowest;
-  const equalRate = equalStep(oneRamp).rate / 2;
+  const equalRate = Math.max(10_000 / subscribers, equalStep(oneRamp).rate / 2);
   const paired = await pairedWindows(ctx, stage, [one, direct, haproxy], equalRate);
 
   const held = await Promise.all(sides.map(async (s) => (await s.clients.collect()).open));
@@ -171,7 +172,7 @@ async function measure(ctx: RunContext, stage: Stage, pools: ClientPool[], waite
   const notes = [
     `${subscribers} subscribers per side, all three sides connected throughout (${3 * subscribers} sockets, ${subscribers} more behind HAProxy); a publisher process on the same Redis publishes ${ctx.options.payloadBytes}-byte messages, so every side's deliveries cross Redis from another process ("across hubs"). Hubs on a private Redis and PostgreSQL; stage ready in ${Math.round((stage.startMs + waitedMs) / 1000)} s (${HUBS} hubs starting together, chDB each); load average ${load}.`,
     `HAProxy's ${subscribers} sockets per hub (leastconn counts only its own): ${byHub}; the hubs hold ${Object.values(hubsAfter).reduce((a, b) => a + b, 0)} sockets in all.`,
-    `paired windows: ${paired[0]!.rounds} rounds of one ${paired[0]!.windowMs} ms window per side in turn (order reversed every other round) at ${round(equalRate)} msg/s = ${Math.round(equalRate * subscribers).toLocaleString('en-US')} deliveries/s (half of one hub's best rate within the tightest budget it met, or of its slowest step when it met none). CPU is every hub's plus HAProxy's, /proc/PID/stat, over the deliveries received.`,
+    `paired windows: ${paired[0]!.rounds} rounds of one ${paired[0]!.windowMs} ms window per side in turn (order reversed every other round) at ${round(equalRate)} msg/s = ${Math.round(equalRate * subscribers).toLocaleString('en-US')} deliveries/s (half of one hub's best rate within the tightest budget it met, at least 10,000 deliveries/s). CPU is every hub's plus HAProxy's, /proc/PID/stat, over the deliveries received.`,
     lbNote(paired[2]!, paired[1]!, connected, subscribers),
     `what ${ctx.layout.clientCores + (ctx.layout.pinned ? 1 : 0)} cores can show: the price of a cluster (CPU per delivery of several hubs and a balancer against one hub) and of the balancer (its latency and CPU), at equal load, loss-free; that HAProxy spreads and holds the sockets. What they cannot: more throughput from more hubs. Hubs, HAProxy, Redis and the publisher share the server core${ctx.layout.servers[0] === ctx.layout.servers[1] ? '' : 's'} (${[...new Set(ctx.layout.servers)].join(',') || 'unpinned'}), so three hubs split the same CPU one hub had; the cluster's gain appears with a core per hub and clients on other machines.`,
   ];
