@@ -14,19 +14,24 @@ import { z } from 'zod';
 import { drillProfiles, runChaosDrill } from './chaos/chaos-drill.ts';
 
 const count = (min: number) => z.coerce.number().int().min(min).optional();
-const args = z
-  .object({
-    profile: z.enum(['ci', 'bench']).default('bench'),
-    hubs: count(2),
-    gates: count(1),
-    voters: count(0),
-    chatters: count(0),
-    warmup: count(0),
-    settle: count(0),
-    outage: count(0),
-    kills: count(0),
-  })
-  .parse(parseArgs({ options: Object.fromEntries(['profile', 'hubs', 'gates', 'voters', 'chatters', 'warmup', 'settle', 'outage', 'kills'].map((name) => [name, { type: 'string' as const }])) }).values);
+const Args = z.object({
+  profile: z.enum(['ci', 'bench']).default('bench'),
+  hubs: count(2),
+  gates: count(1),
+  voters: count(0),
+  chatters: count(0),
+  warmup: count(0),
+  settle: count(0),
+  outage: count(0),
+  kills: count(0),
+});
+const names = Object.keys(Args.shape);
+const parsed = Args.safeParse(parseArgs({ options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])) }).values);
+if (!parsed.success) {
+  process.stderr.write(`chaos-figures: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}\nusage: chaos-figures.ts [--profile ci|bench] ${names.slice(1).map((n) => `[--${n} N]`).join(' ')}\n`);
+  process.exit(2);
+}
+const args = parsed.data;
 if (process.send) process.on('disconnect', () => process.exit(0));
 
 const profile = drillProfiles[args.profile];
