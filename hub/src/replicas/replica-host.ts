@@ -16,6 +16,7 @@ import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
 import { HubDocWriter } from './hub-doc-writer.ts';
 import { meshSecretOf } from './mesh-secret.ts';
+import { DerivationQueue } from './derivation-queue.ts';
 import { OffThreadMerge } from './off-thread-merge.ts';
 import { isLocalEntry, Origin } from './origins.ts';
 
@@ -78,6 +79,8 @@ interface Held {
   ownIds: Set<string>;
   /** meta, roster and directive writes: durable before relay, one writer per doc (see hub-doc-writer.ts) */
   writer?: HubDocWriter;
+  /** scans that entered the doc, waiting to be indexed and derived (after the relay, in yielding slices) */
+  derivation?: DerivationQueue;
   cleanup: (() => void)[];
 }
 
@@ -334,14 +337,12 @@ export class ReplicaHost {
     const legacy = legacyScanCount(replica.doc);
     if (legacy > 0) log.error({ doc: replica.docName, legacy }, 'the stored doc holds scans in format 1 (a "scans" array), which nothing reads: they are not counted');
     const initial = replica.indexAll();
-    const stopScans = observeScans(replica.doc, (batch) => {
-      // After the transaction's 'update' event, so the relay to the other gates does not wait for the timeline
-      // (2,000 scans from a gate back online); microtasks keep the batches in order.
-      queueMicrotask(() => {
-        const change = replica.index(batch.entries.map((e) => e.scan));
-        for (const l of this.#listeners) l.scans?.(replica, batch, change);
-      });
+    const derivation = new DerivationQueue((batch) => {
+      const change = replica.index(batch.entries.map((e) => e.scan));
+      for (const l of this.#listeners) l.scans?.(replica, batch, change);
     });
+    held.derivation = derivation;
+    const stopScans = observeScans(replica.doc, (batch) => derivation.push(batch));
     held.cleanup.push(stopScans);
     held.loaded = replica;
     for (const l of this.#listeners) l.loaded?.(replica, initial);
@@ -495,6 +496,8 @@ export class ReplicaHost {
     await this.#flush(replica, held);
     if (held.pending.length > 0) await this.#flush(replica, held);
     if (!force && replica.refs > 0) return;
+    // Scans waiting to be derived are derived now: the derivation is what records their check-ins.
+    held.derivation?.flush();
     for (const cleanup of held.cleanup) cleanup();
     replica.destroy();
     if (this.#held.get(event) === held) this.#held.delete(event);
