@@ -11,10 +11,11 @@ import {
   readAwarenessEntries,
   respond,
   type ScanRecord,
+  type SyncMessage,
   unknownGateReason,
 } from '@opshub/replica';
 import { removeAwarenessStates } from 'y-protocols/awareness';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { Logger } from '../log.ts';
 import type { HubMetrics } from '../metrics.ts';
@@ -33,8 +34,16 @@ const READERS = new Set(['gate', 'staff', 'admin']);
 const MAX_FRAME = 64 * 1024 * 1024;
 /** Frames a socket may send before its replica has loaded. */
 const MAX_QUEUED = 256;
-/** Frames a socket may send while they are held (a hub write being stored, a catch-up with the Store). */
+/** Frames a socket may have waiting once its replica is loaded (held for a hub write or a catch-up, or in a burst). */
 const MAX_HELD = 4096;
+/**
+ * How long the frames of `/yjs` sockets are handled in one turn of the event loop before the rest wait for the next
+ * turn (ms). Why: one read of a gate's socket during a burst brings hundreds of scans, and handling them all at once
+ * held every other socket, a control client's ping included, for hundreds of ms (issue #19); in between, the other
+ * sockets are read, and the waiting frames are applied and relayed in batches (one transaction and one relayed
+ * update per socket per turn instead of one per scan).
+ */
+const TURN_MS = 8;
 
 /** Per-socket state in uWS user data. */
 interface YjsConnection extends SocketOrigin {
@@ -44,7 +53,14 @@ interface YjsConnection extends SocketOrigin {
   /** why the socket is refused after the upgrade (role or event not allowed), closed with 4403 on open */
   readonly refusal: string | undefined;
   replica: GateReplica | undefined;
-  queued: Uint8Array[] | undefined;
+  /** frames received and not handled yet, in order */
+  inbox: Uint8Array[];
+  /** the inbox waits: the replica is loading, or a hub write is being stored, or a catch-up with the Store runs */
+  waiting: boolean;
+  /** the socket is in the endpoint's ready queue (its inbox waits for the next turn) */
+  ready: boolean;
+  /** the hub refused the socket: its remaining frames are dropped */
+  refused: boolean;
   readonly awarenessClients: Set<number>;
   open: boolean;
   /** the socket itself, set on open, so a change can be fanned out from it (excluding it) without a lookup */
@@ -58,6 +74,7 @@ interface YjsConnection extends SocketOrigin {
 }
 
 type Ws = WebSocket<YjsConnection>;
+type DocUpdateMessage = Extract<SyncMessage, { kind: 'sync-step2' | 'sync-update' }>;
 
 /**
  * `WS /yjs/{doc}`: the y-websocket protocol on uWebSockets.js, so an unmodified `WebsocketProvider` can connect.
@@ -125,7 +142,10 @@ export class YjsEndpoint {
         topic: `yjs/${docName}`,
         refusal,
         replica: undefined,
-        queued: [],
+        inbox: [],
+        waiting: true,
+        ready: false,
+        refused: false,
         awarenessClients: new Set(),
         open: true,
         ws: undefined,
@@ -161,13 +181,13 @@ export class YjsEndpoint {
           return void ws.end(CloseCode.forbidden, unknownGateReason(tokenGate, conn.event).slice(0, 120));
         }
         conn.replica = replica;
-        const queued = conn.queued ?? [];
-        conn.queued = undefined;
         ws.cork(() => {
           ws.subscribe(conn.topic);
           for (const frame of openingFrames(replica)) ws.send(frame, true);
         });
-        this.#drain(ws, conn, replica, queued);
+        conn.waiting = false;
+        this.#handleInbox(conn, performance.now() + TURN_MS);
+        if (conn.inbox.length > 0 && !conn.waiting) this.#markReady(conn);
       },
       (error: unknown) => {
         this.deps.log.error({ err: error, event: conn.event }, 'replica failed to load');
@@ -183,99 +203,181 @@ export class YjsEndpoint {
     if (!isBinary) return void ws.end(CloseCode.invalidPayload, 'y-websocket frames are binary');
     // uWS reuses the buffer after this callback returns: copy it.
     const frame = new Uint8Array(message.slice(0));
-    if (conn.queued) {
-      if (conn.queued.length >= (conn.replica ? MAX_HELD : MAX_QUEUED)) return void ws.end(CloseCode.tooBig, 'too many frames before the first sync');
-      conn.queued.push(frame);
-      return;
+    // Handled on the next turn (right after this read of every socket), with whatever else this socket sent in it.
+    if (conn.inbox.length >= (conn.replica ? MAX_HELD : MAX_QUEUED)) {
+      return this.#refuse(conn, CloseCode.tooBig, conn.replica ? 'too many frames waiting' : 'too many frames before the first sync');
     }
-    this.#handle(ws, conn, conn.replica!, frame);
+    conn.inbox.push(frame);
+    if (!conn.waiting) this.#markReady(conn);
+  }
+
+  /** The frames of `/yjs` sockets are handled by turns: the sockets whose frames wait for the next one. */
+  readonly #turn: { next: NodeJS.Immediate | undefined; ready: YjsConnection[] } = { next: undefined, ready: [] };
+
+  #markReady(conn: YjsConnection): void {
+    if (conn.ready) return;
+    conn.ready = true;
+    this.#turn.ready.push(conn);
+    this.#nextTurn();
+  }
+
+  #nextTurn(): void {
+    this.#turn.next ??= setImmediate(() => this.#runTurn());
   }
 
   /**
-   * Holds this socket's frames, in order, until `wait` settles (a hub write being stored, or a catch-up with the
-   * Store), then handles them.
+   * A turn (the check phase after the event loop read the sockets): the sockets whose frames wait, round robin, for
+   * {@link TURN_MS} at most. What is left waits for the next turn, after the event loop has read the sockets again
+   * (and answered pings). Frames that came in one read of a socket are applied and relayed as one update.
    */
-  #hold(ws: Ws, conn: YjsConnection, replica: GateReplica, wait: Promise<unknown>, frame: Uint8Array): void {
-    conn.queued = [frame];
+  #runTurn(): void {
+    const turn = this.#turn;
+    turn.next = undefined;
+    const deadline = performance.now() + TURN_MS;
+    while (turn.ready.length > 0 && performance.now() < deadline) {
+      const conn = turn.ready.shift()!;
+      conn.ready = false;
+      this.#handleInbox(conn, deadline);
+      if (conn.inbox.length > 0 && !conn.waiting && !conn.refused && conn.open) {
+        conn.ready = true;
+        turn.ready.push(conn);
+      }
+    }
+    if (turn.ready.length > 0) this.#nextTurn();
+  }
+
+  /** Holds this socket's frames, in order, until `wait` settles (a hub write being stored, or a catch-up with the Store). */
+  #hold(conn: YjsConnection, wait: Promise<unknown>): void {
+    conn.waiting = true;
     void wait.catch(() => {}).then(() => {
-      const frames = conn.queued ?? [];
-      conn.queued = undefined;
-      this.#drain(ws, conn, replica, frames);
+      conn.waiting = false;
+      if (conn.open && conn.inbox.length > 0) this.#markReady(conn);
     });
   }
 
-  /** Handles frames in order; stops (and keeps the rest, in order) when one of them has to wait. */
-  #drain(ws: Ws, conn: YjsConnection, replica: GateReplica, frames: Uint8Array[]): void {
-    for (let i = 0; i < frames.length; i++) {
-      if (!conn.open) return;
-      this.#handle(ws, conn, replica, frames[i]!);
-      if (conn.queued) {
-        conn.queued.push(...frames.slice(i + 1));
-        return;
+  /** Closes a socket the hub refuses; nothing it sent after the refused frame is handled. */
+  #refuse(conn: YjsConnection, code: number, reason: string): void {
+    conn.refused = true;
+    conn.inbox.length = 0;
+    if (conn.open && conn.ws) conn.ws.end(code, reason.slice(0, 120));
+  }
+
+  /**
+   * Handles this socket's waiting frames in order until `deadline`, or until one has to wait. A run of doc updates is
+   * checked and applied in one Yjs transaction, so it is stored, sent to the other hubs and relayed to the other
+   * sockets as one update; a lone update with scans is relayed before it is applied (see #applyUpdates).
+   */
+  #handleInbox(conn: YjsConnection, deadline: number): void {
+    const replica = conn.replica;
+    if (!replica) return;
+    while (conn.inbox.length > 0 && !conn.waiting && !conn.refused) {
+      // A hub write is being stored: no answer may hand it out before it is durable (see hub-doc-writer.ts).
+      if (replica.barrier) return this.#hold(conn, replica.barrier);
+      const message = this.#decode(conn, conn.inbox[0]!);
+      if (!message) return;
+      if (isDocUpdate(message)) this.#applyUpdates(conn, replica, message, deadline);
+      else {
+        conn.inbox.shift();
+        this.#handleOther(conn, replica, message);
       }
+      if (performance.now() >= deadline) return;
     }
   }
 
-  #handle(ws: Ws, conn: YjsConnection, replica: GateReplica, frame: Uint8Array): void {
-    // A hub write is being stored: no answer may hand it out before it is durable (see hub-doc-writer.ts).
-    if (replica.barrier) return this.#hold(ws, conn, replica, replica.barrier, frame);
-    let message;
+  /** The frame as a message; undefined (and the socket closed) when it is malformed. */
+  #decode(conn: YjsConnection, frame: Uint8Array): SyncMessage | undefined {
     try {
       // Updates are not decoded here: checkGateUpdate decodes each one anyway and answers `malformed` (a 2,000-scan
       // update from a gate back online takes 10–20 ms per decode).
-      message = decodeMessage(frame, { verifyUpdates: false });
+      return decodeMessage(frame, { verifyUpdates: false });
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
       this.deps.metrics.rejectedFrames.inc({ code: 'yjs_malformed' });
-      return void ws.end(CloseCode.invalidPayload, 'malformed y-websocket message');
+      this.#refuse(conn, CloseCode.invalidPayload, 'malformed y-websocket message');
+      return undefined;
     }
-    if (isDocUpdate(message)) {
-      const now = Date.now();
-      // Readers' scans are refused below whatever they hold; a gate's must be its own or a verified relay.
-      const screen = (scan: ScanRecord) => screenScan(scan, now) ?? (conn.role === 'gate' ? screenWriter(scan, conn.claims.gate, (gate) => replica.scanKeyOf(gate)) : undefined);
-      const check = checkGateUpdate(replica.doc, message.update, { screen });
-      if (!check.ok) {
-        if (check.reason === 'forbidden' && conn.recheck !== frame) {
-          // Perhaps another hub's roster or directive write, relayed by the mesh faster than the bus: hub writes are
-          // stored before anyone sees them, so after catching up with the Store it is known, and skipped.
-          conn.recheck = frame;
-          return this.#hold(ws, conn, replica, this.deps.host.catchUp(conn.event), frame);
-        }
-        conn.recheck = undefined;
-        if (check.reason === 'unresolved') {
-          // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.
-          for (const reply of openingFrames({ doc: replica.doc })) ws.send(reply, true);
-          return;
-        }
-        this.deps.metrics.rejectedFrames.inc({ code: `yjs_${check.reason}` });
-        this.deps.log.warn({ event: conn.event, sub: conn.sub, reason: check.reason, message: check.message }, 'gate update rejected');
-        return void ws.end(check.reason === 'forbidden' ? CloseCode.forbidden : CloseCode.invalidPayload, check.message.slice(0, 120));
-      }
-      conn.recheck = undefined;
-      if (check.scans.length > 0 && conn.role !== 'gate') {
-        return void ws.end(CloseCode.forbidden, `role "${conn.role}" may not write scans`);
-      }
-      // Checked, so relay it now and apply it after: the other gates do not wait for this hub to integrate 2,000
-      // scans from a gate back online. Only when the doc holds no pending structs (possible from another hub's
-      // out-of-order signal): applying could then integrate those too, and only the update Yjs emits carries them.
-      if (check.scans.length > 0 && !hasPendingStructs(replica.doc)) {
-        ws.publish(conn.topic, encodeMessage({ kind: 'sync-update', update: message.update }), true);
-        conn.relayedAhead = true;
-      }
-    } else if (message.kind === 'awareness') {
+  }
+
+  /**
+   * Checks and applies the doc updates at the head of the inbox (`first` is the decoded head) in one transaction,
+   * until a frame of another kind, one that must wait, or `deadline`. Each update is checked against the doc as the
+   * ones before it left it (a gate's chain of scans), by the gate guard of issue #11; a refused one closes the socket
+   * and the ones before it stay applied, as when they came one per turn.
+   */
+  #applyUpdates(conn: YjsConnection, replica: GateReplica, first: DocUpdateMessage, deadline: number): void {
+    const ws = conn.ws;
+    let wait: Promise<unknown> | undefined;
+    let resync = false;
+    const now = Date.now();
+    // Readers' scans are refused below whatever they hold; a gate's must be its own or a verified relay.
+    const screen = (scan: ScanRecord) => screenScan(scan, now) ?? (conn.role === 'gate' ? screenWriter(scan, conn.claims.gate, (gate) => replica.scanKeyOf(gate)) : undefined);
+    const lone = conn.inbox.length === 1;
+    try {
+      Y.transact(
+        replica.doc,
+        () => {
+          let message: SyncMessage | undefined = first;
+          while (message && isDocUpdate(message)) {
+            const frame = conn.inbox[0]!;
+            const check = checkGateUpdate(replica.doc, message.update, { screen });
+            if (!check.ok) {
+              if (check.reason === 'forbidden' && conn.recheck !== frame) {
+                // Perhaps another hub's roster or directive write, relayed by the mesh faster than the bus: hub writes
+                // are stored before anyone sees them, so after catching up with the Store it is known, and skipped.
+                conn.recheck = frame;
+                wait = this.deps.host.catchUp(conn.event);
+                return;
+              }
+              conn.recheck = undefined;
+              if (check.reason === 'unresolved') {
+                // Depends on structs we lack: drop it and ask for everything the gate has; its step 2 brings them.
+                conn.inbox.shift();
+                resync = true;
+              } else {
+                this.deps.metrics.rejectedFrames.inc({ code: `yjs_${check.reason}` });
+                this.deps.log.warn({ event: conn.event, sub: conn.sub, reason: check.reason, message: check.message }, 'gate update rejected');
+                return this.#refuse(conn, check.reason === 'forbidden' ? CloseCode.forbidden : CloseCode.invalidPayload, check.message);
+              }
+            } else {
+              conn.recheck = undefined;
+              if (check.scans.length > 0 && conn.role !== 'gate') return this.#refuse(conn, CloseCode.forbidden, `role "${conn.role}" may not write scans`);
+              // A lone update is relayed now and applied after: the other gates do not wait for this hub to integrate
+              // 2,000 scans from a gate back online. Only when the doc holds no pending structs (possible from another
+              // hub's out-of-order signal): applying could then integrate those too, and only the update Yjs emits
+              // carries them. A run of updates is relayed as the one update its transaction emits.
+              if (lone && ws && conn.open && check.scans.length > 0 && !hasPendingStructs(replica.doc)) {
+                ws.publish(conn.topic, encodeMessage({ kind: 'sync-update', update: message.update }), true);
+                conn.relayedAhead = true;
+              }
+              conn.inbox.shift();
+              respond(message, replica, conn);
+              if (conn.role === 'gate' && conn.open) this.#confirmations.received(this.#targetOf(conn), message.update);
+            }
+            if (conn.inbox.length === 0 || performance.now() >= deadline) return;
+            message = this.#decode(conn, conn.inbox[0]!);
+          }
+        },
+        conn,
+      );
+    } finally {
+      // The transaction's update event (the relay to the others) has fired by now.
+      conn.relayedAhead = false;
+    }
+    if (resync && ws && conn.open && !conn.refused) for (const reply of openingFrames({ doc: replica.doc })) ws.send(reply, true);
+    if (wait) this.#hold(conn, wait);
+  }
+
+  /** Sync step 1, awareness and the rest: applied, answered. */
+  #handleOther(conn: YjsConnection, replica: GateReplica, message: SyncMessage): void {
+    if (message.kind === 'awareness') {
       for (const { clientId, state } of readAwarenessEntries(message.update)) {
         if (state === null) conn.awarenessClients.delete(clientId);
         else conn.awarenessClients.add(clientId);
       }
     }
-    let replies: Uint8Array[];
-    try {
-      replies = respond(message, replica, conn);
-    } finally {
-      conn.relayedAhead = false;
-    }
-    if (conn.role === 'gate' && isDocUpdate(message)) this.#confirmations.received(this.#targetOf(ws, conn), message.update);
-    if (replies.length > 0) ws.cork(() => replies.forEach((reply) => ws.send(reply, true)));
+    const replies = respond(message, replica, conn);
+    const ws = conn.ws;
+    if (replies.length > 0 && ws && conn.open) ws.cork(() => replies.forEach((reply) => ws.send(reply, true)));
   }
 
   #close(ws: Ws, code: number): void {
@@ -290,13 +392,17 @@ export class YjsEndpoint {
     if (!wasOpen) return;
     this.deps.metrics.connections.dec({ endpoint: 'yjs' });
     if (conn.replica) {
+      // What the gate sent before it closed and waited for its turn is still its to write (nothing is answered).
+      if (!conn.waiting) this.#handleInbox(conn, Infinity);
+      conn.inbox.length = 0;
       if (conn.awarenessClients.size > 0) removeAwarenessStates(conn.replica.awareness, [...conn.awarenessClients], conn);
       this.deps.host.release(conn.event);
     }
     // A socket that closed while its replica was loading is released by the open handler (it sees open === false).
   }
 
-  #targetOf(ws: Ws, conn: YjsConnection): ConfirmTarget {
+  #targetOf(conn: YjsConnection): ConfirmTarget {
+    const ws = conn.ws!;
     let target = this.#targets.get(ws);
     if (!target) {
       target = {
