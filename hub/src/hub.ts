@@ -278,7 +278,8 @@ export class Hub {
 
   /** true when every scan this hub has seen has had its side effects derived (tests) */
   get checkinsIdle(): boolean {
-    return this.#checkins.idle();
+    // Scans wait in the replicas' derivation queues (a turn or a few) before the check-ins stream sees them.
+    return this.#replicas.derivationIdle && this.#checkins.idle();
   }
 
   get connections(): number {

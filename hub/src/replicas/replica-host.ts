@@ -35,6 +35,8 @@ export interface ReplicaListener {
    * at `takenAt`, `performance.now()`): what a gate may stop counting as pending
    */
   durable?(replica: GateReplica, stateVector: Uint8Array, takenAt: number): void;
+  /** true while frames wait to be checked, applied and relayed: derivation gives way to them (briefly) */
+  relayWaits?(): boolean;
 }
 
 export interface ReplicaHostOptions {
@@ -113,6 +115,12 @@ export class ReplicaHost {
 
   get openDocs(): number {
     return this.#held.size;
+  }
+
+  /** true when no replica holds scans waiting to be derived (they are handed to the listeners a slice per turn) */
+  get derivationIdle(): boolean {
+    for (const held of this.#held.values()) if ((held.derivation?.pending ?? 0) > 0) return false;
+    return true;
   }
 
   /** The replica of `event`, loaded if needed; hold it until {@link release}. Rejects with NotFoundError for an unknown event. */
@@ -337,10 +345,13 @@ export class ReplicaHost {
     const legacy = legacyScanCount(replica.doc);
     if (legacy > 0) log.error({ doc: replica.docName, legacy }, 'the stored doc holds scans in format 1 (a "scans" array), which nothing reads: they are not counted');
     const initial = replica.indexAll();
-    const derivation = new DerivationQueue((batch) => {
-      const change = replica.index(batch.entries.map((e) => e.scan));
-      for (const l of this.#listeners) l.scans?.(replica, batch, change);
-    });
+    const derivation = new DerivationQueue(
+      (batch) => {
+        const change = replica.index(batch.entries.map((e) => e.scan));
+        for (const l of this.#listeners) l.scans?.(replica, batch, change);
+      },
+      () => this.#listeners.some((l) => l.relayWaits?.()),
+    );
     held.derivation = derivation;
     const stopScans = observeScans(replica.doc, (batch) => derivation.push(batch));
     held.cleanup.push(stopScans);

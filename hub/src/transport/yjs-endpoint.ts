@@ -111,6 +111,7 @@ export class YjsEndpoint {
       docUpdate: (replica, update, origin) => this.#fanOut(replica, encodeMessage({ kind: 'sync-update', update }), origin),
       awarenessUpdate: (replica, update, _changed, origin) => this.#fanOut(replica, encodeMessage({ kind: 'awareness', update }), origin),
       durable: (replica, stateVector, takenAt) => this.#confirmations.durable(replica, stateVector, takenAt, this.#targets.values()),
+      relayWaits: () => this.#turn.ready.length > 0,
     });
   }
 
