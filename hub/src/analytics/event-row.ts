@@ -80,21 +80,30 @@ export function toEventRow(event: AnalyticsEvent): EventRow {
 
 // NaN or Infinity would serialize as null and make the server refuse the whole batch, which would then be retried
 // forever: the moment of recording is the best stand-in.
-function toMillis(ts: unknown): number {
+/** An event's `ts` as the row's epoch milliseconds (see {@link toEventRow}). */
+export function toMillis(ts: unknown): number {
   return typeof ts === 'number' && Number.isFinite(ts) ? Math.trunc(ts) : Date.now();
 }
 
-function text(value: unknown): string {
+/** A dimension as the row's text: missing is `''` (see {@link toEventRow}). */
+export function text(value: unknown): string {
   return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
 }
 
-function propertiesJson(properties: unknown): string {
+/** An event's properties as the row's JSON text (see {@link toEventRow}). */
+export function propertiesJson(properties: unknown): string {
   if (properties === undefined || properties === null) return '{}';
   try {
-    return JSON.stringify(properties, bigintAsString) ?? '{}';
+    // Without a replacer first: a replacer takes V8 off its fast serializer (measured about twice the cost per event).
+    // The output is the same; only a bigint (or a cycle) throws here, and those take the slow path below.
+    return JSON.stringify(properties) ?? '{}';
   } catch {
-    // A cycle: keep the event, lose only its details.
-    return '{"unserializable":true}';
+    try {
+      return JSON.stringify(properties, bigintAsString) ?? '{}';
+    } catch {
+      // A cycle: keep the event, lose only its details.
+      return '{"unserializable":true}';
+    }
   }
 }
 

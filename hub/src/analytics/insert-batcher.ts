@@ -3,17 +3,35 @@ import { retryDelay } from './retry-delay.ts';
 import { withDeadline } from './with-deadline.ts';
 
 /** A slice of the queue on its way to the backend. Retried as is: same items, same order, same token. */
-export interface Batch<T> {
-  readonly items: readonly T[];
+export interface Batch<T, P = readonly T[]> {
+  /** the batch's items in the form its {@link BatchAccumulator} gives them: an array by default */
+  readonly items: P;
+  /** how many items */
+  readonly count: number;
   /** Fixed when the batch is cut, so the backend can recognise a retry of something it already stored. */
   readonly token: string;
   /** failed attempts so far */
   attempts: number;
 }
 
-export interface InsertBatcherOptions<T> {
+/**
+ * Collects pushed items into the form a batch is sent in. The default keeps them in an array; a column builder can
+ * write each item into the batch's encoded form as it is pushed instead (see `native-block.ts`), so nothing per item
+ * is held. `add` must write the whole item or, when it throws, nothing.
+ */
+export interface BatchAccumulator<T, P> {
+  /** items added since the last take */
+  readonly count: number;
+  add(item: T): void;
+  /** Every item added since the last take, in order, as one batch's items; the accumulator starts over empty. */
+  take(): P;
+}
+
+export interface InsertBatcherOptions<T, P = readonly T[]> {
   /** Stores one batch; resolves once it is stored. At most one call is in flight at a time. */
-  insert(batch: Batch<T>): Promise<void>;
+  insert(batch: Batch<T, P>): Promise<void>;
+  /** How items are collected into a batch (default: an array; required when `P` is not `T[]`). */
+  accumulator?: BatchAccumulator<T, P>;
   /** Items held (waiting plus the batch in flight) before `push` starts dropping (default 100,000). */
   maxQueued?: number;
   /** Insert as soon as this many items wait (default 5,000). */
@@ -25,7 +43,23 @@ export interface InsertBatcherOptions<T> {
   /** Longest retry delay (default 30,000 ms). */
   retryMaxMs?: number;
   /** Told about every failed attempt, for logging. Must not throw; if it does, that is ignored. */
-  onInsertError?(error: unknown, batch: Batch<T>): void;
+  onInsertError?(error: unknown, batch: Batch<T, P>): void;
+}
+
+/** The default accumulator: the items themselves, in an array. */
+class ArrayAccumulator<T> implements BatchAccumulator<T, readonly T[]> {
+  #items: T[] = [];
+  get count(): number {
+    return this.#items.length;
+  }
+  add(item: T): void {
+    this.#items.push(item);
+  }
+  take(): readonly T[] {
+    const items = this.#items;
+    this.#items = [];
+    return items;
+  }
 }
 
 export interface InsertBatcherStats {
@@ -61,16 +95,20 @@ type State = 'idle' | 'running' | 'closing' | 'closed';
  * batcher.push(row); // never throws, never waits
  * await batcher.flush();
  */
-export class InsertBatcher<T> {
-  readonly #insert: (batch: Batch<T>) => Promise<void>;
+export class InsertBatcher<T, P = readonly T[]> {
+  readonly #insert: (batch: Batch<T, P>) => Promise<void>;
   readonly #maxQueued: number;
   readonly #batchSize: number;
   readonly #flushMs: number;
   readonly #retry: { baseMs: number; maxMs: number };
-  readonly #onInsertError: ((error: unknown, batch: Batch<T>) => void) | undefined;
+  readonly #onInsertError: ((error: unknown, batch: Batch<T, P>) => void) | undefined;
 
-  #waiting: T[] = [];
-  #head: Batch<T> | undefined;
+  /** items pushed and not yet cut into a batch */
+  readonly #open: BatchAccumulator<T, P>;
+  /** full batches cut while another was in flight, oldest first, with their items counted in #cutCount */
+  #cut: { items: P; count: number }[] = [];
+  #cutCount = 0;
+  #head: Batch<T, P> | undefined;
   /** items ever accepted by push(); item n (1-based) is stored once #stored >= n, since storage is FIFO */
   #accepted = 0;
   #stored = 0;
@@ -84,8 +122,9 @@ export class InsertBatcher<T> {
   #retryTimer: NodeJS.Timeout | undefined;
   #tick: NodeJS.Timeout | undefined;
 
-  constructor(options: InsertBatcherOptions<T>) {
+  constructor(options: InsertBatcherOptions<T, P>) {
     this.#insert = options.insert;
+    this.#open = options.accumulator ?? (new ArrayAccumulator<T>() as unknown as BatchAccumulator<T, P>);
     this.#maxQueued = positive(options.maxQueued, 100_000, 'maxQueued');
     this.#batchSize = Math.min(positive(options.batchSize, 5_000, 'batchSize'), this.#maxQueued);
     this.#flushMs = positive(options.flushMs, 1_000, 'flushMs');
@@ -99,7 +138,7 @@ export class InsertBatcher<T> {
     this.#state = 'running';
     // unref: a forgotten batcher must not keep a process alive; close() holds the process open while it drains.
     this.#tick = setInterval(() => this.#onTick(), this.#flushMs).unref();
-    if (this.#waiting.length >= this.#batchSize) this.#kick(false);
+    if (this.#cut.length > 0) this.#kick(false);
   }
 
   /** Queues one item, or counts it as dropped when the queue is full or closing. O(1); never throws. */
@@ -108,9 +147,19 @@ export class InsertBatcher<T> {
       this.#dropped++;
       return;
     }
-    this.#waiting.push(item);
+    try {
+      this.#open.add(item);
+    } catch {
+      // An item the accumulator cannot take (it wrote nothing) is dropped like one that finds the queue full.
+      this.#dropped++;
+      return;
+    }
     this.#accepted++;
-    if (this.#waiting.length >= this.#batchSize) this.#kick(false);
+    if (this.#open.count >= this.#batchSize) {
+      // Cut now, so the items wait in their batch's form (and an accumulator's buffers start over small).
+      this.#seal();
+      this.#kick(false);
+    }
   }
 
   /**
@@ -160,7 +209,7 @@ export class InsertBatcher<T> {
   }
 
   #queued(): number {
-    return this.#waiting.length + (this.#head?.items.length ?? 0);
+    return this.#open.count + this.#cutCount + (this.#head?.count ?? 0);
   }
 
   #onTick(): void {
@@ -185,7 +234,7 @@ export class InsertBatcher<T> {
     this.#pumping = true;
     try {
       while (this.#state === 'running' || this.#state === 'closing') {
-        const batch = this.#head ?? this.#cut();
+        const batch = this.#head ?? this.#next();
         if (!batch) return;
         try {
           await this.#insert(batch);
@@ -194,7 +243,7 @@ export class InsertBatcher<T> {
           return;
         }
         this.#head = undefined;
-        this.#stored += batch.items.length;
+        this.#stored += batch.count;
         this.#settleWaiters();
       }
     } finally {
@@ -203,14 +252,23 @@ export class InsertBatcher<T> {
   }
 
   /** The next batch, when a full one waits or someone asked for a drain; undefined when there is nothing due. */
-  #cut(): Batch<T> | undefined {
-    const due = this.#waiting.length >= this.#batchSize || this.#stored < this.#drainTo;
-    if (!due || this.#waiting.length === 0) return undefined;
-    this.#head = { items: this.#waiting.splice(0, this.#batchSize), token: randomUUID(), attempts: 0 };
+  #next(): Batch<T, P> | undefined {
+    if (this.#cut.length === 0 && this.#stored < this.#drainTo && this.#open.count > 0) this.#seal();
+    const cut = this.#cut.shift();
+    if (!cut) return undefined;
+    this.#cutCount -= cut.count;
+    this.#head = { items: cut.items, count: cut.count, token: randomUUID(), attempts: 0 };
     return this.#head;
   }
 
-  #failed(batch: Batch<T>, error: unknown): void {
+  /** Cuts what the accumulator holds (at most a batch: push cuts at batchSize) into a batch waiting its turn. */
+  #seal(): void {
+    const count = this.#open.count;
+    this.#cut.push({ items: this.#open.take(), count });
+    this.#cutCount += count;
+  }
+
+  #failed(batch: Batch<T, P>, error: unknown): void {
     this.#failures++;
     batch.attempts++;
     try {

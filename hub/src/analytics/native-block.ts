@@ -1,4 +1,6 @@
-import type { EventRow } from './event-row.ts';
+import type { AnalyticsEvent } from './analytics.ts';
+import type { BatchAccumulator } from './insert-batcher.ts';
+import { propertiesJson, text, toMillis, type EventRow } from './event-row.ts';
 
 /**
  * Event rows as one block of ClickHouse's `Native` format: column after column, each value in its binary form, so
@@ -17,29 +19,133 @@ import type { EventRow } from './event-row.ts';
  */
 export function encodeEventBlock(rows: readonly EventRow[], oids?: readonly (bigint | number)[]): Buffer {
   if (oids && oids.length !== rows.length) throw new RangeError(`${oids.length} ids for ${rows.length} rows`);
-  const w = new BlockWriter(rows.length * 160 + 1024);
-  w.varUInt(oids ? 10 : 9);
-  w.varUInt(rows.length);
-  if (oids) {
-    w.header('oid', 'UInt64');
-    for (const id of oids) w.uint64(id);
+  const block = new EventBlockBuilder({ withIds: oids !== undefined, rows: rows.length });
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    block.addRow(r.ts, r.event, r.kind, r.actor, r.zone, r.session, r.exhibitor, r.ticket, r.properties, oids?.[i]);
   }
-  w.header('ts', "DateTime64(3, 'UTC')");
-  for (const r of rows) w.int64(r.ts);
-  for (const column of stringColumns) {
-    w.header(column, 'String');
-    for (const r of rows) w.string(r[column]);
-  }
-  return w.finish();
+  return block.take();
 }
 
-/** The string columns of `events`, in the order {@link encodeEventBlock} writes them (after `oid` and `ts`). */
+/**
+ * Builds a `Native` block (see {@link encodeEventBlock}) one event at a time, straight into its columns: `record()`
+ * writes each event's values into per-column buffers as it arrives, so no row object is kept per queued event (tens
+ * of thousands of them outlived the young generation and made most of the ingest's garbage-collection work) and
+ * nothing is encoded at insert time but the columns' concatenation. The column buffers are reused from block to block.
+ *
+ * @example
+ * const block = new EventBlockBuilder();
+ * block.add({ ts: Date.now(), event: 'e1', kind: 'poll.vote' });
+ * const body = block.take(); // one Native block of every event added since the last take(); the builder is empty again
+ */
+export class EventBlockBuilder implements BatchAccumulator<AnalyticsEvent, Buffer> {
+  readonly #withIds: boolean;
+  readonly #ids: ColumnWriter | undefined;
+  readonly #ts: ColumnWriter;
+  readonly #strings: ColumnWriter[];
+  #rows = 0;
+
+  constructor(options: { withIds?: boolean; rows?: number } = {}) {
+    const rows = Math.max(options.rows ?? 1_024, 16);
+    this.#withIds = options.withIds ?? false;
+    this.#ids = this.#withIds ? new ColumnWriter(rows * 8) : undefined;
+    this.#ts = new ColumnWriter(rows * 8);
+    // Sized for typical ids (a few to a few tens of bytes); properties are the long ones.
+    this.#strings = stringColumns.map((column) => new ColumnWriter(rows * (column === 'properties' ? 64 : 16)));
+  }
+
+  /** Rows added since the last {@link take}. */
+  get count(): number {
+    return this.#rows;
+  }
+
+  /**
+   * Adds one recorded event, made storable as `toEventRow` would (see `event-row.ts`). Either the whole event is
+   * written or, when reading it throws (a throwing getter), nothing: every value is read before any column is written,
+   * so the columns never disagree on their length.
+   */
+  add(event: AnalyticsEvent): void {
+    const e: Partial<AnalyticsEvent> = event ?? {};
+    const ts = toMillis(e.ts);
+    const name = text(e.event);
+    const kind = text(e.kind);
+    const actor = text(e.actor);
+    const zone = text(e.zone);
+    const session = text(e.session);
+    const exhibitor = text(e.exhibitor);
+    const ticket = text(e.ticket);
+    const properties = propertiesJson(e.properties);
+    this.addRow(ts, name, kind, actor, zone, session, exhibitor, ticket, properties, undefined);
+  }
+
+  /** Adds one row of values already made storable (with its id when the block carries ids). */
+  addRow(
+    ts: number,
+    event: string,
+    kind: string,
+    actor: string,
+    zone: string,
+    session: string,
+    exhibitor: string,
+    ticket: string,
+    properties: string,
+    oid: bigint | number | undefined,
+  ): void {
+    // Checked before anything is written, for the same reason as in add().
+    if (this.#ids) {
+      if (oid === undefined) throw new RangeError('this block carries ids: every row needs one');
+      checkUInt64(oid);
+    }
+    this.#ids?.uint64(oid!);
+    this.#ts.int64(ts);
+    const s = this.#strings;
+    s[0]!.string(event);
+    s[1]!.string(kind);
+    s[2]!.string(actor);
+    s[3]!.string(zone);
+    s[4]!.string(session);
+    s[5]!.string(exhibitor);
+    s[6]!.string(ticket);
+    s[7]!.string(properties);
+    this.#rows++;
+  }
+
+  /** The block of every row added since the last take, in one buffer of its own; the builder starts over empty. */
+  take(): Buffer {
+    const head = new ColumnWriter(512);
+    head.varUInt(this.#withIds ? 10 : 9);
+    head.varUInt(this.#rows);
+    const parts: Buffer[] = [];
+    const column = (name: string, type: string, values: ColumnWriter) => {
+      const header = new ColumnWriter(64);
+      header.string(name);
+      header.string(type);
+      parts.push(header.bytes(), values.bytes());
+    };
+    if (this.#ids) column('oid', 'UInt64', this.#ids);
+    column('ts', "DateTime64(3, 'UTC')", this.#ts);
+    stringColumns.forEach((name, i) => column(name, 'String', this.#strings[i]!));
+    const block = Buffer.concat([head.bytes(), ...parts]);
+    this.#ids?.reset();
+    this.#ts.reset();
+    for (const writer of this.#strings) writer.reset();
+    this.#rows = 0;
+    return block;
+  }
+}
+
+/** The string columns of `events`, in the order a block carries them (after `oid` and `ts`). */
 const stringColumns = ['event', 'kind', 'actor', 'zone', 'session', 'exhibitor', 'ticket', 'properties'] as const;
 
 const two32 = 2 ** 32;
 
-/** An append-only byte buffer that grows by doubling. */
-class BlockWriter {
+function checkUInt64(value: bigint | number): void {
+  const ok = typeof value === 'bigint' ? value >= 0n && value < 1n << 64n : Number.isSafeInteger(value) && value >= 0;
+  if (!ok) throw new RangeError(`${value} is not a UInt64`);
+}
+
+/** One column's values: an append-only byte buffer that grows by doubling and is reused after {@link reset}. */
+class ColumnWriter {
   #buf: Buffer;
   #at = 0;
 
@@ -47,9 +153,13 @@ class BlockWriter {
     this.#buf = Buffer.allocUnsafe(size);
   }
 
-  header(name: string, type: string): void {
-    this.string(name);
-    this.string(type);
+  /** The bytes written so far (a view: valid until the next write or reset). */
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#at);
+  }
+
+  reset(): void {
+    this.#at = 0;
   }
 
   varUInt(value: number): void {
@@ -72,14 +182,12 @@ class BlockWriter {
     this.#at += 8;
   }
 
-  /** An unsigned 64-bit integer: a bigint (any id the Store makes) or a non-negative safe integer. */
+  /** An unsigned 64-bit integer (checked by the caller): a bigint or a non-negative safe integer. */
   uint64(value: bigint | number): void {
     this.#room(8);
     if (typeof value === 'bigint') {
-      if (value < 0n || value >= 1n << 64n) throw new RangeError(`${value} is not a UInt64`);
       this.#buf.writeBigUInt64LE(value, this.#at);
     } else {
-      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${value} is not a UInt64`);
       this.#buf.writeUInt32LE(value % two32, this.#at);
       this.#buf.writeUInt32LE(Math.floor(value / two32), this.#at + 4);
     }
@@ -113,10 +221,6 @@ class BlockWriter {
     this.varUInt(bytes);
     this.#room(bytes);
     this.#at += this.#buf.write(value, this.#at, bytes, 'utf8');
-  }
-
-  finish(): Buffer {
-    return this.#buf.subarray(0, this.#at);
   }
 
   #room(bytes: number): void {
