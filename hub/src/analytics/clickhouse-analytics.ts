@@ -8,7 +8,7 @@ import { AnalyticsClosedError, AnalyticsNotStartedError, AnalyticsStartError } f
 import { eventColumns } from './event-row.ts';
 import { InsertBatcher, type Batch } from './insert-batcher.ts';
 import { InsertSender } from './insert-sender.ts';
-import { EventBlockBuilder } from './native-block.ts';
+import { EventBlockBuilder, type EventBlock } from './native-block.ts';
 import { withDeadline } from './with-deadline.ts';
 
 export interface ClickHouseAnalyticsOptions {
@@ -100,7 +100,7 @@ export class ClickHouseAnalytics implements Analytics {
   readonly #makeClient: AnalyticsClientFactory;
   readonly #closeTimeoutMs: number;
   readonly #onError: ClickHouseAnalyticsOptions['onError'];
-  readonly #batcher: InsertBatcher<AnalyticsEvent, Buffer>;
+  readonly #batcher: InsertBatcher<AnalyticsEvent, EventBlock>;
   readonly #sender: InsertSender;
   #client: AnalyticsClient | undefined;
   /** reads go through their own client: see #start */
@@ -117,7 +117,7 @@ export class ClickHouseAnalytics implements Analytics {
     this.#onError = options.onError;
     this.#sender = new InsertSender({ stage: options.kind === 'chdb' });
     const batchSize = options.batchSize ?? 100_000;
-    this.#batcher = new InsertBatcher<AnalyticsEvent, Buffer>({
+    this.#batcher = new InsertBatcher<AnalyticsEvent, EventBlock>({
       insert: (batch) => this.#insert(batch),
       // Each event goes straight into the columns of the next Native block (see `native-block.ts`).
       accumulator: new EventBlockBuilder({ rows: batchSize }),
@@ -269,14 +269,14 @@ export class ClickHouseAnalytics implements Analytics {
     this.#sender.close();
   }
 
-  async #insert(batch: Batch<AnalyticsEvent, Buffer>): Promise<void> {
+  async #insert(batch: Batch<AnalyticsEvent, EventBlock>): Promise<void> {
     const client = this.#client;
     if (!client) throw new AnalyticsClosedError(this.kind);
     // flush() promises the backend's own error, so the DDL statement's wrapper comes off here.
     if (!this.#schemaReady) await this.#ensureSchema(client).catch((error: unknown) => Promise.reject(error instanceof SchemaError ? error.cause : error));
     // Columns, not lines: the engine copies a Native block instead of parsing text (see `native-block.ts`). The block
     // was built as the events were recorded, so a retry sends the very same bytes.
-    await this.#sender.send(client, { into: recordedInto, settings: insertSettings(batch.token), format: 'Native', body: batch.items });
+    await this.#sender.send(client, { into: recordedInto, settings: insertSettings(batch.token), format: 'Native', body: batch.items.parts });
   }
 
   async #ensureSchema(client: AnalyticsClient): Promise<void> {

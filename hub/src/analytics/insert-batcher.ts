@@ -25,6 +25,8 @@ export interface BatchAccumulator<T, P> {
   add(item: T): void;
   /** Every item added since the last take, in order, as one batch's items; the accumulator starts over empty. */
   take(): P;
+  /** Told when a batch's items are stored and will not be sent again, so their memory can carry a later batch. */
+  release?(items: P): void;
 }
 
 export interface InsertBatcherOptions<T, P = readonly T[]> {
@@ -244,6 +246,7 @@ export class InsertBatcher<T, P = readonly T[]> {
         }
         this.#head = undefined;
         this.#stored += batch.count;
+        this.#open.release?.(batch.items);
         this.#settleWaiters();
       }
     } finally {

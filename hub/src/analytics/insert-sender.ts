@@ -17,7 +17,8 @@ export interface InsertBody {
   readonly format: 'Native' | 'TabSeparated';
   /** the body's columns with their types, for a text format read from a staged file (`Native` names its own) */
   readonly structure?: string;
-  readonly body: Buffer | string;
+  /** the body, or its parts to be sent one after the other (see `native-block.ts`) */
+  readonly body: Buffer | string | readonly Buffer[];
 }
 
 /**
@@ -46,7 +47,7 @@ export class InsertSender {
 
   async send(client: AnalyticsClient, insert: InsertBody): Promise<void> {
     if (!this.#stage) {
-      const values = Readable.from([insert.body], { objectMode: false });
+      const values = Readable.from(typeof insert.body === 'string' || Buffer.isBuffer(insert.body) ? [insert.body] : insert.body, { objectMode: false });
       const result = await client.exec({ query: `INSERT INTO ${insert.into} SETTINGS ${insert.settings} FORMAT ${insert.format}`, values });
       // The answer to an insert is empty, but reading it to the end frees the HTTP socket and surfaces a late error.
       await finished(result.stream.resume());

@@ -19,12 +19,27 @@ import { propertiesJson, text, toMillis, type EventRow } from './event-row.ts';
  */
 export function encodeEventBlock(rows: readonly EventRow[], oids?: readonly (bigint | number)[]): Buffer {
   if (oids && oids.length !== rows.length) throw new RangeError(`${oids.length} ids for ${rows.length} rows`);
-  const block = new EventBlockBuilder({ withIds: oids !== undefined, rows: rows.length });
+  const builder = new EventBlockBuilder({ withIds: oids !== undefined, rows: rows.length });
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
-    block.addRow(r.ts, r.event, r.kind, r.actor, r.zone, r.session, r.exhibitor, r.ticket, r.properties, oids?.[i]);
+    builder.addRow(r.ts, r.event, r.kind, r.actor, r.zone, r.session, r.exhibitor, r.ticket, r.properties, oids?.[i]);
   }
-  return block.take();
+  return Buffer.concat(builder.take().parts);
+}
+
+/**
+ * A block made by {@link EventBlockBuilder}: its bytes in a few parts (a header, then each column), to be written one
+ * after the other, never joined into one buffer (a copy of megabytes, on fresh memory, per block). The parts are the
+ * builder's own column buffers, lent until the block is given back with {@link EventBlockBuilder.release}.
+ */
+export class EventBlock {
+  constructor(readonly parts: readonly Buffer[]) {}
+
+  get byteLength(): number {
+    let n = 0;
+    for (const part of this.parts) n += part.length;
+    return n;
+  }
 }
 
 /**
@@ -38,20 +53,20 @@ export function encodeEventBlock(rows: readonly EventRow[], oids?: readonly (big
  * block.add({ ts: Date.now(), event: 'e1', kind: 'poll.vote' });
  * const body = block.take(); // one Native block of every event added since the last take(); the builder is empty again
  */
-export class EventBlockBuilder implements BatchAccumulator<AnalyticsEvent, Buffer> {
+export class EventBlockBuilder implements BatchAccumulator<AnalyticsEvent, EventBlock> {
   readonly #withIds: boolean;
-  readonly #ids: ColumnWriter | undefined;
-  readonly #ts: ColumnWriter;
-  readonly #strings: ColumnWriter[];
+  readonly #rowsHint: number;
+  #columns: ColumnSet;
+  /** column sets given back by stored blocks, reused so that steady ingest touches no fresh memory */
+  #spare: ColumnSet[] = [];
+  /** the column buffers each block still out there views */
+  readonly #lent = new WeakMap<EventBlock, ColumnSet>();
   #rows = 0;
 
   constructor(options: { withIds?: boolean; rows?: number } = {}) {
-    const rows = Math.max(options.rows ?? 1_024, 16);
+    this.#rowsHint = Math.max(options.rows ?? 1_024, 16);
     this.#withIds = options.withIds ?? false;
-    this.#ids = this.#withIds ? new ColumnWriter(rows * 8) : undefined;
-    this.#ts = new ColumnWriter(rows * 8);
-    // Sized for typical ids (a few to a few tens of bytes); properties are the long ones.
-    this.#strings = stringColumns.map((column) => new ColumnWriter(rows * (column === 'properties' ? 64 : 16)));
+    this.#columns = this.#newColumns();
   }
 
   /** Rows added since the last {@link take}. */
@@ -91,14 +106,15 @@ export class EventBlockBuilder implements BatchAccumulator<AnalyticsEvent, Buffe
     properties: string,
     oid: bigint | number | undefined,
   ): void {
+    const c = this.#columns;
     // Checked before anything is written, for the same reason as in add().
-    if (this.#ids) {
+    if (c.ids) {
       if (oid === undefined) throw new RangeError('this block carries ids: every row needs one');
       checkUInt64(oid);
+      c.ids.uint64(oid);
     }
-    this.#ids?.uint64(oid!);
-    this.#ts.int64(ts);
-    const s = this.#strings;
+    c.ts.int64(ts);
+    const s = c.strings;
     s[0]!.string(event);
     s[1]!.string(kind);
     s[2]!.string(actor);
@@ -110,28 +126,53 @@ export class EventBlockBuilder implements BatchAccumulator<AnalyticsEvent, Buffe
     this.#rows++;
   }
 
-  /** The block of every row added since the last take, in one buffer of its own; the builder starts over empty. */
-  take(): Buffer {
-    const head = new ColumnWriter(512);
+  /**
+   * The block of every row added since the last take; the builder starts over empty, on other column buffers. The
+   * block's parts stay valid (a retry sends the very same bytes) until it is given back with {@link release}.
+   */
+  take(): EventBlock {
+    const c = this.#columns;
+    const head = new ColumnWriter(16);
     head.varUInt(this.#withIds ? 10 : 9);
     head.varUInt(this.#rows);
-    const parts: Buffer[] = [];
-    const column = (name: string, type: string, values: ColumnWriter) => {
-      const header = new ColumnWriter(64);
-      header.string(name);
-      header.string(type);
-      parts.push(header.bytes(), values.bytes());
-    };
-    if (this.#ids) column('oid', 'UInt64', this.#ids);
-    column('ts', "DateTime64(3, 'UTC')", this.#ts);
-    stringColumns.forEach((name, i) => column(name, 'String', this.#strings[i]!));
-    const block = Buffer.concat([head.bytes(), ...parts]);
-    this.#ids?.reset();
-    this.#ts.reset();
-    for (const writer of this.#strings) writer.reset();
+    const parts: Buffer[] = [head.bytes()];
+    if (c.ids) parts.push(columnHeaders.oid, c.ids.bytes());
+    parts.push(columnHeaders.ts, c.ts.bytes());
+    stringColumns.forEach((name, i) => parts.push(columnHeaders[name], c.strings[i]!.bytes()));
+    this.#columns = this.#spare.pop() ?? this.#newColumns();
     this.#rows = 0;
+    const block = new EventBlock(parts);
+    this.#lent.set(block, c);
     return block;
   }
+
+  /** Takes back a block once it is stored, for its column buffers to carry a later block. */
+  release(block: EventBlock): void {
+    const c = this.#lent.get(block);
+    this.#lent.delete(block);
+    if (!c || this.#spare.length >= 2) return;
+    c.ids?.reset();
+    c.ts.reset();
+    for (const writer of c.strings) writer.reset();
+    this.#spare.push(c);
+  }
+
+  #newColumns(): ColumnSet {
+    const rows = this.#rowsHint;
+    return {
+      ids: this.#withIds ? new ColumnWriter(rows * 8) : undefined,
+      ts: new ColumnWriter(rows * 8),
+      // Sized for typical ids (a few to a few tens of bytes); properties are the long ones.
+      strings: stringColumns.map((column) => new ColumnWriter(rows * (column === 'properties' ? 64 : 16))),
+    };
+  }
+}
+
+/** One block's column buffers. */
+interface ColumnSet {
+  readonly ids: ColumnWriter | undefined;
+  readonly ts: ColumnWriter;
+  readonly strings: readonly ColumnWriter[];
 }
 
 /** The string columns of `events`, in the order a block carries them (after `oid` and `ts`). */
@@ -232,3 +273,13 @@ class ColumnWriter {
     this.#buf = next;
   }
 }
+
+/** Each column's name and type as a block spells them, made once. */
+const columnHeaders = Object.fromEntries(
+  [['oid', 'UInt64'] as const, ['ts', "DateTime64(3, 'UTC')"] as const, ...stringColumns.map((name) => [name, 'String'] as const)].map(([name, type]) => {
+    const header = new ColumnWriter(64);
+    header.string(name);
+    header.string(type);
+    return [name, Buffer.from(header.bytes())];
+  }),
+) as Record<'oid' | 'ts' | (typeof stringColumns)[number], Buffer>;

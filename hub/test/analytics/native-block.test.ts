@@ -2,11 +2,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { AnalyticsEvent } from '../../src/analytics/analytics.ts';
 import type { AnalyticsClient } from '../../src/analytics/analytics-client.ts';
 import { createChdbClient } from '../../src/analytics/chdb-client.ts';
 import { eventColumns, rowLine, toEventRow, type EventRow } from '../../src/analytics/event-row.ts';
 import { InsertSender } from '../../src/analytics/insert-sender.ts';
-import { encodeEventBlock } from '../../src/analytics/native-block.ts';
+import { EventBlockBuilder, encodeEventBlock } from '../../src/analytics/native-block.ts';
 import { clickhouseDdl } from '../../../schema/clickhouse/index.ts';
 
 // The columnar encoder against the real engine: every row written as a Native block must read back exactly as the
@@ -46,25 +47,27 @@ const awkward = [
 ];
 
 function rowsFor(event: string): EventRow[] {
-  const rows: EventRow[] = [];
+  return eventsFor(event).map(toEventRow);
+}
+
+function eventsFor(event: string): AnalyticsEvent[] {
+  const events: AnalyticsEvent[] = [];
   awkward.forEach((text, i) => {
-    rows.push(
-      toEventRow({
-        ts: [1_000_000_000_000, 1_748_822_399_987, 7_258_118_400_000, 2 ** 41 + 1][i % 4]!,
-        event,
-        kind: `kind.${i % 3}`,
-        actor: text,
-        zone: awkward[(i + 1) % awkward.length],
-        session: awkward[(i + 2) % awkward.length],
-        exhibitor: awkward[(i + 3) % awkward.length],
-        ticket: awkward[(i + 4) % awkward.length],
-        properties: { text, i, nested: { list: [1, 2.5, -3, null, true], big: 2n ** 70n }, empty: {} },
-      }),
-    );
+    events.push({
+      ts: [1_000_000_000_000, 1_748_822_399_987, 7_258_118_400_000, 2 ** 41 + 1][i % 4]!,
+      event,
+      kind: `kind.${i % 3}`,
+      actor: text,
+      zone: awkward[(i + 1) % awkward.length],
+      session: awkward[(i + 2) % awkward.length],
+      exhibitor: awkward[(i + 3) % awkward.length],
+      ticket: awkward[(i + 4) % awkward.length],
+      properties: { text, i, nested: { list: [1, 2.5, -3, null, true], big: 2n ** 70n }, empty: {} },
+    });
   });
   // nulls and missing values: every optional dimension absent or null
-  rows.push(toEventRow({ ts: 1_700_000_000_000, event, kind: 'kind.null', actor: null as unknown as string, zone: undefined, properties: null as unknown as Record<string, unknown> }));
-  return rows;
+  events.push({ ts: 1_700_000_000_000, event, kind: 'kind.null', actor: null as unknown as string, zone: undefined, properties: null as unknown as Record<string, unknown> });
+  return events;
 }
 
 const read = async (event: string) =>
@@ -115,6 +118,37 @@ it('encodes deterministically and refuses what a UInt64 cannot hold', () => {
   expect(() => encodeEventBlock(rows.slice(0, 1), [-1])).toThrow(RangeError);
   expect(() => encodeEventBlock(rows.slice(0, 1), [2n ** 64n])).toThrow(RangeError);
   expect(() => encodeEventBlock(rows.slice(0, 2), [1])).toThrow(RangeError);
+});
+
+it('builds blocks event by event exactly as encodeEventBlock does, on reused column buffers, and adds nothing of an event it cannot read', () => {
+  const builder = new EventBlockBuilder({ rows: 4 }); // small on purpose: the columns grow, then are reused
+  const awkwardEvent = {
+    ts: 1,
+    event: 'e',
+    kind: 'throws',
+    get zone(): string {
+      throw new Error('a getter that throws');
+    },
+  };
+  const blocks = ['reuse-1', 'reuse-2', 'reuse-3', 'reuse-4'].map((event) => {
+    const events = eventsFor(event);
+    for (const e of events) {
+      builder.add(e);
+      if (e.kind === 'kind.1') expect(() => builder.add(awkwardEvent as never)).toThrow('a getter that throws');
+    }
+    expect(builder.count).toBe(events.length);
+    return { rows: events.map(toEventRow), block: builder.take() };
+  });
+  // The first two blocks are stored and given back while the third is still out: their buffers carry the next ones.
+  builder.release(blocks[0]!.block);
+  builder.release(blocks[1]!.block);
+  const more = eventsFor('reuse-5');
+  for (const e of more) builder.add(e);
+  const fifth = builder.take();
+  expect(Buffer.concat(fifth.parts).equals(encodeEventBlock(more.map(toEventRow)))).toBe(true);
+  // A block still out is unchanged by what was built after it.
+  for (const { rows, block } of blocks.slice(2)) expect(Buffer.concat(block.parts).equals(encodeEventBlock(rows))).toBe(true);
+  expect(builder.count).toBe(0);
 });
 
 it('leaves no staged file behind, stored or refused, and removes its folder on close', async () => {
