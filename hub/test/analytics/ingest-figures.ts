@@ -170,7 +170,7 @@ const figures = {
 process.stdout.write(`FIGURES ${JSON.stringify(figures)}\n`);
 process.exit(0);
 
-/** The hub's analytics as configured by default (Native column blocks staged for file(), 50,000-row batches, a reader client). */
+/** The hub's analytics as configured by default (Native blocks built column by column at record(), 100,000 events a block, staged for file(), a reader client). */
 async function opshubIngest(): Promise<Ingest> {
   const analytics = new ClickHouseAnalytics({ kind: 'chdb', client: () => createChdbClient({ path }), maxQueued: chunk + 1 });
   await analytics.start();

@@ -9,7 +9,8 @@ const figuresScript = fileURLToPath(new URL('../../../hub/test/analytics/ingest-
 /**
  * analytics: N generated event-day events (1,000,000; `--quick` 100,000; `--scale 10` for the issue's ten million)
  * recorded into chDB through the hub's analytics, then the sponsor dashboard's queries over them. opshub is the hub's
- * ingest as configured (Native column blocks staged for chDB's file(), 50,000-row batches, a separate reader
+ * ingest as configured (each event written at record() into the columns of a Native block, 100,000-event blocks
+ * staged for chDB's file(), a separate reader
  * connection, materialized views); the baseline is the straightforward ingest (each event a JSONEachRow line,
  * 5,000-row batches, one connection) on the same tables, with the heatmaps computed by a plain GROUP BY over the raw
  * event table, as they would be without the views.
