@@ -116,13 +116,13 @@ export class ClickHouseAnalytics implements Analytics {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
     this.#onError = options.onError;
     this.#sender = new InsertSender({ stage: options.kind === 'chdb' });
-    const batchSize = options.batchSize ?? 100_000;
     this.#batcher = new InsertBatcher<AnalyticsEvent, EventBlock>({
       insert: (batch) => this.#insert(batch),
-      // Each event goes straight into the columns of the next Native block (see `native-block.ts`).
-      accumulator: new EventBlockBuilder({ rows: batchSize }),
+      // Each event goes straight into the columns of the next Native block (see `native-block.ts`). Its buffers start
+      // small (an idle hub holds little) and keep what they grew to: stored blocks' buffers carry the next ones.
+      accumulator: new EventBlockBuilder(),
       maxQueued: options.maxQueued ?? 200_000,
-      batchSize,
+      batchSize: options.batchSize ?? 100_000,
       flushMs: options.flushMs,
       retryBaseMs: options.retryBaseMs,
       retryMaxMs: options.retryMaxMs,
