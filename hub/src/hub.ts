@@ -96,6 +96,8 @@ export interface HubOptions {
    * the parameters of `verifier` so they can refuse a bad token before the upgrade. Absent or 1: one thread, as ever.
    */
   readonly workers?: { readonly count: number; readonly auth: WorkerAuth };
+  /** byte bounds of the topic relay's rings, as of replay history (`HUB_REPLAY_TOPIC_MB`, `HUB_REPLAY_BUDGET_MB`); defaults otherwise */
+  readonly replay?: { readonly topicBytes: number; readonly budgetBytes: number };
 }
 
 /**
@@ -209,12 +211,17 @@ export class Hub {
     const workers = options.workers && options.workers.count > 1 ? new SocketWorkers({ ...options.workers, limits, hopSecret: randomBytes(24).toString('base64url'), log: log.child({ module: 'workers' }) }) : undefined;
     this.#workers = workers;
     this.#revocations.onRevoked(({ kind, value, revokedAt }) => workers?.revoked([{ kind, value, revokedAt }]));
-    const relay = new TopicRelay(bus, workers ? workers.publisher(this.#app) : this.#app, {
-      delivered: (subscribers, lagMs) => {
-        this.metrics.framesOut.inc(subscribers);
-        this.metrics.publishToDeliver.observe(lagMs / 1000);
+    const relay = new TopicRelay(
+      bus,
+      workers ? workers.publisher(this.#app) : this.#app,
+      {
+        delivered: (subscribers, lagMs) => {
+          this.metrics.framesOut.inc(subscribers);
+          this.metrics.publishToDeliver.observe(lagMs / 1000);
+        },
       },
-    });
+      options.replay && { ringBytes: options.replay.topicBytes, budgetBytes: options.replay.budgetBytes },
+    );
     this.#ws = new WsEndpoint({
       verifier,
       relay,

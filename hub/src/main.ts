@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   if (config.trustedProxies.length > 0) log.info({ trustedProxies: config.trustedProxies }, 'per-client limits read X-Forwarded-For from these proxies');
   // Socket workers check tokens themselves (before the upgrade), so they get the verifier's parameters.
   const workers = config.hubWorkers > 1 ? { count: config.hubWorkers, auth: await workerAuth(config) } : undefined;
-  const hub = new Hub({ backends, verifier, log, workers, host: config.host, port: config.port, trustedProxies: config.trustedProxies, stripe: config.stripe, push, analyticsRelay: { retentionMs: config.analyticsOutboxRetentionMs }, gateOfflineAfterMs: config.gateOfflineAfterMs, gateStalledAfterMs: config.gateStalledAfterMs });
+  const hub = new Hub({ backends, verifier, log, workers, host: config.host, port: config.port, trustedProxies: config.trustedProxies, stripe: config.stripe, push, analyticsRelay: { retentionMs: config.analyticsOutboxRetentionMs }, gateOfflineAfterMs: config.gateOfflineAfterMs, gateStalledAfterMs: config.gateStalledAfterMs, replay: config.replay });
   if (!config.stripe.secretKey) log.info('STRIPE_SECRET_KEY is not set: the box office sells for cash only');
 
   let stopping = false;

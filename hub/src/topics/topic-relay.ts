@@ -1,3 +1,4 @@
+import { replayLimits } from '@opshub/schema';
 import type { Bus, BusListener } from '../bus/bus.ts';
 
 /** The slice of a uWS app the relay needs: native topic fan-out, one serialisation per message. */
@@ -16,10 +17,38 @@ export interface RelayObserver {
   delivered(subscribers: number, lagMs: number): void;
 }
 
+export interface TopicRelayOptions {
+  /** frames a topic's ring holds at most */
+  readonly ringSize: number;
+  /** UTF-8 bytes of frames a topic's ring holds at most, whatever their count (`HUB_REPLAY_TOPIC_MB`) */
+  readonly ringBytes: number;
+  /** UTF-8 bytes of frames all rings together hold at most (`HUB_REPLAY_BUDGET_MB`) */
+  readonly budgetBytes: number;
+  /** how long a `since` ahead of this hub may wait for the messages still on their way */
+  readonly catchUpWaitMs: number;
+}
+
+export const defaultTopicRelayOptions: TopicRelayOptions = Object.freeze({
+  ringSize: 1024,
+  ringBytes: replayLimits.topicBytes,
+  budgetBytes: replayLimits.budgetBytes,
+  catchUpWaitMs: 2000,
+});
+
+/** The bytes every ring of one relay holds together, shared by its topics. */
+interface RingBudget {
+  readonly limit: number;
+  held: number;
+}
+
 /**
  * Bridges the Bus to uWS topics for the topics this process has subscribers for.
  *
- * Each relayed topic keeps its last seq and a small ring of recent frames. A socket subscribing with `since`
+ * Each relayed topic keeps its last seq and a small ring of recent frames, bounded by count and by bytes: on the
+ * Redis bus the ring's frames are this process's only copy, and 1,024 frames of a megabyte each would be a
+ * gigabyte per topic. Beyond a topic's byte bound its oldest frames go; beyond the relay's budget for all rings,
+ * the topic that pushed it over gives up its own oldest (a ring is a cache: a `since` it no longer reaches is
+ * answered from bus history, so a smaller ring costs a history read, never a message). A socket subscribing with `since`
  * is sent the missing frames (ring, else bus history) and joins the uWS topic in the same synchronous step,
  * so it sees every message after `since` exactly once: everything up to `head` by direct send, everything
  * after it through `app.publish`.
@@ -31,8 +60,23 @@ export class TopicRelay {
     private readonly bus: Bus,
     private readonly app: TopicPublisher,
     private readonly observer: RelayObserver,
-    private readonly options: { ringSize: number; catchUpWaitMs: number } = { ringSize: 1024, catchUpWaitMs: 2000 },
-  ) {}
+    options: Partial<TopicRelayOptions> = {},
+  ) {
+    this.options = { ...defaultTopicRelayOptions, ...options };
+    for (const key of ['ringSize', 'ringBytes', 'budgetBytes'] as const) {
+      const value = this.options[key];
+      if (!Number.isSafeInteger(value) || value < (key === 'ringSize' ? 1 : 0)) throw new RangeError(`TopicRelay ${key} must be a ${key === 'ringSize' ? 'positive' : 'non-negative'} integer, got ${value}`);
+    }
+    this.#budget = { limit: this.options.budgetBytes, held: 0 };
+  }
+
+  private readonly options: TopicRelayOptions;
+  readonly #budget: RingBudget;
+
+  /** UTF-8 bytes of frames all rings hold now. */
+  get ringBytes(): number {
+    return this.#budget.held;
+  }
 
   /** Topics with at least one local subscriber. */
   get size(): number {
@@ -46,7 +90,7 @@ export class TopicRelay {
   async acquire(topic: string): Promise<void> {
     let relayed = this.#topics.get(topic);
     if (!relayed) {
-      relayed = new RelayedTopic(topic, this.options.ringSize, this.app, this.observer);
+      relayed = new RelayedTopic(topic, this.options.ringSize, this.options.ringBytes, this.#budget, this.app, this.observer);
       this.#topics.set(topic, relayed);
       relayed.ready = this.#open(relayed);
     }
@@ -63,6 +107,7 @@ export class TopicRelay {
     const relayed = this.#topics.get(topic);
     if (!relayed || --relayed.refs > 0) return;
     this.#topics.delete(topic);
+    relayed.close();
     // A failed unsubscribe only leaves a listener that the next acquire replaces; nothing to tell the client.
     relayed.ready.then(() => this.bus.unsubscribe(topic, relayed.listener)).catch(() => {});
   }
@@ -124,25 +169,31 @@ class RelayedTopic {
   ready: Promise<void> = Promise.resolve();
   // Frames only: the strings are the ones the bus retains too (the in-process bus), so the ring adds a slot each.
   readonly #ring: (string | undefined)[];
+  /** each slot's frame size in UTF-8 bytes */
+  readonly #sizes: Uint32Array;
   #ringCount = 0;
+  /** UTF-8 bytes of the frames in the ring */
+  #bytes = 0;
+  #closed = false;
   #waiters: Waiter[] = [];
 
   constructor(
     readonly topic: string,
     ringSize: number,
+    private readonly maxBytes: number,
+    private readonly budget: RingBudget,
     private readonly app: TopicPublisher,
     private readonly observer: RelayObserver,
   ) {
     this.#ring = new Array(ringSize);
+    this.#sizes = new Uint32Array(ringSize);
   }
 
   readonly listener: BusListener = (message) => {
-    if (message.seq <= this.lastSeq) return;
+    if (message.seq <= this.lastSeq || this.#closed) return;
     // The bus never skips a seq, but if it ever did the ring must not pretend to cover the hole.
-    if (message.seq !== this.lastSeq + 1) this.#ringCount = 0;
-    this.lastSeq = message.seq;
-    this.#ring[message.seq % this.#ring.length] = message.frame;
-    if (this.#ringCount < this.#ring.length) this.#ringCount++;
+    if (message.seq !== this.lastSeq + 1) this.clear();
+    this.#keep(message.seq, message.frame);
     this.app.publish(this.topic, message.frame, false, false);
     this.observer.delivered(this.app.numSubscribers(this.topic), Date.now() - message.ts);
     if (this.#waiters.length > 0) this.#wake();
@@ -152,9 +203,49 @@ class RelayedTopic {
   startAt(head: number): void {
     if (head > this.lastSeq) {
       // Messages up to head were published before we listened: they are in bus history, not in the ring.
+      this.clear();
       this.lastSeq = head;
-      this.#ringCount = 0;
     }
+  }
+
+  /** No local subscriber left: the ring's bytes go back to the budget, and a late bus message is ignored. */
+  close(): void {
+    this.#closed = true;
+    this.clear();
+  }
+
+  /** Empties the ring and hands its bytes back to the relay's budget. */
+  clear(): void {
+    while (this.#ringCount > 0) this.#dropOldest();
+  }
+
+  /**
+   * Puts `frame`, seq `lastSeq + 1`, in the ring and makes it the last; then drops the oldest frames while a byte
+   * bound is exceeded.
+   */
+  #keep(seq: number, frame: string): void {
+    const slot = seq % this.#ring.length;
+    if (this.#ringCount === this.#ring.length) this.#dropOldest(); // the slot about to be overwritten
+    const size = Buffer.byteLength(frame);
+    this.#ring[slot] = frame;
+    this.#sizes[slot] = size;
+    this.#ringCount++;
+    this.lastSeq = seq;
+    this.#bytes += size;
+    this.budget.held += size;
+    // Down to an empty ring if need be: a frame larger than the bound is not kept (history has it).
+    while (this.#ringCount > 0 && (this.#bytes > this.maxBytes || this.budget.held > this.budget.limit)) this.#dropOldest();
+  }
+
+  /** Drops the oldest frame; the ring must not be empty (it holds seqs `lastSeq - ringCount + 1` … `lastSeq`). */
+  #dropOldest(): void {
+    const slot = (this.lastSeq - this.#ringCount + 1) % this.#ring.length;
+    const size = this.#sizes[slot]!;
+    this.#ring[slot] = undefined;
+    this.#sizes[slot] = 0;
+    this.#ringCount--;
+    this.#bytes -= size;
+    this.budget.held -= size;
   }
 
   /** Frames with seq > since, or undefined when the ring does not reach back that far. */
