@@ -8,6 +8,7 @@ import { serve } from '../core/rpc.ts';
 import type { ClientSpec, ConnectPlan, ConnectReport, DrainReport, RecoveryReport } from '../core/specs.ts';
 import type { BenchConnection, ConnectionSetup } from './bench-connection.ts';
 import { parseOpshubClient } from './frame-socket.ts';
+import { LeanSocketioConnection } from './lean-socketio-connection.ts';
 import { OpshubConnection } from './opshub-connection.ts';
 import { Recorder } from './recorder.ts';
 import { SocketioConnection } from './socketio-connection.ts';
@@ -98,7 +99,8 @@ serve<ClientSpec>({
 
 function create(next: ConnectPlan, setup: ConnectionSetup): BenchConnection {
   // The uWS limit server speaks opshub's frames: the same subscriber code measures both.
-  return next.target === 'socketio' ? new SocketioConnection(setup) : new OpshubConnection(setup, opshubClient);
+  if (next.target !== 'socketio') return new OpshubConnection(setup, opshubClient);
+  return next.socketioClient === 'lean' ? new LeanSocketioConnection(setup) : new SocketioConnection(setup);
 }
 
 /** Opens connections `concurrency` at a time, each retried twice; a connection that never opens is reported. */

@@ -95,7 +95,7 @@ const msg = { seq: 0, t: 0, n: 0 };
 const layout = { seqOffset: 0 };
 
 /** Whether `key` is at byte `at` of `buf`, wholly before `end`. */
-function matchesAt(buf: Buffer, key: Buffer, at: number, end: number): boolean {
+export function matchesAt(buf: Buffer, key: Buffer, at: number, end: number): boolean {
   if (at + key.length > end) return false;
   for (let k = 0; k < key.length; k++) if (buf[at + k] !== key[k]) return false;
   return true;

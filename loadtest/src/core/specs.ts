@@ -43,9 +43,16 @@ export interface ServerStats {
   readonly startup?: Readonly<Record<string, number>>;
 }
 
+/**
+ * What the parts of a server hold now, in bytes (opshub: `pgliteWasm` and `pgliteHeap` from the PGlite worker,
+ * `chdb` as chDB's own memory tracker counts it); empty for servers with no such parts.
+ */
+export type MemoryParts = Readonly<Record<string, number>>;
+
 export type ServerSpec = {
   publish: { arg: PublishPlan; result: PublishReport };
   stats: { arg: { gc: boolean }; result: ServerStats };
+  parts: { arg: Record<string, never>; result: MemoryParts };
   heapSnapshot: { arg: { file: string }; result: { file: string } };
   /** graceful shutdown; the process exits right after answering */
   close: { arg: Record<string, never>; result: Record<string, never> };
@@ -75,8 +82,16 @@ export interface ConnectionGroup {
   readonly failoverUrl?: string;
 }
 
+/**
+ * The client a socket.io subscriber runs on: socket.io-client (what a team would use, the default), or the bench's
+ * lean client speaking the socket.io protocol itself, the same client cost opshub's subscribers have.
+ */
+export type SocketioClient = 'socket.io-client' | 'lean';
+
 export interface ConnectPlan {
   readonly target: TargetName;
+  /** socket.io targets only; socket.io-client when absent */
+  readonly socketioClient?: SocketioClient;
   readonly event: string;
   readonly token: string;
   readonly groups: readonly ConnectionGroup[];

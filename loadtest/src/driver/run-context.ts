@@ -160,7 +160,15 @@ export class RunContext {
 
   /** A connect plan for `target` with the run's token, source addresses and concurrency. */
   async plan(target: Target, groups: readonly ConnectionGroup[]): Promise<ConnectPlan> {
-    return { target: target.name, event: this.event, token: await this.token(), groups, concurrency: 200, localAddresses: this.localAddresses };
+    return {
+      target: target.name,
+      ...(target.socketioClient && { socketioClient: target.socketioClient }),
+      event: this.event,
+      token: await this.token(),
+      groups,
+      concurrency: 200,
+      localAddresses: this.localAddresses,
+    };
   }
 
   redis(): Promise<BenchRedis> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TargetName } from '../core/specs.ts';
+import type { SocketioClient, TargetName } from '../core/specs.ts';
 
 /** A system under test: how to start its server and how its clients address it. */
 export interface Target {
@@ -12,6 +12,10 @@ export interface Target {
   readonly script: string;
   /** the URL clients connect to */
   url(port: number): string;
+  /** socket.io only: the client its subscribers run on (socket.io-client when absent) */
+  readonly socketioClient?: SocketioClient;
+  /** names this target's client processes apart from another target on the same server; `name` when absent */
+  readonly key?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -45,6 +49,18 @@ export const socketioTarget: Target = {
   label: `socket.io ${version('socket.io')}`,
   script: fileURLToPath(new URL('../servers/socketio-server.ts', import.meta.url)),
   url: (port) => `http://127.0.0.1:${port}`,
+};
+
+/**
+ * The same socket.io server (a target of the same `name` shares the run's server), its subscribers on the bench's
+ * lean client speaking Engine.IO/socket.io itself (clients/lean-socketio-connection.ts): what socket.io does with
+ * the client cost opshub's subscribers have, so neither column measures the harness.
+ */
+export const socketioLeanTarget: Target = {
+  ...socketioTarget,
+  label: `${socketioTarget.label} (lean client)`,
+  socketioClient: 'lean',
+  key: 'socketio-lean',
 };
 
 /**
