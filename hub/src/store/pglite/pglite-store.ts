@@ -6,7 +6,7 @@ import type { Database } from '@opshub/schema/db';
 import { migrateToLatest } from '../migrate.ts';
 import type { Store } from '../store.ts';
 import { BYTEA_OID, parseBytea, serializeBytea } from './bytea-codec.ts';
-import { PgliteWorkerClient, type PgliteQueryable } from './pglite-client.ts';
+import { pgliteSettings, PgliteWorkerClient, type PgliteMemory, type PgliteQueryable } from './pglite-client.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { readPgliteTemplate } from './pglite-template.ts';
@@ -45,6 +45,7 @@ export class PgliteStore implements Store {
   readonly #template: string | undefined;
   readonly #worker: boolean;
   #db: Kysely<Database> | undefined;
+  #pglite: PGlite | PgliteQueryable | undefined;
   #lock: DataDirLock | undefined;
 
   constructor(options: PgliteStoreOptions = {}) {
@@ -62,6 +63,7 @@ export class PgliteStore implements Store {
     if (this.#db) return;
     try {
       const pglite = await this.#open();
+      this.#pglite = pglite;
       this.#db = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
       await migrateToLatest(this.#db);
     } catch (error) {
@@ -75,7 +77,20 @@ export class PgliteStore implements Store {
     if (!this.#db) throw new Error('PgliteStore is not started');
   }
 
+  /**
+   * What PGlite holds in memory: its wasm memory and, in a worker, that thread's V8 heap (0 in-thread: it is the
+   * hub's own heap then). For the bench's memory split; undefined before `start()`.
+   */
+  async memory(): Promise<PgliteMemory | undefined> {
+    const pglite = this.#pglite;
+    if (!pglite) return undefined;
+    if (pglite instanceof PgliteWorkerClient) return pglite.memory();
+    const wasm = (pglite as unknown as { mod?: { HEAPU8?: Uint8Array } }).mod?.HEAPU8?.byteLength ?? 0;
+    return { wasmBytes: wasm, heapUsedBytes: 0 };
+  }
+
   async close(): Promise<void> {
+    this.#pglite = undefined;
     const db = this.#db;
     const lock = this.#lock;
     this.#db = undefined;
@@ -88,7 +103,7 @@ export class PgliteStore implements Store {
   }
 
   async #open(): Promise<PGlite | PgliteQueryable> {
-    const codecs = { parsers: { [BYTEA_OID]: parseBytea }, serializers: { [BYTEA_OID]: serializeBytea } };
+    const codecs = { parsers: { [BYTEA_OID]: parseBytea }, serializers: { [BYTEA_OID]: serializeBytea }, startParams: [...PGlite.defaultStartParams, ...pgliteSettings] };
     if (this.#dataDir === undefined) {
       if (this.#worker) return PgliteWorkerClient.open({ template: this.#template });
       return PGlite.create({ ...(await this.#fromTemplate()), ...codecs });
@@ -100,7 +115,13 @@ export class PgliteStore implements Store {
     await rm(join(pgDir, 'postmaster.pid'), { force: true });
     // PG_VERSION is the first file initdb writes: without it there is no database here yet.
     const exists = await access(join(pgDir, 'PG_VERSION')).then(() => true, () => false);
-    if (this.#worker) return PgliteWorkerClient.open({ dataDir: pgDir, template: exists ? undefined : this.#template });
+    if (this.#worker && !exists) {
+      // A new database is created (initdb, or the template unpacked) in a worker that then exits: creating it takes
+      // hundreds of MiB (initdb's own wasm instance, the file bundle) that the process would otherwise keep for its
+      // whole life. The database is then opened as on every later start.
+      await (await PgliteWorkerClient.open({ dataDir: pgDir, template: this.#template })).close();
+    }
+    if (this.#worker) return PgliteWorkerClient.open({ dataDir: pgDir });
     return PGlite.create(pgDir, { ...(exists ? {} : await this.#fromTemplate()), ...codecs });
   }
 

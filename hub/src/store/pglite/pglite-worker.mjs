@@ -5,6 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 
 // This thread yields to the event loop's: where both want the same core (a 2-core machine, a pinned process), the
@@ -53,13 +54,20 @@ async function handle(message) {
   switch (message.type) {
     case 'open': {
       const template = message.template === undefined ? {} : { loadDataDir: new Blob([await readFile(message.template)]) };
-      pglite = message.dataDir === undefined ? await PGlite.create({ ...template, ...codecs }) : await PGlite.create(message.dataDir, { ...template, ...codecs });
+      // The client's settings (pglite-client.ts: pgliteSettings) after PGlite's own start parameters, which they extend.
+      const options = { ...template, ...codecs, startParams: [...PGlite.defaultStartParams, ...(message.settings ?? [])] };
+      pglite = message.dataDir === undefined ? await PGlite.create(options) : await PGlite.create(message.dataDir, options);
       return {};
     }
     case 'query': {
       if (!pglite) throw new Error('PGlite is not open');
       const { rows, affectedRows } = await pglite.query(message.sql, message.params);
       return { rows, affectedRows };
+    }
+    case 'memory': {
+      // The wasm memory never shrinks, and PostgreSQL touches what it grew to, so its size is what PGlite holds in
+      // RSS (an upper bound for pages never written); the heap is this thread's own V8 isolate (rows being parsed).
+      return { wasmBytes: pglite?.mod?.HEAPU8?.byteLength ?? 0, heapUsedBytes: getHeapStatistics().used_heap_size };
     }
     case 'close': {
       await pglite?.close();
