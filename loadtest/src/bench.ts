@@ -175,6 +175,7 @@ async function main(): Promise<number> {
       ctx.log(`${scenario.name} failed: ${message}`);
       reports.push({ name: scenario.name, summary: scenario.summary, baselineName: ctx.baseline.label, metrics: [], opshub: {}, baseline: {}, ratio: {}, notes: [], error: message, seconds: (performance.now() - t0) / 1000 });
     }
+    ctx.log(`── ${scenario.name} took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   await ctx.close();
   await group.stopAll();

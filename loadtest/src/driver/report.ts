@@ -10,6 +10,8 @@ export interface ScenarioReport {
   readonly baseline: Figures;
   /** opshub ÷ baseline per metric (null where undefined: a zero or missing baseline) */
   readonly ratio: Record<string, number | null>;
+  /** the baseline on the lean client (the same client as opshub's) where the scenario has it */
+  readonly sameClient?: { readonly name: string; readonly figures: Figures };
   /** the limit column (uWS `app.publish` alone) where the scenario has one */
   readonly limit?: { readonly name: string; readonly figures: Figures };
   readonly notes: readonly string[];
@@ -46,6 +48,7 @@ export function toJson(reports: readonly ScenarioReport[], machine: Machine, run
         opshub: clean(r.opshub),
         baseline: clean(r.baseline),
         ratio: clean(r.ratio),
+        ...(r.sameClient && { sameClient: { name: r.sameClient.name, figures: clean(r.sameClient.figures) } }),
         ...(r.limit && { limit: { name: r.limit.name, figures: clean(r.limit.figures) } }),
         units: Object.fromEntries(r.metrics.map((m) => [m.key, { label: m.label, unit: m.unit, better: m.better }])),
         notes: r.notes,
@@ -74,6 +77,7 @@ export function fromJson(text: string): { reports: ScenarioReport[]; machine: Ma
       opshub: Record<string, number | null>;
       baseline: Record<string, number | null>;
       ratio: Record<string, number | null>;
+      sameClient?: { name: string; figures: Record<string, number | null> };
       limit?: { name: string; figures: Record<string, number | null> };
       units: Record<string, { label: string; unit: string; better: 'higher' | 'lower' }>;
       notes: string[];
@@ -86,11 +90,12 @@ export function fromJson(text: string): { reports: ScenarioReport[]; machine: Ma
   const figures = (f: Record<string, number | null>) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v ?? Number.NaN]));
   return {
     machine: json.machine,
-    reports: json.scenarios.map(({ limit, ...s }) => ({
+    reports: json.scenarios.map(({ limit, sameClient, ...s }) => ({
       ...s,
       metrics: Object.entries(s.units).map(([key, u]) => ({ key, ...u })),
       opshub: figures(s.opshub),
       baseline: figures(s.baseline),
+      ...(sameClient && { sameClient: { name: sameClient.name, figures: figures(sameClient.figures) } }),
       ...(limit && { limit: { name: limit.name, figures: figures(limit.figures) } }),
     })),
   };
@@ -104,6 +109,9 @@ interface Row {
   readonly against: string;
   readonly baseline: string;
   readonly ratio: string;
+  /** the baseline on the lean client, and opshub ÷ it */
+  readonly same: string;
+  readonly sameRatio: string;
   readonly limit: string;
   readonly limitRatio: string;
 }
@@ -112,7 +120,7 @@ function rows(reports: readonly ScenarioReport[]): Row[] {
   const out: Row[] = [];
   for (const r of reports) {
     if (r.error) {
-      out.push({ scenario: r.name, metric: `FAILED: ${r.error.split('\n')[0]}`, opshub: '', against: '', baseline: '', ratio: '', limit: '', limitRatio: '' });
+      out.push({ scenario: r.name, metric: `FAILED: ${r.error.split('\n')[0]}`, opshub: '', against: '', baseline: '', ratio: '', same: '', sameRatio: '', limit: '', limitRatio: '' });
       continue;
     }
     r.metrics.forEach((m, i) => {
@@ -123,6 +131,8 @@ function rows(reports: readonly ScenarioReport[]): Row[] {
         against: i === 0 ? r.baselineName : '',
         baseline: formatValue(r.baseline[m.key]),
         ratio: formatRatio(r.ratio[m.key], r.opshub[m.key], r.baseline[m.key]),
+        same: r.sameClient ? formatValue(r.sameClient.figures[m.key]) : '',
+        sameRatio: r.sameClient ? formatRatio(ratioOf(r.opshub[m.key], r.sameClient.figures[m.key]), r.opshub[m.key], r.sameClient.figures[m.key]) : '',
         limit: r.limit ? formatValue(r.limit.figures[m.key]) : '',
         limitRatio: r.limit ? formatRatio(ratioOf(r.opshub[m.key], r.limit.figures[m.key]), r.opshub[m.key], r.limit.figures[m.key]) : '',
       });
@@ -134,6 +144,7 @@ function rows(reports: readonly ScenarioReport[]): Row[] {
 /** The table for a terminal: aligned columns, notes under it. */
 export function formatTable(reports: readonly ScenarioReport[], machine: Machine): string {
   const limitName = reports.find((r) => r.limit)?.limit?.name;
+  const sameName = reports.find((r) => r.sameClient)?.sameClient?.name;
   const header: Row = {
     scenario: 'scenario',
     metric: 'metric (↑ higher is better, ↓ lower)',
@@ -141,17 +152,21 @@ export function formatTable(reports: readonly ScenarioReport[], machine: Machine
     against: 'baseline',
     baseline: 'value',
     ratio: 'opshub ÷ baseline',
+    same: sameName ?? '',
+    sameRatio: sameName ? 'opshub ÷ it' : '',
     limit: limitName ?? '',
     limitRatio: limitName ? 'opshub ÷ limit' : '',
   };
   const all = [header, ...rows(reports)];
-  const keysOf = ['scenario', 'metric', 'opshub', 'against', 'baseline', 'ratio', 'limit', 'limitRatio'] as const;
+  const keysOf = ['scenario', 'metric', 'opshub', 'against', 'baseline', 'ratio', 'same', 'sameRatio', 'limit', 'limitRatio'] as const;
   const w = Object.fromEntries(keysOf.map((k) => [k, Math.max(...all.map((r) => [...r[k]].length))])) as Record<keyof Row, number>;
   const line = (r: Row) =>
-    `${pad(r.scenario, w.scenario)}  ${pad(r.metric, w.metric)}  ${padLeft(r.opshub, w.opshub)}  ${pad(r.against, w.against)}  ${padLeft(r.baseline, w.baseline)}  ${padLeft(r.ratio, w.ratio)}  ${padLeft(r.limit, w.limit)}  ${padLeft(r.limitRatio, w.limitRatio)}`.trimEnd();
-  const rule = '─'.repeat(keysOf.reduce((sum, k) => sum + w[k], 0) + 14);
+    `${pad(r.scenario, w.scenario)}  ${pad(r.metric, w.metric)}  ${padLeft(r.opshub, w.opshub)}  ${pad(r.against, w.against)}  ${padLeft(r.baseline, w.baseline)}  ${padLeft(r.ratio, w.ratio)}  ${padLeft(r.same, w.same)}  ${padLeft(r.sameRatio, w.sameRatio)}  ${padLeft(r.limit, w.limit)}  ${padLeft(r.limitRatio, w.limitRatio)}`.trimEnd();
+  const rule = '─'.repeat(keysOf.reduce((sum, k) => sum + w[k], 0) + 2 * (keysOf.length - 1));
   const notes = reports.flatMap((r) => r.notes.map((n) => `  ${r.name}: ${n}`));
-  return [`machine: ${machineLine(machine)}`, `date: ${machine.date}`, rule, line(header), rule, ...all.slice(1).map(line), rule, ...notes].join('\n');
+  // Seconds per scenario: the full run must stay under 10 minutes, and this says where its time goes.
+  const seconds = `seconds: ${reports.map((r) => `${r.name} ${Math.round(r.seconds)}`).join(', ')}; ${Math.round(reports.reduce((t, r) => t + r.seconds, 0))} in all`;
+  return [`machine: ${machineLine(machine)}`, `date: ${machine.date}`, rule, line(header), rule, ...all.slice(1).map(line), rule, ...notes, seconds].join('\n');
 }
 
 /**
@@ -160,16 +175,19 @@ export function formatTable(reports: readonly ScenarioReport[], machine: Machine
  */
 export function formatMarkdown(reports: readonly ScenarioReport[], machine: Machine): string {
   const limitName = reports.find((r) => r.limit)?.limit?.name;
+  const sameName = reports.find((r) => r.sameClient)?.sameClient?.name;
   const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const sameHead = sameName ? ` ${esc(sameName)} | opshub ÷ it |` : '';
+  const sameRule = sameName ? '---:|---:|' : '';
   const limitHead = limitName ? ` ${esc(limitName)} | opshub ÷ limit |` : '';
   const limitRule = limitName ? '---:|---:|' : '';
   const lines = [
     `Measured ${machine.date.slice(0, 10)} on ${machineLine(machine)}.`,
     '',
-    `| scenario | metric (↑ higher is better, ↓ lower) | opshub | baseline | baseline's figure | opshub ÷ baseline |${limitHead}`,
-    `|---|---|---:|---|---:|---:|${limitRule}`,
+    `| scenario | metric (↑ higher is better, ↓ lower) | opshub | baseline | baseline's figure | opshub ÷ baseline |${sameHead}${limitHead}`,
+    `|---|---|---:|---|---:|---:|${sameRule}${limitRule}`,
     ...rows(reports).map(
-      (r) => `| ${esc(r.scenario)} | ${esc(r.metric)} | ${r.opshub} | ${esc(r.against)} | ${r.baseline} | ${r.ratio} |${limitName ? ` ${r.limit} | ${r.limitRatio} |` : ''}`,
+      (r) => `| ${esc(r.scenario)} | ${esc(r.metric)} | ${r.opshub} | ${esc(r.against)} | ${r.baseline} | ${r.ratio} |${sameName ? ` ${r.same} | ${r.sameRatio} |` : ''}${limitName ? ` ${r.limit} | ${r.limitRatio} |` : ''}`,
     ),
     '',
     ...reports.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${esc(n)}`)),

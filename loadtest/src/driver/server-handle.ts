@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pin, type ManagedProcess, type ProcessGroup } from '../core/process-group.ts';
-import type { PublishPlan, PublishReport, ServerReady, ServerSpec, ServerStats } from '../core/specs.ts';
+import type { MemoryParts, PublishPlan, PublishReport, ServerReady, ServerSpec, ServerStats } from '../core/specs.ts';
 import type { Target } from './targets.ts';
 
 export interface ServerStart {
@@ -57,6 +57,11 @@ export class ServerHandle {
 
   stats(gc = true): Promise<ServerStats> {
     return this.process.rpc.call('stats', { gc });
+  }
+
+  /** What the server's parts hold now (opshub: PGlite's wasm and heap, chDB's tracked memory). */
+  parts(): Promise<MemoryParts> {
+    return this.process.rpc.call('parts', {}, 60_000);
   }
 
   heapSnapshot(file: string): Promise<{ file: string }> {

@@ -1,7 +1,7 @@
 import { medianOf } from '../core/stats.ts';
 import type { ChannelRate } from '../core/specs.ts';
 import type { RunContext } from '../driver/run-context.ts';
-import { uwsTarget, type Target } from '../driver/targets.ts';
+import { socketioLeanTarget, uwsTarget, type Target } from '../driver/targets.ts';
 import { assertConnected, latency, measureWindow } from './measure.ts';
 import type { Figures, Scenario } from './scenario.ts';
 
@@ -32,6 +32,7 @@ export const eventDayMix: Scenario = {
     const load = rooms * perRoom * ROOM_RATE + dashboards * BUSY_RATE;
     const baseline = await measureTarget(ctx, ctx.baseline, channels, perRoom, dashboards);
     const opshub = await measureTarget(ctx, ctx.opshub, channels, perRoom, dashboards);
+    const sameClient = await measureTarget(ctx, socketioLeanTarget, channels, perRoom, dashboards);
     const limit = await measureTarget(ctx, uwsTarget, channels, perRoom, dashboards);
     return {
       metrics: [
@@ -46,6 +47,7 @@ export const eventDayMix: Scenario = {
       ],
       opshub,
       baseline,
+      sameClient: { name: socketioLeanTarget.label, figures: sameClient },
       limit: { name: uwsTarget.label, figures: limit },
       notes: [
         `${rooms} topics × ${perRoom} subscribers at ${ROOM_RATE} msg/s each + ${dashboards} dashboards on one topic at ${BUSY_RATE} msg/s: ${load.toLocaleString('en-US')} deliveries/s, ${rooms * perRoom + dashboards} connections.`,
@@ -57,7 +59,7 @@ export const eventDayMix: Scenario = {
 async function measureTarget(ctx: RunContext, target: Target, channels: readonly ChannelRate[], perRoom: number, dashboards: number): Promise<Figures> {
   const server = await ctx.shared(target);
   server.used = true;
-  const clients = await ctx.clients(`mix-${target.name}`);
+  const clients = await ctx.clients(`mix-${target.key ?? target.name}`);
   try {
     const rooms = channels.filter((c) => c.channel !== BUSY);
     ctx.log(`event-day-mix ${target.label}: connecting ${rooms.length * perRoom + dashboards} subscribers`);

@@ -3,7 +3,7 @@ import { median, medianOf } from '../core/stats.ts';
 import type { ClientPool } from '../driver/client-pool.ts';
 import type { RunContext } from '../driver/run-context.ts';
 import type { ServerHandle } from '../driver/server-handle.ts';
-import { uwsTarget, type Target } from '../driver/targets.ts';
+import { socketioLeanTarget, uwsTarget, type Target } from '../driver/targets.ts';
 import { assertConnected, latency, measureWindow } from './measure.ts';
 import { pairedCpuPerDelivery, type PairedSide } from './paired-cpu.ts';
 import type { Figures, Scenario } from './scenario.ts';
@@ -67,8 +67,10 @@ export const fanOut: Scenario = {
     const equalStep = (r: Ramp) => r.best[0] ?? r.best[1] ?? r.lowest;
     const equalRate = median(baseline.ramps.map((r) => equalStep(r).rate));
     const opshub = await runTarget(ctx, ctx.opshub, subscribers, equalRate);
+    // socket.io again on the lean client opshub's subscribers use: its own ramp, and the same equal-load rate.
+    const sameClient = await runTarget(ctx, socketioLeanTarget, subscribers, equalRate);
     const limit = await runTarget(ctx, uwsTarget, subscribers, equalRate);
-    const paired = await runPaired(ctx, [ctx.opshub, ctx.baseline, uwsTarget], subscribers, equalRate);
+    const paired = await runPaired(ctx, [ctx.opshub, ctx.baseline, socketioLeanTarget, uwsTarget], subscribers, equalRate);
 
     const summarise = (runs: TargetRuns, equal: (r: Ramp, i: number) => Step): Figures => ({
       ...medianOf(
@@ -86,18 +88,18 @@ export const fanOut: Scenario = {
       ),
     });
     const notes = [
-      `paired windows: ${paired.rounds} rounds of one ${paired.windowMs} ms window per server in turn (order reversed every other round), ${round(equalRate)} msg/s to ${subscribers} subscribers each, all three connected throughout; server CPU (user + system, all threads) from /proc/PID/stat around each window over the deliveries received. Median of the per-round ratios: opshub ÷ ${ctx.baseline.label} ${round(1 / paired.ratioToFirst[1]!)}, opshub ÷ uWS alone ${round(1 / paired.ratioToFirst[2]!)}.`,
+      `paired windows: ${paired.rounds} rounds of one ${paired.windowMs} ms window per server in turn (order reversed every other round), ${round(equalRate)} msg/s to ${subscribers} subscribers each, all four connected throughout; server CPU (user + system, all threads) from /proc/PID/stat around each window over the deliveries received. Median of the per-round ratios: opshub ÷ ${ctx.baseline.label} ${round(1 / paired.ratioToFirst[1]!)}, opshub ÷ ${socketioLeanTarget.label} ${round(1 / paired.ratioToFirst[2]!)}, opshub ÷ uWS alone ${round(1 / paired.ratioToFirst[3]!)}.`,
       `${subscribers} subscribers, ${ctx.options.payloadBytes}-byte payload; latencies at equal load: ${round(equalRate)} msg/s = ${Math.round(equalRate * subscribers).toLocaleString('en-US')} deliveries/s (the baseline's best rate within the tightest budget it met).`,
     ];
     const clientCost = (runs: TargetRuns) => median(runs.ramps.map((r) => equalStep(r).clientUs));
     notes.push(
-      `client CPU per delivery: ${round(clientCost(opshub))} µs (${clientLabel(opshub.client)}) vs ${round(clientCost(baseline))} µs (socket.io-client). All subscribers share ${ctx.layout.clientCores} client core(s), so the last of ${subscribers} reads a message about ${subscribers} × that after the first: part of each side's latency is the harness.`,
+      `client CPU per delivery: ${round(clientCost(opshub))} µs (${clientLabel(opshub.client)}) vs ${round(clientCost(baseline))} µs (socket.io-client) and ${round(clientCost(sameClient))} µs (socket.io on the lean client). All subscribers share ${ctx.layout.clientCores} client core(s), so the last of ${subscribers} reads a message about ${subscribers} × that after the first: part of each side's latency is the harness.`,
     );
     if (!baseline.ramps.some((r) => r.best[0])) {
       const low = baseline.ramps[0]!.lowest;
       notes.push(`${ctx.baseline.label} never met p99 ≤ ${BUDGETS_MS[0]} ms, even at ${round(low.rate)} msg/s (p99 ${round(low.p99)} ms): delivering one message to ${subscribers} sockets takes it longer than the budget.`);
     }
-    for (const [label, runs] of [[ctx.opshub.label, opshub], [ctx.baseline.label, baseline]] as const) {
+    for (const [label, runs] of [[ctx.opshub.label, opshub], [ctx.baseline.label, baseline], [socketioLeanTarget.label, sameClient]] as const) {
       BUDGETS_MS.forEach((budget, i) => {
         const limit = runs.ramps.map((r) => r.limit[i]).find((s) => s !== undefined);
         if (!limit) return;
@@ -123,7 +125,8 @@ export const fanOut: Scenario = {
       ],
       opshub: { serverUsPaired: paired.usPerDelivery[0]!, ...summarise(opshub, (_r, i) => opshub.equal[i]!) },
       baseline: { serverUsPaired: paired.usPerDelivery[1]!, ...summarise(baseline, equalStep) },
-      limit: { name: uwsTarget.label, figures: { serverUsPaired: paired.usPerDelivery[2]!, ...summarise(limit, (_r, i) => limit.equal[i]!) } },
+      sameClient: { name: socketioLeanTarget.label, figures: { serverUsPaired: paired.usPerDelivery[2]!, ...summarise(sameClient, (_r, i) => sameClient.equal[i]!) } },
+      limit: { name: uwsTarget.label, figures: { serverUsPaired: paired.usPerDelivery[3]!, ...summarise(limit, (_r, i) => limit.equal[i]!) } },
       notes,
     };
   },
@@ -142,7 +145,7 @@ const clientLabel = (client: OpshubClient) => (client === 'lean' ? 'lean RFC 645
 async function runTarget(ctx: RunContext, target: Target, subscribers: number, equalRate: number | undefined): Promise<TargetRuns> {
   const server = await ctx.shared(target);
   server.used = true;
-  const clients = await ctx.clients(`fan-out-${target.name}`);
+  const clients = await ctx.clients(`fan-out-${target.key ?? target.name}`);
   try {
     ctx.log(`fan-out ${target.label}: connecting ${subscribers} subscribers`);
     assertConnected('fan-out', await clients.connect(await ctx.plan(target, [{ label: 'all', count: subscribers, channel: CHANNEL, url: server.url }])));
@@ -156,7 +159,11 @@ async function runTarget(ctx: RunContext, target: Target, subscribers: number, e
     await step(startRate); // warm-up: JIT, first-message paths; not counted
     const ramps: Ramp[] = [];
     const equal: Step[] = [];
-    for (let repeat = 0; repeat < ctx.repeats; repeat++) {
+    // Half the run's repeats, rounded up (a full run: one ramp per server). Why: the paired windows are the primary
+    // figure now and already alternate four rounds; the ramps give the budget figures, and a second ramp per server
+    // for four servers made fan-out the second-slowest scenario (480 s at load 20–30, 2026-12-04). The ramp's own
+    // deciding steps still run twice (see rampUp's confirm).
+    for (let repeat = 0; repeat < Math.ceil(ctx.repeats / 2); repeat++) {
       // Later repeats start two steps below the previous limit instead of climbing the whole ramp again.
       const previous = ramps.at(-1)?.best[0] ?? ramps.at(-1)?.best[1];
       const ramp = await rampUp(step, previous ? Math.max(startRate, previous.rate / growth ** 2) : startRate, growth, minRate(stepMs), ctx.quick ? 1 : 2);
@@ -182,7 +189,7 @@ async function runPaired(ctx: RunContext, targets: readonly Target[], subscriber
   try {
     for (const target of targets) {
       const server = await ctx.shared(target);
-      const clients = await ctx.clients(`paired-${target.name}`);
+      const clients = await ctx.clients(`paired-${target.key ?? target.name}`);
       sides.push({ label: target.label, server, clients });
       assertConnected('fan-out paired', await clients.connect(await ctx.plan(target, [{ label: 'all', count: subscribers, channel: CHANNEL, url: server.url }])));
     }

@@ -84,9 +84,17 @@ function slope(points: readonly { x: number; y: number }[]): number {
   return sxx === 0 ? Number.NaN : points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / sxx;
 }
 
+/**
+ * Half the run's repeats, rounded up (a full run: one fresh server per side). Why: each repeat is a fresh server (a
+ * hub's start is PGlite and chDB) and 10,000 more connections, the slowest part of the full run (525 of 3,090 s at
+ * load 20–34, 2026-12-04); and each figure is already a least-squares slope over 5 batches, which one repeat's
+ * noise moves less than it moved a before/after difference.
+ */
+const repeatsOf = (ctx: RunContext) => Math.ceil(ctx.repeats / 2);
+
 async function measureTarget(ctx: RunContext, target: Target, connections: number): Promise<Figures> {
   const runs: Figures[] = [];
-  for (let repeat = 0; repeat < ctx.repeats; repeat++) {
+  for (let repeat = 0; repeat < repeatsOf(ctx); repeat++) {
     const { server, release } = await ctx.pristine(target);
     server.used = true;
     // Two workers even on one client core: ten thousand socket.io-client instances are heavy for one heap.

@@ -2,6 +2,7 @@ import { chaos } from './chaos.ts';
 import { clusterLb } from './cluster-lb.ts';
 import { crossHub } from './cross-hub.ts';
 import { eventDayMix } from './event-day-mix.ts';
+import { eventMemory } from './event-memory.ts';
 import { fanOut } from './fan-out.ts';
 import { analytics } from './analytics.ts';
 import { analyticsOutbox } from './analytics-outbox.ts';
@@ -19,4 +20,4 @@ import type { Scenario } from './scenario.ts';
  * single-server scenarios then share that server. gate-partition drives the shared hub and its own y-websocket
  * server with WebsocketProviders; gate-verdict runs its own edge-agent process after them; analytics, push and import run their own figures processes.
  */
-export const scenarios: readonly Scenario[] = [idleMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, clusterLb, chaos, redisCluster];
+export const scenarios: readonly Scenario[] = [idleMemory, eventMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, clusterLb, chaos, redisCluster];

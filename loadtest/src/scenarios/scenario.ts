@@ -18,6 +18,11 @@ export interface ScenarioOutcome {
   readonly baseline: Figures;
   /** what the baseline column is (the run's socket.io when unset); `none` where no off-the-shelf peer exists */
   readonly baselineName?: string;
+  /**
+   * the baseline again with its subscribers on the bench's lean client, the client opshub's subscribers run on: the
+   * comparison where neither side's figures include a heavier client than the other's
+   */
+  readonly sameClient?: { readonly name: string; readonly figures: Figures };
   /** a third column: the least any server could do for the same clients (uWS `app.publish` alone) */
   readonly limit?: { readonly name: string; readonly figures: Figures };
   /** what the figures alone do not say: client-bound limits, unsupported features, skipped parts */

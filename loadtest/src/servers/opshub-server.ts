@@ -6,6 +6,8 @@
  * Environment (set by the driver): BENCH_SECRET, BENCH_EVENT, BENCH_DATA_DIR, and BENCH_REDIS_URL with
  * BENCH_KEY_PREFIX for a hub on Redis.
  */
+import { join } from 'node:path';
+import type { AnalyticsClient } from '@opshub/hub/analytics/analytics-client';
 import { createAnalytics } from '@opshub/hub/analytics/create-analytics';
 import { hs256Verifier } from '@opshub/hub/auth/token-verifier';
 import type { Bus } from '@opshub/hub/bus/bus';
@@ -26,8 +28,9 @@ const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
 const bus: Bus = redisUrl
   ? new (await import('@opshub/hub/bus/redis/redis-bus')).RedisBus({ url: redisUrl, keyPrefix: requireEnv('BENCH_KEY_PREFIX'), log: silentBusLog })
   : new MemoryBus({ log: silentBusLog });
+const store = new PgliteStore({ dataDir });
 const hub = new Hub({
-  backends: { bus, store: new PgliteStore({ dataDir }), analytics: createAnalytics({ dataDir }) },
+  backends: { bus, store, analytics: createAnalytics({ dataDir }) },
   verifier: hs256Verifier(secret),
   log,
   host: '127.0.0.1',
@@ -53,6 +56,19 @@ const grew = (prefix: string) => {
 const startup = redisUrl ? undefined : { pglite: grew('opening the database'), chdb: grew('starting analytics') };
 let failures = 0;
 
+/**
+ * A reading client on the hub's chDB folder (it shares the engine the hub runs: one chDB per process), opened at the
+ * first reading so every reading includes its own small cost. chDB's memory is what its allocator tracks
+ * (`MemoryTracking`): a native library no JavaScript object shows.
+ */
+let chdbReader: Promise<AnalyticsClient> | undefined;
+async function chdbTrackedBytes(): Promise<number> {
+  chdbReader ??= import('@opshub/hub/analytics/chdb-client').then((m) => m.createChdbClient({ path: join(dataDir, 'clickhouse') }));
+  const result = await (await chdbReader).query({ query: "SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'", format: 'JSONEachRow' });
+  const [row] = (await result.json()) as { value: string | number }[];
+  return Number(row?.value ?? Number.NaN);
+}
+
 runServer({
   port,
   publish(channel, payload) {
@@ -63,4 +79,10 @@ runServer({
   connections: () => hub.connections,
   close: () => hub.close(),
   ...(startup && { startup }),
+  ...(!redisUrl && {
+    async parts() {
+      const pglite = await store.memory();
+      return { pgliteWasm: pglite?.wasmBytes ?? Number.NaN, pgliteHeap: pglite?.heapUsedBytes ?? Number.NaN, chdb: await chdbTrackedBytes() };
+    },
+  }),
 });

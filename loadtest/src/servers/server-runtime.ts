@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { nowMs, padding, type BenchPayload } from '../core/payload.ts';
 import { emit, serve } from '../core/rpc.ts';
-import type { PublishPlan, PublishReport, ServerSpec, ServerStats } from '../core/specs.ts';
+import type { MemoryParts, PublishPlan, PublishReport, ServerSpec, ServerStats } from '../core/specs.ts';
 
 /** What a server under test offers the runtime: how to publish in-process, count connections, shut down. */
 export interface ServerUnderTest {
@@ -13,6 +13,8 @@ export interface ServerUnderTest {
   close(): Promise<void>;
   /** bytes of RSS each part added at start-up (see ServerStats.startup) */
   readonly startup?: Readonly<Record<string, number>>;
+  /** what each part holds now (see MemoryParts) */
+  parts?(): Promise<MemoryParts>;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -31,6 +33,7 @@ export function runServer(server: ServerUnderTest): void {
     publish: (plan) => publishOnSchedule(plan, server, counters),
     stats: ({ gc: collect }) => stats(server, collect),
     heapSnapshot: ({ file }) => ({ file: writeHeapSnapshot(file) }),
+    parts: async () => (server.parts ? server.parts() : {}),
     close: async () => {
       await close();
       setImmediate(() => process.exit(0));
