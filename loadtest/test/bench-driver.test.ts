@@ -53,6 +53,7 @@ type Report = {
     opshub: Record<string, number | null>;
     baseline: Record<string, number | null>;
     ratio: Record<string, number | null>;
+    sameClient?: { name: string; figures: Record<string, number | null> };
     limit?: { name: string; figures: Record<string, number | null> };
     error?: string;
     notes: string[];
@@ -74,7 +75,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'cluster-lb', 'chaos', 'redis-cluster']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'event-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'cluster-lb', 'chaos', 'redis-cluster']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
@@ -88,6 +89,17 @@ describe('npm run bench', () => {
     expect(byName['fan-out']!.baselineName).toMatch(/socket\.io/);
     expect(byName['fan-out']!.limit?.figures.deliveriesPerSec250).toBeGreaterThan(0);
     expect(byName['event-day-mix']!.limit?.figures.lost).toBe(0);
+    // socket.io again on the lean client: its own column, counted the same way.
+    expect(byName['fan-out']!.sameClient?.name).toMatch(/socket\.io .*lean client/);
+    expect(byName['fan-out']!.sameClient?.figures.lost).toBe(0);
+    expect(byName['fan-out']!.sameClient?.figures.serverUsPaired).toBeGreaterThan(0);
+    expect(byName['event-day-mix']!.sameClient?.figures.lost).toBe(0);
+    expect(byName['event-day-mix']!.sameClient?.figures.p99).toBeGreaterThan(0);
+    // An open event with its roster held by a gate: the hub grew, and PGlite's and chDB's parts were read.
+    const memory = byName['event-memory']!;
+    expect(memory.opshub.rssMiB).toBeGreaterThan(0);
+    expect(memory.opshub.idlePgliteMiB).toBeGreaterThan(0);
+    expect(memory.opshub.chdbMiB).toEqual(expect.any(Number));
     const fan = byName['fan-out']!;
     // Deliveries per second within the p99 budget: 0 is a true answer on a tiny quick run where no step meets it.
     expect(fan.opshub.deliveriesPerSec).toEqual(expect.any(Number));
