@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadOrCreateClusterSecrets } from '@opshub/deploy/cluster/cluster-secrets';
@@ -159,7 +159,7 @@ async function measure(ctx: RunContext, stage: Stage, pools: ClientPool[]) {
     `HAProxy's ${subscribers} sockets per hub (leastconn counts only its own): ${byHub}; the hubs hold ${Object.values(hubsAfter).reduce((a, b) => a + b, 0)} sockets in all.`,
     `paired windows: ${paired[0]!.rounds} rounds of one ${paired[0]!.windowMs} ms window per side in turn (order reversed every other round) at ${round(equalRate)} msg/s = ${Math.round(equalRate * subscribers).toLocaleString('en-US')} deliveries/s (half of one hub's best rate within the tightest budget it met, at least 10,000 deliveries/s). CPU is every hub's plus HAProxy's, /proc/PID/stat, over the deliveries received.`,
     lbNote(paired[2]!, paired[1]!, connected, subscribers),
-    `what ${availableParallelism()} cores can show: the price of a cluster (CPU per delivery of several hubs and a balancer against one hub) and of the balancer (its latency and CPU), at equal load, loss-free; that HAProxy spreads and holds the sockets. What they cannot: more throughput from more hubs. Hubs, HAProxy, Redis and the publisher share the server core${ctx.layout.servers[0] === ctx.layout.servers[1] ? '' : 's'} (${[...new Set(ctx.layout.servers)].join(',') || 'unpinned'}), so three hubs split the same CPU one hub had; the cluster's gain appears with a core per hub and clients on other machines.`,
+    `what ${cpus().length} cores can show: the price of a cluster (CPU per delivery of several hubs and a balancer against one hub) and of the balancer (its latency and CPU), at equal load, loss-free; that HAProxy spreads and holds the sockets. What they cannot: more throughput from more hubs. Hubs, HAProxy, Redis and the publisher share the server core${ctx.layout.servers[0] === ctx.layout.servers[1] ? '' : 's'} (${[...new Set(ctx.layout.servers)].join(',') || 'unpinned'}), so three hubs split the same CPU one hub had; the cluster's gain appears with a core per hub and clients on other machines.`,
   ];
   for (const [label, r] of [[one.label, oneRamp], [haproxy.label, haproxyRamp]] as const) {
     if (!r.best[0]) notes.push(`${label}: no step met p99 ≤ ${BUDGETS_MS[0]} ms (the slowest, ${round(r.lowest.rate)} msg/s: p99 ${round(r.lowest.p99)} ms); on a loaded machine the budget is noise-bound, and the paired CPU figure is the one to compare.`);
@@ -257,8 +257,9 @@ async function startStage(ctx: RunContext): Promise<Stage> {
       env: { BENCH_SECRET: ctx.secret, BENCH_EVENT: ctx.event, BENCH_REDIS_URL: redis.url, BENCH_KEY_PREFIX: 'opshub:' },
     });
     closers.push(async () => (await publisher).stop());
-    // Started on every core (a hub's start, PGlite and chDB, uses both) and pinned to the server core(s) once up.
-    const everyCore = ctx.layout.pinned ? `0-${availableParallelism() - 1}` : undefined;
+    // Started on every core (a hub's start, PGlite and chDB, uses both) and pinned to the server core(s) once up;
+    // os.cpus(), not availableParallelism(): the latter counts only this pinned process's own core.
+    const everyCore = ctx.layout.pinned ? `0-${cpus().length - 1}` : undefined;
     const cluster = HubCluster.start({
       hubs: HUBS,
       port: await freePort(),
