@@ -30,6 +30,7 @@ export const redisCluster: Scenario = {
       ],
       opshub: cluster,
       baseline: single,
+      baselineName: 'one Redis',
       notes: [
         'opshub column: Redis Cluster, 3 primaries with a replica each (SPUBLISH on the owning shard, WAIT 1 before a publish is acknowledged); baseline column: the same bus on one redis-server. Both started here from the machine\'s redis-server, loopback, no persistence; one publishing bus, one subscribed bus.',
         `The same cluster without replicas (no WAIT): ${bare.publishesPerSec} publishes/s, p99 ${bare.publishP99Ms} ms. On one small machine every node shares the cores of the driver, so the cluster cannot show its scaling here; it shows what sharding and waiting for a replica cost per publish.`,
