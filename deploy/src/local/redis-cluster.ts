@@ -71,11 +71,19 @@ export class LocalRedisCluster {
 
   /** The primary serving `slot`, asked of a running node. */
   async primaryOf(slot: number): Promise<string> {
+    const owner = await this.slotOwners();
+    const primary = owner(slot);
+    if (primary === undefined) throw new Error(`no node serves slot ${slot}`);
+    return primary;
+  }
+
+  /** Who serves each slot now (one CLUSTER SLOTS), for picking many keys by their primary at once. */
+  async slotOwners(): Promise<(slot: number) => string | undefined> {
     const slots = (await this.#ask((redis) => redis.cluster('SLOTS'))) as unknown as [number, number, [string, number]][];
-    for (const [start, end, [host, port]] of slots) {
-      if (slot >= start && slot <= end) return `${host}:${port}`;
-    }
-    throw new Error(`no node serves slot ${slot}`);
+    return (slot) => {
+      for (const [start, end, [host, port]] of slots) if (slot >= start && slot <= end) return `${host}:${port}`;
+      return undefined;
+    };
   }
 
   /** Every node currently a primary with slots, as `host:port`. */

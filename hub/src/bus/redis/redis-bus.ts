@@ -17,11 +17,12 @@ import { type BusLog, consoleBusLog } from '../bus-log.ts';
 import { deliver, withListener, withoutListener } from '../listeners.ts';
 import { newNodeId } from '../node-id.ts';
 import { KeySpace, type TopicKeys } from './keys.ts';
-import { clusterNodeOptions, closeRedis, openCluster, openRedis } from './redis-connection.ts';
+import { clusterNodeOptions, closeRedis, connectCluster, everyNodeOpen, openCluster, openRedis } from './redis-connection.ts';
 import { toBusError } from './redis-errors.ts';
 import { parseRedisTarget } from './redis-target.ts';
 import { RetryGate } from './retry-gate.ts';
-import { historyScript, publishScript, runScript, shardedPublishScript } from './scripts.ts';
+import { ReplicatedPublisher } from './replicated-publisher.ts';
+import { historyScript, publishScript, runScript } from './scripts.ts';
 import { ShardedSubscriptions, nodeTarget } from './sharded-subscriptions.ts';
 import { SignalCodec } from './signal-codec.ts';
 import { ChannelSubscriptions, type Subscriptions } from './subscriptions.ts';
@@ -86,7 +87,8 @@ export class RedisBus implements Bus {
   readonly #sub: Subscriptions;
   /** Cluster only: who owns each slot and how many replicas it has. */
   readonly #topology: TopologyWatch | undefined;
-  readonly #replicaWaitMs: number;
+  /** Cluster only: publishes grouped per primary, each group confirmed by a replica (WAIT). */
+  readonly #replicated: ReplicatedPublisher | undefined;
   readonly #keys: KeySpace;
   readonly #codec: SignalCodec;
   readonly #log: BusLog;
@@ -119,7 +121,6 @@ export class RedisBus implements Bus {
     // Long enough that a topic alive in the afternoon still has its morning's retention; dead topics go away.
     this.#ttlSeconds = String(Math.max(86_400, Math.ceil(retention.ms / 1000) + 3600));
 
-    this.#replicaWaitMs = options.replicaWaitMs ?? 1_000;
     const events = {
       message: (channel: Buffer, message: Buffer) => this.#onMessage(channel, message),
       restored: (channels: readonly string[]) => this.#restored(channels),
@@ -129,11 +130,13 @@ export class RedisBus implements Bus {
       this.#cmd = openRedis(target.url, 'cmd', this.nodeId, this.#log);
       this.#sub = new ChannelSubscriptions(target.url, this.nodeId, this.#log, events);
       this.#topology = undefined;
+      this.#replicated = undefined;
     } else {
       const cluster = openCluster(target, this.nodeId, this.#log);
       const nodeOptions = clusterNodeOptions(target);
       this.#cmd = cluster;
       this.#topology = new TopologyWatch(cluster, target.nodes[0]!.host, this.#log);
+      this.#replicated = new ReplicatedPublisher(cluster, this.#topology, options.replicaWaitMs ?? 1_000);
       this.#sub = new ShardedSubscriptions(this.#topology, (address) => nodeTarget(address, nodeOptions), this.nodeId, this.#log, events);
     }
     this.#cmd.on('ready', () => this.#gate.open());
@@ -180,7 +183,7 @@ export class RedisBus implements Bus {
     const args = [keys.seq, keys.log, keys.times, keys.bytes, keys.topicJson, dataJson, this.#keepMessages, this.#keepMs, this.#maxMessages, this.#ttlSeconds, keys.channel, this.#maxBytes];
     let reply: unknown;
     try {
-      reply = this.#topology === undefined ? await runScript(this.#cmd, publishScript, 4, args) : await this.#publishReplicated(keys, args);
+      reply = this.#replicated === undefined ? await runScript(this.#cmd, publishScript, 4, args) : await this.#replicated.publish(keys, args);
     } catch (err) {
       throw toBusError(err);
     }
@@ -265,11 +268,12 @@ export class RedisBus implements Bus {
 
   async #connect(): Promise<void> {
     // allSettled, not all: the second connect's rejection must not go unhandled after the first one failed.
-    const results = await Promise.allSettled([this.#cmd.connect(), this.#sub.connect()]);
+    const results = await Promise.allSettled([this.#topology === undefined ? this.#cmd.connect() : connectCluster(this.#cmd as Cluster), this.#sub.connect()]);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw new BusUnavailableError('redis', failed.reason);
     if (this.#topology !== undefined) {
       try {
+        await everyNodeOpen(this.#cmd as Cluster, 5_000);
         await this.#topology.start();
       } catch (err) {
         throw toBusError(err);
@@ -313,48 +317,6 @@ export class RedisBus implements Bus {
     for (const channel of channels) {
       const route = this.#routes.get(channel);
       if (route?.kind === 'topic') route.catchUp();
-    }
-  }
-
-  /**
-   * Cluster: the publish script and, when the shard has a replica online, WAIT for it, in one pipeline so both run on
-   * the same connection to the same primary. A publish no replica confirmed in time is refused (it may or may not
-   * have been delivered), because a failover right after it would hand its seq to a different message.
-   */
-  async #publishReplicated(keys: TopicKeys, args: readonly string[]): Promise<unknown> {
-    const cluster = this.#cmd as Cluster;
-    const replicas = Math.min(1, this.#topology!.current?.replicasOf(keys.slot) ?? 0);
-    const script = shardedPublishScript;
-    let sendSource = false;
-    for (let attempt = 1; ; attempt++) {
-      const pipeline = cluster.pipeline();
-      if (sendSource) pipeline.eval(script.lua, 4, ...args);
-      else pipeline.evalsha(script.sha, 4, ...args);
-      if (replicas > 0) pipeline.wait(replicas, this.#replicaWaitMs);
-      const results = (await pipeline.exec()) ?? [];
-      const [err, reply] = results[0] ?? [new Error('empty pipeline reply'), undefined];
-      if (err) {
-        const message = err.message;
-        if (message.startsWith('NOSCRIPT') && !sendSource) {
-          sendSource = true; // this primary has not seen the script yet (new, restarted, or promoted)
-          continue;
-        }
-        // MOVED and ASK did not run the script: learn the new topology and try again, a few times at most.
-        if ((message.startsWith('MOVED') || message.startsWith('ASK')) && attempt < 4) {
-          await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
-          this.#topology!.nudge();
-          continue;
-        }
-        throw err;
-      }
-      if (replicas > 0) {
-        const [waitErr, acknowledged] = results[1] ?? [];
-        if (waitErr || Number(acknowledged) < replicas) {
-          this.#topology!.nudge();
-          throw new BusUnavailableError('redis', waitErr ?? new Error(`no replica confirmed the publish within ${this.#replicaWaitMs} ms`));
-        }
-      }
-      return reply;
     }
   }
 

@@ -90,7 +90,61 @@ export function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, n
     },
   );
   reportOutages(client, 'cmd', nodeId, log);
+  // ioredis opens a node's connection on its first command, and with the offline queue off it refuses every
+  // command for a node whose connection is still opening ("Connection is closed."): the first burst of publishes
+  // on a fresh bus failed by the hundred that way, and so did the first publishes to a replica just promoted.
+  // Open each node's connection as soon as ioredis learns of the node, once the cluster is ready: during its own
+  // start ioredis sends its ready check (CLUSTER INFO) to a node it expects to find unopened, and one already
+  // opening makes that check fail (see connectCluster). everyNodeOpen() opens the first ones.
+  client.on('+node', (node: Redis) => {
+    if (client.status === 'ready' && node.status === 'wait') node.connect().catch(() => {}); // failures show as 'close'/'end'
+  });
   return client;
+}
+
+/**
+ * `cluster.connect()`, except that it also settles when ioredis's first ready check failed and a later attempt
+ * succeeded: ioredis then reconnects by itself but never settles the promise of the first `connect()`.
+ * @example await connectCluster(cluster);
+ */
+export function connectCluster(cluster: Cluster): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ready = () => resolve();
+    cluster.once('ready', ready);
+    cluster.connect().then(() => {
+      cluster.off('ready', ready);
+      resolve();
+    }, (err: unknown) => {
+      cluster.off('ready', ready);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * Resolves once every node connection of `cluster` is open (or has given up: a node that is down must not hold up
+ * the start, the commands for it fail fast as for any outage). Call after `cluster.connect()`.
+ * @example await cluster.connect(); await everyNodeOpen(cluster, 5000);
+ */
+export async function everyNodeOpen(cluster: Cluster, timeoutMs: number): Promise<void> {
+  await Promise.all(
+    cluster.nodes('all').map(
+      (node) =>
+        new Promise<void>((resolve) => {
+          if (node.status === 'ready' || node.status === 'end') return resolve();
+          const done = () => {
+            clearTimeout(timer);
+            node.off('ready', done);
+            node.off('end', done);
+            resolve();
+          };
+          const timer = setTimeout(done, timeoutMs);
+          node.once('ready', done);
+          node.once('end', done);
+          if (node.status === 'wait') node.connect().catch(() => {});
+        }),
+    ),
+  );
 }
 
 /** The credentials and TLS choice every connection to a node of `target` carries. */
