@@ -75,7 +75,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'event-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'cluster-lb', 'chaos', 'redis-cluster']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'event-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'cluster-lb', 'chaos', 'redis-cluster', 'gates-venue-network']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 

@@ -7,6 +7,7 @@ import { fanOut } from './fan-out.ts';
 import { analytics } from './analytics.ts';
 import { analyticsOutbox } from './analytics-outbox.ts';
 import { gatePartition } from './gate-partition.ts';
+import { gatesVenueNetwork } from './gates-venue-network.ts';
 import { gateVerdict } from './gate-verdict.ts';
 import { idleMemory } from './idle-memory.ts';
 import { importScenario } from './import.ts';
@@ -20,4 +21,4 @@ import type { Scenario } from './scenario.ts';
  * single-server scenarios then share that server. gate-partition drives the shared hub and its own y-websocket
  * server with WebsocketProviders; gate-verdict runs its own edge-agent process after them; analytics, push and import run their own figures processes.
  */
-export const scenarios: readonly Scenario[] = [idleMemory, eventMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, clusterLb, chaos, redisCluster];
+export const scenarios: readonly Scenario[] = [idleMemory, eventMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, clusterLb, chaos, redisCluster, gatesVenueNetwork];
