@@ -34,8 +34,10 @@ export const shuttingDown = new UpgradeRefusal('503 Service Unavailable', 'unava
 
 export function refuseUpgrade(res: HttpResponse, refusal: UpgradeRefusal): void {
   // Inside the handler uWS has already corked the response and cork just runs this; after an await it corks.
+  // The connection closes with the answer: no client reuses a refused upgrade's connection, and one left open is a
+  // socket a socket worker cannot find when the hub stops (its thread would not exit until uWS timed it out).
   res.cork(() => {
-    res.writeStatus(refusal.status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: refusal.error, message: refusal.message }));
+    res.writeStatus(refusal.status).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: refusal.error, message: refusal.message }), true);
   });
 }
 

@@ -9,7 +9,9 @@ import type { us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { CloseCode, type Claims } from '@opshub/schema';
 import { AuthError, hs256Verifier, jwksVerifier, type TokenVerifier } from '../auth/token-verifier.ts';
 import { loadNativeUws } from '../native-uws.ts';
+import { errFrame } from '../transport/frames-out.ts';
 import { identityKey, isLimited } from '../transport/identity-limits.ts';
+import { TokenBucket } from '../transport/rate-limiter.ts';
 import { readHandshake, refuseUpgrade, shuttingDown, UpgradeRefusal, upgradeAuthenticated } from '../transport/upgrade.ts';
 import { registerForwarding } from './forward-to-main.ts';
 import { RevocationMirror } from './revocation-mirror.ts';
@@ -21,6 +23,10 @@ interface HostedSocket {
   readonly claims: Claims;
   /** counted against its identity's socket cap (shared by the workers) */
   readonly counted: boolean;
+  /** the socket's frame rate, enforced where the socket lives (see `message` below) */
+  readonly bucket: TokenBucket;
+  /** frames refused as `rate_limited` in a row */
+  strikes: number;
 }
 
 const port = parentPort!;
@@ -33,6 +39,7 @@ const socketCounts = new SharedSocketCounts(start.socketCounts);
 const revocations = new RevocationMirror();
 const verifier = revocationChecked(baseVerifier());
 let nextId = 1;
+const rateLimited = errFrame(undefined, 'rate_limited', `more than ${limits.framesPerSecond} frames per second`);
 let accepting = true;
 let listenSocket: us_listen_socket | undefined;
 
@@ -92,7 +99,7 @@ app.ws<HostedSocket>('/ws', {
         emit(['refused', 'identity_sockets']);
         return new UpgradeRefusal('429 Too Many Requests', 'rate_limited', `at most ${limits.maxSocketsPerIdentity} sockets per attendee`);
       }
-      return { id: nextId++, claims, counted };
+      return { id: nextId++, claims, counted, bucket: new TokenBucket(limits.framesPerSecond, limits.burst), strikes: 0 };
     });
   },
   open: (ws) => {
@@ -101,9 +108,20 @@ app.ws<HostedSocket>('/ws', {
     emit(['open', id, claims]);
   },
   message: (ws, message, isBinary) => {
+    const socket = ws.getUserData();
+    // The frame rate is decided here, with the rule and answer of ws-endpoint.ts, so that a flood is refused on the
+    // socket's own thread and never costs the main thread (which serves every worker) a message. The main thread's
+    // bucket for the socket starts no earlier and fills at the same rate, so it passes every frame this one passed.
+    // An oversized frame goes on regardless: the main thread closes it with 1009 before any rate check.
+    if (message.byteLength <= limits.maxFrameBytes && !socket.bucket.take()) {
+      emit(['refused', 'rate_limited']);
+      if (++socket.strikes >= limits.floodStrikes) return void ws.end(CloseCode.flood, 'rate limit ignored');
+      return void ws.send(rateLimited, false, false);
+    }
+    socket.strikes = 0;
     // uWS frees the message when this returns: the copy travels (transferred, not copied again).
     const copy = message.slice(0);
-    emit(['msg', ws.getUserData().id, copy, isBinary, performance.timeOrigin + performance.now()], copy);
+    emit(['msg', socket.id, copy, isBinary, performance.timeOrigin + performance.now()], copy);
   },
   close: (ws, code) => {
     const { id, claims, counted } = ws.getUserData();

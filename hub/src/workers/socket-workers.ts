@@ -253,7 +253,8 @@ class WorkerLink implements SocketHost {
     const timer = setTimeout(() => this.#stopped?.(), 3000);
     await stopped;
     clearTimeout(timer);
-    await this.#exit(5000);
+    // Longer than uWS's 10 s HTTP idle timeout: a connection the worker could not close itself is gone by then.
+    await this.#exit(12_000);
   }
 
   /**
