@@ -14,6 +14,7 @@ import { importScenario } from './import.ts';
 import { overAdmission } from './over-admission.ts';
 import { push } from './push.ts';
 import { redisCluster } from './redis-cluster.ts';
+import { workers } from './workers.ts';
 import type { Scenario } from './scenario.ts';
 
 /**
@@ -21,4 +22,4 @@ import type { Scenario } from './scenario.ts';
  * single-server scenarios then share that server. gate-partition drives the shared hub and its own y-websocket
  * server with WebsocketProviders; gate-verdict runs its own edge-agent process after them; analytics, push and import run their own figures processes.
  */
-export const scenarios: readonly Scenario[] = [idleMemory, eventMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, clusterLb, chaos, redisCluster, gatesVenueNetwork];
+export const scenarios: readonly Scenario[] = [idleMemory, eventMemory, fanOut, eventDayMix, crossHub, gatePartition, gateVerdict, overAdmission, analytics, analyticsOutbox, push, importScenario, clusterLb, chaos, redisCluster, gatesVenueNetwork, workers];

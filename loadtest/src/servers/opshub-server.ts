@@ -4,7 +4,7 @@
  * path, `bus.publish(topic, data)`, in-process, the way a stream module does.
  *
  * Environment (set by the driver): BENCH_SECRET, BENCH_EVENT, BENCH_DATA_DIR, and BENCH_REDIS_URL with
- * BENCH_KEY_PREFIX for a hub on Redis.
+ * BENCH_KEY_PREFIX for a hub on Redis; BENCH_HUB_WORKERS for socket worker threads (HUB_WORKERS; unset: one thread).
  */
 import { join } from 'node:path';
 import type { AnalyticsClient } from '@opshub/hub/analytics/analytics-client';
@@ -23,6 +23,7 @@ const secret = requireEnv('BENCH_SECRET');
 const event = requireEnv('BENCH_EVENT');
 const dataDir = requireEnv('BENCH_DATA_DIR');
 const redisUrl = process.env.BENCH_REDIS_URL;
+const hubWorkers = Number(process.env.BENCH_HUB_WORKERS ?? 1);
 
 const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
 const bus: Bus = redisUrl
@@ -35,6 +36,7 @@ const hub = new Hub({
   log,
   host: '127.0.0.1',
   port: 0,
+  workers: hubWorkers > 1 ? { count: hubWorkers, auth: { kind: 'hs256', secret } } : undefined,
 });
 // RSS around each step of the start: what PGlite and chDB add is memory no JavaScript object shows (WASM and a
 // native library), so it is read as the growth of the whole process while each one opens.
