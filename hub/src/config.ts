@@ -177,7 +177,7 @@ export interface Config {
    */
   readonly trustedProxies: readonly string[];
   /**
-   * `HUB_WORKERS` (default 1; opt-in until the fuzz suite passes with workers): threads serving the public port. 1 is the single-thread hub; more
+   * `HUB_WORKERS` (default 1; opt-in until every suite that starts a hub has run with workers: see docs/api.md): threads serving the public port. 1 is the single-thread hub; more
    * run socket workers (workers/socket-workers.ts) while the Store, commands and sequencing stay on the main thread.
    */
   readonly hubWorkers: number;
@@ -251,7 +251,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pgliteWorker: e.PGLITE_WORKER === '1',
     drainMs: e.HUB_DRAIN_SECONDS * 1000,
     replay: { budgetBytes: Math.round(e.HUB_REPLAY_BUDGET_MB * 1024 * 1024), topicBytes: Math.round(e.HUB_REPLAY_TOPIC_MB * 1024 * 1024) },
-    // 1 until the fuzz suite passes with socket workers (it loses replies with 2: see docs/api.md); then the core count.
+    // 1 until every suite that starts a hub has passed with socket workers (docs/api.md, "Socket workers"); then os.availableParallelism().
     hubWorkers: e.HUB_WORKERS ?? 1,
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,
