@@ -75,7 +75,7 @@ describe('npm run bench', () => {
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
     expect(report.run.quick).toBe(true);
     expect(report.machine.node).toBe(process.version);
-    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'event-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'cluster-lb', 'chaos', 'redis-cluster', 'gates-venue-network']);
+    expect(report.scenarios.map((s) => s.name)).toEqual(['idle-memory', 'event-memory', 'fan-out', 'event-day-mix', 'cross-hub', 'gate-partition', 'gate-verdict', 'over-admission', 'analytics', 'analytics-outbox', 'push', 'import', 'cluster-lb', 'chaos', 'redis-cluster', 'gates-venue-network', 'workers']);
     for (const s of report.scenarios) expect(s.error, s.name).toBeUndefined();
     const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
 
@@ -107,6 +107,11 @@ describe('npm run bench', () => {
     expect(fan.ratio.deliveriesPerSec === null || typeof fan.ratio.deliveriesPerSec === 'number').toBe(true);
     expect(byName['event-day-mix']!.opshub.lost).toBe(0);
     expect(byName['event-day-mix']!.opshub.p99).toBeGreaterThan(0);
+    // workers: the same hub with 2 socket workers (opshub column) and 1 (baseline); every message reached everyone.
+    expect(byName['workers']!.baselineName).toBe('opshub HUB_WORKERS=1');
+    expect(byName['workers']!.opshub.lost).toBe(0);
+    expect(byName['workers']!.baseline.lost).toBe(0);
+    expect(byName['workers']!.opshub.busiestThreadUs).toBeGreaterThan(0);
     const cross = byName['cross-hub']!;
     if (!cross.notes.some((n) => n.startsWith('skipped'))) {
       // opshub's resume contract: the killed hub's clients come back on the other with nothing lost or doubled.
