@@ -95,9 +95,12 @@ describe('npm run bench', () => {
     expect(byName['fan-out']!.sameClient?.figures.serverUsPaired).toBeGreaterThan(0);
     expect(byName['event-day-mix']!.sameClient?.figures.lost).toBe(0);
     expect(byName['event-day-mix']!.sameClient?.figures.p99).toBeGreaterThan(0);
-    // An open event with its roster held by a gate: the hub grew, and PGlite's and chDB's parts were read.
+    // An open event with its roster held by a gate: every part of the split was read. How much the hub grew is not
+    // judged: at this scale (200 tickets) the growth is smaller than what a GC frees between the two readings (CI saw
+    // -8 MiB); the full run's 100,000 tickets are what it is for.
     const memory = byName['event-memory']!;
-    expect(memory.opshub.rssMiB).toBeGreaterThan(0);
+    for (const key of ['rssMiB', 'heapMiB', 'pgliteMiB', 'otherMiB']) expect(Number.isFinite(memory.opshub[key]), key).toBe(true);
+    expect(memory.opshub.idleRssMiB).toBeGreaterThan(0);
     expect(memory.opshub.idlePgliteMiB).toBeGreaterThan(0);
     expect(memory.opshub.chdbMiB).toEqual(expect.any(Number));
     const fan = byName['fan-out']!;
