@@ -51,22 +51,35 @@ async function eventually(read: () => Promise<number>, want: number, timeoutMs =
   }
 }
 
-it("relays a gate's scan to another gate while the Store is held, and derives its check-in once it is free", async () => {
+/**
+ * Takes the Store's one PGlite connection in a transaction that waits: while it is held nothing is derived or stored.
+ * Resolves once the transaction has begun; `free()` ends it.
+ */
+async function holdStore(): Promise<{ free: () => Promise<void> }> {
   let release!: () => void;
   let holding!: () => void;
   const taken = new Promise<void>((resolve) => (holding = resolve));
-  // PGlite has one connection: while this transaction holds it, nothing is derived (or stored) at all.
   const held = hub.backends.store.db.transaction().execute(async () => {
     holding();
     await new Promise<void>((resolve) => (release = resolve));
   });
   await taken;
+  return {
+    free: async () => {
+      release();
+      await held;
+    },
+  };
+}
+
+it("relays a gate's scan to another gate while the Store is held, and derives its check-in once it is free", async () => {
+  // PGlite has one connection: while this transaction holds it, nothing is derived (or stored) at all.
+  const store = await holdStore();
   try {
     const scan = north.scan({ code: 'R-1', gate: 'north' });
     await vip.until((doc) => readScans(doc).some((s) => s.scanId === scan.scanId), 20_000);
   } finally {
-    release();
-    await held;
+    await store.free();
   }
   await eventually(checkedIn, 1);
 }, 60_000);
@@ -101,14 +114,7 @@ it('relays a burst from two gates to a third as a few merged updates while the S
       if (origin === reader.provider) received++;
     });
     const before = await checkedIn();
-    let release!: () => void;
-    let holding!: () => void;
-    const taken = new Promise<void>((resolve) => (holding = resolve));
-    const held = hub.backends.store.db.transaction().execute(async () => {
-      holding();
-      await new Promise<void>((resolve) => (release = resolve));
-    });
-    await taken;
+    const store = await holdStore();
     const ids = new Set<string>();
     try {
       for (let i = 0; i < BURST; i++) {
@@ -118,8 +124,7 @@ it('relays a burst from two gates to a third as a few merged updates while the S
       // Neither persisted nor derived yet (the Store is held), and still at the reader.
       await reader.until((doc) => readScans(doc).filter((s) => ids.has(s.scanId)).length === BURST, 20_000);
     } finally {
-      release();
-      await held;
+      await store.free();
     }
     // One message per scan (as before issue #19) would be 200; a socket's frames read in one turn are one update.
     expect(received).toBeGreaterThan(0);
