@@ -19,11 +19,6 @@ export class RemoteSocket<UserData> implements WsSocket<UserData> {
   readonly #topics = new Set<string>();
   /** the worker's last report of the bytes this socket has not taken yet */
   buffered = 0;
-  /**
-   * When this thread learned of the socket (performance.now()), at or after its rate-limit bucket was filled: the
-   * worker may have read frames before that, and a frame dated before its bucket must not be charged for the gap.
-   */
-  readonly openedAt = performance.now();
 
   constructor(
     private readonly host: SocketHost,

@@ -127,7 +127,9 @@ export class SocketWorkers {
         }
         case 'msg': {
           const socket = link.sockets.get(event[1]);
-          if (socket) endpoint.messageRemote(socket, event[2], event[3], receivedAt(socket, event[4]));
+          // The worker's clock and this thread's differ only in their origin. A frame the worker read before this thread
+          // opened the socket's rate-limit bucket is dated before it; the bucket charges such a frame no refill.
+          if (socket) endpoint.messageRemote(socket, event[2], event[3], event[4] - performance.timeOrigin);
           break;
         }
         case 'close': {
@@ -144,18 +146,6 @@ export class SocketWorkers {
       }
     }
   }
-}
-
-/**
- * When the worker read a frame, on this thread's performance.now() scale (the clocks differ only in their origin),
- * but never before the socket's rate-limit bucket was filled here. A socket's `open` and its first frames often
- * reach this thread in one batch, after the worker read them: dated as read, those frames lay before the bucket's
- * start, the token bucket counted the difference as negative refill (milliseconds × framesPerSecond tokens), and a
- * fast client's first burst was refused as `rate_limited` until the flood rule closed it (the fuzz suite's client
- * got 199 of 984 replies, then 4429). Dated no earlier than the open, they spend the full burst, as on one thread.
- */
-function receivedAt(socket: RemoteSocket<Connection>, workerEpochMs: number): number {
-  return Math.max(workerEpochMs - performance.timeOrigin, socket.openedAt);
 }
 
 /** A port the system has free now (it could be taken before it is bound: the caller retries). */
