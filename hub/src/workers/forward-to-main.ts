@@ -7,7 +7,7 @@ import { FORWARDED_PEER } from '../transport/forwarded-peer.ts';
 /** Request headers that belong to one hop, not to the request. */
 const HOP_REQUEST = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', FORWARDED_PEER]);
 /** Response headers uWS writes itself (or that belong to the hop between worker and main thread). */
-const HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+const HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date', 'uwebsockets']);
 
 interface YjsPipe {
   readonly upstream: WebSocket;
@@ -173,12 +173,17 @@ function endWith(ws: UwsSocket<YjsPipe>, code: number, reason: string): void {
 /** Streams the main thread's answer to the client, holding the upstream while the client is slow. */
 function relayResponse(res: HttpResponse, answer: IncomingMessage, head: boolean, aborted: () => boolean, done: () => void): void {
   const declared = answer.headers['content-length'];
+  const streamed = !head && declared === undefined;
   res.cork(() => {
     res.writeStatus(`${answer.statusCode ?? 502} ${answer.statusMessage ?? ''}`.trimEnd());
     for (let i = 0; i < answer.rawHeaders.length; i += 2) {
       const name = answer.rawHeaders[i]!;
       if (!HOP_RESPONSE.has(name.toLowerCase())) res.writeHeader(name, answer.rawHeaders[i + 1]!);
     }
+    // A streamed answer's headers end with its first write(), so `end(…, true)` can no longer add `Connection:
+    // close`: uWS would write it after the first chunk, where the client reads it as a broken chunk size (a browser
+    // then never finishes the download). The header goes out now, and the client closes the connection.
+    if (streamed) res.writeHeader('Connection', 'close');
   });
   if (head) {
     answer.resume();
@@ -211,6 +216,6 @@ function relayResponse(res: HttpResponse, answer: IncomingMessage, head: boolean
   answer.on('end', () => {
     if (aborted()) return;
     done();
-    res.cork(() => res.end(undefined, true));
+    res.cork(() => res.end());
   });
 }
