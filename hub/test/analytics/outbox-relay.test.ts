@@ -137,16 +137,18 @@ describe('outbox relay', { timeout: 120_000 }, () => {
     const event = freshEvent();
     let down = true;
     const r = relay(store, { analytics: wrapped((b) => (down ? Promise.reject(new Error('ECONNREFUSED (ClickHouse is down)')) : analytics.ingest(b))) });
-    const slowest = { ms: 0 };
+    const took: number[] = [];
     for (let i = 0; i < 100; i++) {
       const started = performance.now();
       await write(store, event, 20, 20);
-      slowest.ms = Math.max(slowest.ms, performance.now() - started);
+      took.push(performance.now() - started);
     }
     await until(() => r.stats().lagEvents === 2_000 && r.stats().failures > 0, { what: 'the backlog to show', timeoutMs: 20_000 });
     expect(r.stats().lagSeconds).toBeGreaterThan(0);
-    // A write is one insert in its own transaction whatever ClickHouse does (generous bound: CI machines are loaded).
-    expect(slowest.ms).toBeLessThan(500);
+    // A write is one insert in its own transaction whatever ClickHouse does. A write path that retried or waited for
+    // ClickHouse would take seconds on most writes; the 90th percentile (not the max: one GC pause or scheduling
+    // hiccup on a loaded CI machine is not a wait, and once failed this test at load 30) stays far below that.
+    expect(took.sort((a, b) => a - b)[89]).toBeLessThan(500);
     expect(await counts(event)).toEqual({ rows: 0, ids: 0, votes: 0 });
     down = false;
     await r.drain();
