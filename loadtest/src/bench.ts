@@ -19,6 +19,7 @@ import { describeMachine, finishMachine } from './driver/machine.ts';
 import { formatMarkdown, formatTable, fromJson, ratios, toJson, type ScenarioReport } from './driver/report.ts';
 import { RunContext, type RunOptions } from './driver/run-context.ts';
 import { scenarios } from './scenarios/registry.ts';
+import { writePgliteTemplate } from '@opshub/hub/store/pglite/pglite-template';
 import { isProcessAlive } from '@opshub/platform/process-alive';
 
 const usage = `usage: npm run bench -- [--quick] [--only NAME,…] [--repeats N] [--scale F] [--payload BYTES]
@@ -141,6 +142,14 @@ async function main(): Promise<number> {
   const runDir = mkdtempSync(join(tmpdir(), RUN_PREFIX));
   writeFileSync(join(runDir, 'driver.pid'), String(process.pid));
   if (options.verbose) process.stderr.write(`[bench] run folder ${runDir}\n`);
+  if (!process.env.PGLITE_TEMPLATE) {
+    // One migrated empty PGlite database for every hub the run starts (bench servers, figures scripts, drills: they
+    // inherit the variable), as the test run does: initdb in each of some 25 hub starts was half a minute of a full
+    // run and measures nothing the bench reports.
+    const template = join(runDir, 'pglite-template.tar');
+    await writePgliteTemplate(template);
+    process.env.PGLITE_TEMPLATE = template;
+  }
   const cleanUp = () => {
     group.killAllNow();
     rmSync(runDir, { recursive: true, force: true });

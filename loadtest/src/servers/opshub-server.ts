@@ -29,7 +29,8 @@ const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
 const bus: Bus = redisUrl
   ? new (await import('@opshub/hub/bus/redis/redis-bus')).RedisBus({ url: redisUrl, keyPrefix: requireEnv('BENCH_KEY_PREFIX'), log: silentBusLog })
   : new MemoryBus({ log: silentBusLog });
-const store = new PgliteStore({ dataDir });
+// A fresh database from the run's template (PGLITE_TEMPLATE, written once by the driver) rather than initdb per hub.
+const store = new PgliteStore({ dataDir, template: process.env.PGLITE_TEMPLATE });
 const hub = new Hub({
   backends: { bus, store, analytics: createAnalytics({ dataDir }) },
   verifier: hs256Verifier(secret),
