@@ -1,5 +1,6 @@
 import { replayLimits } from '@opshub/schema';
 import { z } from 'zod';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseAddressRange } from './transport/client-address.ts';
 import { clusterUrlFromNodes, parseRedisTarget } from './bus/redis/redis-target.ts';
@@ -177,8 +178,9 @@ export interface Config {
    */
   readonly trustedProxies: readonly string[];
   /**
-   * `HUB_WORKERS` (default 1; opt-in until every suite that starts a hub has run with workers: see docs/api.md): threads serving the public port. 1 is the single-thread hub; more
-   * run socket workers (workers/socket-workers.ts) while the Store, commands and sequencing stay on the main thread.
+   * `HUB_WORKERS` (default: the cores this process may use, `os.availableParallelism()`): threads serving the public
+   * port. 1 is the single-thread hub; more run socket workers (workers/socket-workers.ts) while the Store, commands and
+   * sequencing stay on the main thread. See docs/api.md, "Socket workers".
    */
   readonly hubWorkers: number;
   /** `GATE_OFFLINE_AFTER` (seconds, default 30): how long a gate's presence may be gone before `gate_offline` is raised */
@@ -251,8 +253,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pgliteWorker: e.PGLITE_WORKER === '1',
     drainMs: e.HUB_DRAIN_SECONDS * 1000,
     replay: { budgetBytes: Math.round(e.HUB_REPLAY_BUDGET_MB * 1024 * 1024), topicBytes: Math.round(e.HUB_REPLAY_TOPIC_MB * 1024 * 1024) },
-    // 1 until every suite that starts a hub has passed with socket workers (docs/api.md, "Socket workers"); then os.availableParallelism().
-    hubWorkers: e.HUB_WORKERS ?? 1,
+    // Fan-out is the kernel's send() on one core per thread (issue #19): one socket worker per core the process may use.
+    hubWorkers: e.HUB_WORKERS ?? availableParallelism(),
     analyticsOutboxRetentionMs: e.ANALYTICS_OUTBOX_RETENTION_HOURS * 3_600_000,
     logLevel: e.LOG_LEVEL,
   };

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
@@ -74,6 +75,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ HUB_REPLAY_BUDGET_MB: '256', HUB_REPLAY_TOPIC_MB: '0.5' }).replay).toEqual({ budgetBytes: 256 * 1024 * 1024, topicBytes: 512 * 1024 });
     expect(() => loadConfig({ HUB_REPLAY_BUDGET_MB: '0' })).toThrow(/HUB_REPLAY_BUDGET_MB/);
     expect(() => loadConfig({ HUB_REPLAY_TOPIC_MB: 'lots' })).toThrow(/HUB_REPLAY_TOPIC_MB/);
+  });
+
+  it('serves the public port from one socket worker per core unless HUB_WORKERS says otherwise', () => {
+    expect(loadConfig({}).hubWorkers).toBe(availableParallelism());
+    expect(loadConfig({ HUB_WORKERS: '1' }).hubWorkers).toBe(1);
+    expect(loadConfig({ HUB_WORKERS: '4' }).hubWorkers).toBe(4);
+    expect(() => loadConfig({ HUB_WORKERS: '0' })).toThrow(/HUB_WORKERS/);
+    expect(() => loadConfig({ HUB_WORKERS: 'all' })).toThrow(/HUB_WORKERS/);
   });
 
   it('takes a complete JWKS configuration', () => {

@@ -127,7 +127,9 @@ export class HubCluster {
     hub.stopping = false;
     const child = this.#spawn(hub.name, process.execPath, ['--import', 'tsx', hubMain], {
       cwd: repoDir,
-      env: { ...process.env, ...this.#env, PORT: String(hub.port), DATA_DIR: hub.dataDir },
+      // N hub processes on one machine already spread over its cores: one socket thread each unless HUB_WORKERS says
+      // otherwise (a hub defaults to a worker per core, which N of them would oversubscribe N-fold).
+      env: { HUB_WORKERS: '1', ...process.env, ...this.#env, PORT: String(hub.port), DATA_DIR: hub.dataDir },
     });
     hub.process = child;
     void child.exited.then((exit) => {

@@ -49,9 +49,9 @@ export function startHubProcess(env: Record<string, string>, timeoutMs = 75_000,
       child.kill('SIGKILL');
       reject(new Error(`hub did not start within ${timeoutMs} ms:\n${output.join('\n')}`));
     }, timeoutMs);
-    exited.then(({ code }) => {
+    exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(Object.assign(new Error(`hub exited with ${code} before listening:\n${output.join('\n')}`), { code, output }));
+      reject(Object.assign(new Error(`hub exited with ${signal ?? code} before listening:\n${output.join('\n')}`), { code, signal, output }));
     });
     let port = 0;
     let signInPrinted = false;
