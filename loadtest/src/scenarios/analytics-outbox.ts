@@ -14,7 +14,8 @@ export const analyticsOutbox: Scenario = {
   name: 'analytics-outbox',
   summary: 'exactly-once analytics: Store outbox → relay → chDB against the in-memory batcher',
   async run(ctx) {
-    const events = ctx.count(500_000, 100_000);
+    // 300,000 events a side: a second or two of drain each at the measured rates, steady after the first block
+    const events = ctx.count(300_000, 100_000);
     const direct = await runFigures(ctx, ['--mode', 'direct', '--events', String(events)], 'direct');
     const outbox = await runFigures(ctx, ['--mode', 'outbox', '--events', String(events)], 'outbox');
     ctx.log(`analytics-outbox: ingest ${(direct.eventsPerSec ?? 0).toLocaleString('en')} (direct) → ${(outbox.eventsPerSec ?? 0).toLocaleString('en')} (outbox relay) events/s`);

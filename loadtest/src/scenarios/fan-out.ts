@@ -149,9 +149,9 @@ async function runTarget(ctx: RunContext, target: Target, subscribers: number, e
   try {
     ctx.log(`fan-out ${target.label}: connecting ${subscribers} subscribers`);
     assertConnected('fan-out', await clients.connect(await ctx.plan(target, [{ label: 'all', count: subscribers, channel: CHANNEL, url: server.url }])));
-    // 1.2 s steps: even at the slowest rate a step's p99 is over thousands of deliveries (every message reaches every
-    // subscriber); 2 s steps made fan-out a third of the full run.
-    const stepMs = ctx.ms(1200, 400);
+    // 0.8 s steps: even at the slowest rate (2.5 msg/s) a step's p99 is over 10,000 deliveries (every message reaches
+    // every subscriber); 2 s steps made fan-out a third of the full run, 1.2 s steps still 145 s of it.
+    const stepMs = ctx.ms(800, 400);
     const growth = ctx.quick ? QUICK_GROWTH : GROWTH;
     // The ramp starts at 10,000 deliveries/s (quick: 50,000, two doublings in); a side that misses it steps down.
     const startRate = Math.min(MAX_RATE, Math.max(minRate(stepMs), (ctx.quick ? 50_000 : 10_000) / subscribers));
@@ -185,7 +185,8 @@ async function runTarget(ctx: RunContext, target: Target, subscribers: number, e
  * one window per server in turn at the same rate.
  */
 async function runPaired(ctx: RunContext, targets: readonly Target[], subscribers: number, rate: number) {
-  const windowMs = ctx.ms(2000, 800);
+  // 1.5 s windows: at the equal-load rate each is some 75,000 deliveries; the four rounds alternate the order.
+  const windowMs = ctx.ms(1500, 800);
   const rounds = ctx.quick ? 2 : 4;
   const sides: PairedSide[] = [];
   try {

@@ -88,7 +88,7 @@ export const workers: Scenario = {
 
       const sweeps: { p50: number; p99: number; lost: number }[] = [];
       for (const side of sides) {
-        const w = await measureWindow(side.server, side.clients, [{ channel: CHANNEL, rate: SWEEP_RATE }], ctx.ms(5000, 1500), ctx.options.payloadBytes, 5000);
+        const w = await measureWindow(side.server, side.clients, [{ channel: CHANNEL, rate: SWEEP_RATE }], ctx.ms(3000, 1500), ctx.options.payloadBytes, 5000);
         sweeps.push({ ...latency(w.clients.all.histogram), lost: w.lost });
       }
 
