@@ -143,9 +143,9 @@ async function main(): Promise<number> {
   writeFileSync(join(runDir, 'driver.pid'), String(process.pid));
   if (options.verbose) process.stderr.write(`[bench] run folder ${runDir}\n`);
   if (!process.env.PGLITE_TEMPLATE) {
-    // One migrated empty PGlite database for every hub the run starts (bench servers, figures scripts, drills: they
-    // inherit the variable), as the test run does: initdb in each of some 25 hub starts was half a minute of a full
-    // run and measures nothing the bench reports.
+    // One migrated empty PGlite database for the hubs the figures scripts and drills start (they inherit the
+    // variable), as the test run does: initdb in each of some 20 hub starts measures nothing they report. The bench's
+    // own opshub servers create theirs as in production (servers/opshub-server.ts): idle-memory reads their RSS.
     const template = join(runDir, 'pglite-template.tar');
     await writePgliteTemplate(template);
     process.env.PGLITE_TEMPLATE = template;

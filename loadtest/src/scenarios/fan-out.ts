@@ -149,9 +149,11 @@ async function runTarget(ctx: RunContext, target: Target, subscribers: number, e
   try {
     ctx.log(`fan-out ${target.label}: connecting ${subscribers} subscribers`);
     assertConnected('fan-out', await clients.connect(await ctx.plan(target, [{ label: 'all', count: subscribers, channel: CHANNEL, url: server.url }])));
-    // 0.8 s steps: even at the slowest rate (2.5 msg/s) a step's p99 is over 10,000 deliveries (every message reaches
-    // every subscriber); 2 s steps made fan-out a third of the full run, 1.2 s steps still 145 s of it.
-    const stepMs = ctx.ms(800, 400);
+    // 1.2 s steps: even at the slowest rate a step's p99 is over thousands of deliveries (every message reaches every
+    // subscriber); 2 s steps made fan-out a third of the full run. 0.8 s steps saved 25 s but ended opshub's ramp at
+    // 94,000 deliveries/s where two runs of 1.2 s steps passed it (2.2–2.4 M): at the rate where one message's sweep
+    // nearly fills the gap to the next, a short step is decided by its first backlog.
+    const stepMs = ctx.ms(1200, 400);
     const growth = ctx.quick ? QUICK_GROWTH : GROWTH;
     // The ramp starts at 10,000 deliveries/s (quick: 50,000, two doublings in); a side that misses it steps down.
     const startRate = Math.min(MAX_RATE, Math.max(minRate(stepMs), (ctx.quick ? 50_000 : 10_000) / subscribers));
