@@ -25,7 +25,9 @@ interface YjsPipe {
  *
  * Each forwarded answer closes its connection (no keep-alive through a worker): an idle keep-alive connection is a
  * socket the worker cannot find to close when the hub stops, and Node aborts the process if a worker's loop is torn
- * down while uWS holds one. REST through a worker pays a TCP handshake per request; `/ws` is untouched.
+ * down while uWS holds one. A sized answer is ended with the close; a streamed one (a CSV export) tells the client
+ * `Connection: close`, and a client that holds on anyway is closed by uWS's 10 s HTTP idle timeout, within the 12 s a
+ * stopping hub waits for its workers. REST through a worker pays a TCP handshake per request; `/ws` is untouched.
  */
 export function registerForwarding(app: TemplatedApp, options: { internalPort: number; hopSecret: string; accepting: () => boolean }): { stop(): void } {
   const { internalPort, hopSecret } = options;
