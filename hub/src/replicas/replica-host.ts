@@ -59,13 +59,22 @@ const SIGNAL_DOC = 0;
 const SIGNAL_AWARENESS = 1;
 /**
  * Tickets written into the doc per Store transaction. A page is one synchronous Yjs write and, on PGlite, a query whose
- * rows are all parsed on this thread: 250 keeps a page to a few ms, so a control client's ping is served between
- * pages (issue #11). On PostgreSQL the query runs elsewhere and a page of 1,000 costs this thread about as little.
+ * rows are parsed on this thread; each page also costs a transaction (lock, catch-up, read, append) of round trips to
+ * PGlite's worker. A 100,000-row import (a gate holding the doc) took 19.4 s in pages of 250, 12.8 s in pages of
+ * 500 (a control ping's p99 16–18 ms), 12 s in pages of 1,000 (p99 23–33 ms) and no less in pages of 2,500 (p99
+ * 45 ms) on a quiet 2-core machine (2026-12-04). On PostgreSQL the query runs elsewhere and a page of 1,000 costs
+ * this thread about as little.
  */
-const ROSTER_PAGE = { pglite: 250, postgres: 1_000 } as const;
+const ROSTER_PAGE = { pglite: 500, postgres: 1_000 } as const;
 
-/** Stored updates applied per Yjs transaction when a doc loads. */
+/** Stored updates read per Store query when a doc loads. */
 const LOAD_PAGE = 20;
+/**
+ * Bytes of stored updates applied per Yjs transaction when a doc loads, a turn of the event loop between two: a page
+ * of 20 roster writes of 1,000 tickets each is about 2.4 MB, and applying that at once held every socket for more
+ * than 100 ms (a reload's ping p99 125 ms; 30 ms in slices). Small updates (scans) still go 20 to a transaction.
+ */
+const LOAD_BYTES = 256 * 1024;
 
 interface Held {
   replica: Promise<GateReplica>;
@@ -270,13 +279,20 @@ export class ReplicaHost {
     const details = await getEvent(store.db, event);
     if (!details) throw new NotFoundError('event', event);
     const replica = new GateReplica(event, gateDocName(event));
-    // The stored log a page at a time, each page one Yjs transaction with a turn of the event loop between them: a
-    // log of 400 roster writes (a 100,000-row import) applied at once held every socket for seconds (issue #11).
+    // The stored log a page at a time, applied in Yjs transactions of at most LOAD_BYTES with a turn of the event loop
+    // between them: a log of 400 roster writes (a 100,000-row import) applied at once held every socket for seconds
+    // (issue #11).
     // Nobody sees the doc before it is loaded, so the pages need no lock.
     for (;;) {
       const stored = await loadDoc(store.db, replica.docName, replica.lastUpdateId, undefined, LOAD_PAGE);
       if (stored.snapshot) held.snapshotBytes = stored.snapshot.byteLength;
-      applyStored(replica, stored);
+      const slices = byBytes(stored.updates, LOAD_BYTES);
+      for (let i = 0; i < slices.length; i++) {
+        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        const last = i === slices.length - 1;
+        // The position moves only with the page's last slice: each slice is applied, but the page is read as one.
+        applyStored(replica, { snapshot: i === 0 ? stored.snapshot : undefined, updates: slices[i]!, lastId: last ? stored.lastId : replica.lastUpdateId });
+      }
       if (stored.updates.length < LOAD_PAGE) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -292,7 +308,7 @@ export class ReplicaHost {
       },
       relay: (update, id) => {
         held.ownIds.add(id);
-        // Roster writes count too: a 100,000-row import is 400 rows that every later load would read one by one.
+        // Roster writes count too: a 100,000-row import is 200 rows that every later load would read one by one.
         this.#appended(replica, held, update.byteLength);
         bus.signal(`yjs/${replica.docName}`, withKind(SIGNAL_DOC, update)).catch(() => {});
         for (const l of this.#listeners) l.docUpdate?.(replica, update, Origin.hub);
@@ -517,6 +533,21 @@ export class ReplicaHost {
 }
 
 /** Applies what the Store holds (tagged `store`, so it is neither stored nor relayed again) in one transaction. */
+/** `items` in runs of at most `budget` bytes of `update` each (an item larger than that is a run of its own); at least one run. */
+function byBytes<T extends { update: Uint8Array }>(items: readonly T[], budget: number): T[][] {
+  const runs: T[][] = [[]];
+  let bytes = 0;
+  for (const item of items) {
+    if (bytes > 0 && bytes + item.update.byteLength > budget) {
+      runs.push([]);
+      bytes = 0;
+    }
+    runs.at(-1)!.push(item);
+    bytes += item.update.byteLength;
+  }
+  return runs;
+}
+
 function applyStored(replica: GateReplica, stored: StoredDoc): void {
   if (stored.snapshot || stored.updates.length > 0) {
     Y.transact(
