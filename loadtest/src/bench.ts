@@ -144,8 +144,9 @@ async function main(): Promise<number> {
   if (options.verbose) process.stderr.write(`[bench] run folder ${runDir}\n`);
   if (!process.env.PGLITE_TEMPLATE) {
     // One migrated empty PGlite database for the hubs the figures scripts and drills start (they inherit the
-    // variable), as the test run does: initdb in each of some 20 hub starts measures nothing they report. The bench's
-    // own opshub servers create theirs as in production (servers/opshub-server.ts): idle-memory reads their RSS.
+    // variable) and for the bench's own opshub servers, as the test run does: initdb in each of some 20 hub starts
+    // measures nothing they report. The shared opshub server creates its own as in production: idle-memory reads its
+    // RSS (RunContext.shared).
     const template = join(runDir, 'pglite-template.tar');
     await writePgliteTemplate(template);
     process.env.PGLITE_TEMPLATE = template;

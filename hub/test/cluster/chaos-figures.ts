@@ -1,5 +1,5 @@
 /**
- * Chaos figures: the drill of `chaos/chaos-drill.ts` with its `bench` profile (three hubs each killed in turn, 6 s
+ * Chaos figures: the drill of `chaos/chaos-drill.ts` with its `bench` profile (three hubs each killed in turn, 5 s
  * outages), longer than the test's `ci` profile. Not part of the test suite; the bench's `chaos` scenario runs it,
  * or run it alone (any option overrides the profile):
  *

@@ -38,7 +38,7 @@ interface ChaosFigures {
 /**
  * chaos (issue 18 item 2): three hubs behind HAProxy on a private Redis and PostgreSQL under a steady event day
  * (3 gates' edge agents scanning, 60 attendees voting, 20 chatting, a control room resuming with `since`); kill -9
- * each hub in turn, restart Redis, restart PostgreSQL (each down 6 s). opshub only: the peers have no shared store to
+ * each hub in turn, restart Redis, restart PostgreSQL (each down 5 s). opshub only: the peers have no shared store to
  * lose writes from; the figures are absolute (lost, duplicated and acknowledged writes lost must be 0). `--quick`
  * skips it: three hub restarts take minutes on a loaded machine, and `hub/test/cluster/chaos.test.ts` runs it short
  * (two hubs, one kill -9, 4 s outages).

@@ -55,9 +55,22 @@ export const workers: Scenario = {
     const rate = Math.min(MAX_RATE, DELIVERIES_PER_SEC / subscribers);
     const sides: Side[] = [];
     try {
-      for (const count of [1, 2]) {
-        // Not pinned to the server core: a second worker needs a core of its own to be worth anything.
-        const server = await ServerHandle.start({ group: ctx.group, target: ctx.opshub, name: `opshub-workers-${count}`, runDir: ctx.runDir, cpus: '', env: { BENCH_SECRET: ctx.secret, BENCH_EVENT: ctx.event, BENCH_HUB_WORKERS: String(count) } });
+      // Both hubs start together (nothing is measured yet), each from the run's database template; not pinned to the
+      // server core: a second worker needs a core of its own to be worth anything.
+      const servers = await Promise.all(
+        [1, 2].map((count) =>
+          ServerHandle.start({
+            group: ctx.group,
+            target: ctx.opshub,
+            name: `opshub-workers-${count}`,
+            runDir: ctx.runDir,
+            cpus: '',
+            env: { BENCH_SECRET: ctx.secret, BENCH_EVENT: ctx.event, BENCH_HUB_WORKERS: String(count), BENCH_PGLITE_TEMPLATE: process.env.PGLITE_TEMPLATE ?? '' },
+          }),
+        ),
+      );
+      for (const [i, count] of [1, 2].entries()) {
+        const server = servers[i]!;
         const clients = await ctx.clients(`workers-${count}`);
         sides.push({ workers: count, server, clients });
         assertConnected('workers', await clients.connect(await ctx.plan(ctx.opshub, [{ label: 'all', count: subscribers, channel: CHANNEL, url: server.url }])));

@@ -4,7 +4,8 @@
  * path, `bus.publish(topic, data)`, in-process, the way a stream module does.
  *
  * Environment (set by the driver): BENCH_SECRET, BENCH_EVENT, BENCH_DATA_DIR, and BENCH_REDIS_URL with
- * BENCH_KEY_PREFIX for a hub on Redis; BENCH_HUB_WORKERS for socket worker threads (HUB_WORKERS; unset: one thread).
+ * BENCH_KEY_PREFIX for a hub on Redis; BENCH_HUB_WORKERS for socket worker threads (HUB_WORKERS; unset: one thread);
+ * BENCH_PGLITE_TEMPLATE for a database started from that template (unset or empty: created as in production).
  */
 import { join } from 'node:path';
 import type { AnalyticsClient } from '@opshub/hub/analytics/analytics-client';
@@ -29,10 +30,11 @@ const log = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn');
 const bus: Bus = redisUrl
   ? new (await import('@opshub/hub/bus/redis/redis-bus')).RedisBus({ url: redisUrl, keyPrefix: requireEnv('BENCH_KEY_PREFIX'), log: silentBusLog })
   : new MemoryBus({ log: silentBusLog });
-// Created as in production (initdb in a worker that exits), not from the run's PGLITE_TEMPLATE: idle-memory reads this
-// server's RSS, and a template-loaded database kept handing memory back while the connections opened (RSS slope
-// -1.2 KiB per connection in two runs, against +4.1 without it).
-const store = new PgliteStore({ dataDir });
+// BENCH_PGLITE_TEMPLATE: the run's migrated empty database, for every server but the shared one. That one is created
+// as in production (initdb in a worker that exits): idle-memory reads its RSS, and a template-loaded database kept
+// handing memory back while the connections opened (RSS slope -1.2 KiB per connection in two runs, against +4.1
+// without it).
+const store = new PgliteStore({ dataDir, template: process.env.BENCH_PGLITE_TEMPLATE || undefined });
 const hub = new Hub({
   backends: { bus, store, analytics: createAnalytics({ dataDir }) },
   verifier: hs256Verifier(secret),
