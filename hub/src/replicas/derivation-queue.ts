@@ -1,10 +1,21 @@
 import type { ScanBatch } from '@opshub/replica';
 
+/** How much one turn of the event loop derives: a slice ends after `scans` scans or `ms` ms, whichever comes first. */
+export interface SliceLimits {
+  readonly scans: number;
+  readonly ms: number;
+  /** a transaction that brought more scans than this is derived in pieces of this many */
+  readonly piece: number;
+}
+
 /**
- * Scans indexed into the timeline and handed to the streams per turn of the event loop (at least one batch): 250 keep
- * a slice to a few ms, so a control client's ping is answered between slices of a burst of 5,000.
+ * A slice's limits. 250 scans or 4 ms: in a gate burst the relay's turn of the `/yjs` transport (8 ms) runs in the
+ * same phase of the event loop, and slices of 250 scans alone took up to 29 ms there (a control client's ping waits
+ * for both). Pieces of 50: one transaction from a gate back online brings 2,000 scans, derived at once it held every
+ * socket for the whole of it; a piece is the most a slice overruns its time by. Pieces cost no extra Store work: the
+ * check-ins stream merges queued scans into transactions of up to 2,000.
  */
-const SCANS_PER_TURN = 250;
+const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50 };
 /**
  * How long derivation gives way to relay work that waits (ms): in a burst the relay goes first and the check-ins
  * follow; under a load that never lets up, the oldest waiting scans are still derived a slice per turn after this.
@@ -26,15 +37,22 @@ export class DerivationQueue {
   constructor(
     private readonly derive: (batch: ScanBatch) => void,
     private readonly relayWaits: () => boolean = () => false,
+    private readonly limits: SliceLimits = DEFAULT_LIMITS,
   ) {}
 
-  /** Queues a transaction's scans; they are derived on a later turn, after every batch queued before them. */
+  /**
+   * Queues a transaction's scans; they are derived on a later turn, after every batch queued before them. A large
+   * transaction is queued as pieces of its scans, in order; values that broke the schema go with the first piece.
+   */
   push(batch: ScanBatch): void {
-    this.#waiting.push({ batch, at: performance.now() });
+    const at = performance.now();
+    const { piece } = this.limits;
+    if (batch.entries.length <= piece) this.#waiting.push({ batch, at });
+    else for (let from = 0; from < batch.entries.length; from += piece) this.#waiting.push({ batch: { ...batch, entries: batch.entries.slice(from, from + piece), invalid: from === 0 ? batch.invalid : [] }, at });
     this.#scheduled ??= setImmediate(() => this.#slice());
   }
 
-  /** How many batches wait (tests, and an unload that must not drop them). */
+  /** How many batches (or pieces of one) wait (tests, and an unload that must not drop them). */
   get pending(): number {
     return this.#waiting.length;
   }
@@ -43,19 +61,20 @@ export class DerivationQueue {
   flush(): void {
     if (this.#scheduled) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
-    this.#run(Infinity);
+    this.#run(Infinity, Infinity);
   }
 
   #slice(): void {
     this.#scheduled = undefined;
     const oldest = this.#waiting[0];
-    if (oldest && !(this.relayWaits() && performance.now() - oldest.at < MAX_DEFER_MS)) this.#run(SCANS_PER_TURN);
+    if (oldest && !(this.relayWaits() && performance.now() - oldest.at < MAX_DEFER_MS)) this.#run(this.limits.scans, performance.now() + this.limits.ms);
     if (this.#waiting.length > 0) this.#scheduled = setImmediate(() => this.#slice());
   }
 
-  #run(budget: number): void {
+  /** Derives queued batches in order until `budget` scans or `deadline` is passed (at least one batch). */
+  #run(budget: number, deadline: number): void {
     let scans = 0;
-    while (this.#waiting.length > 0 && scans < budget) {
+    while (this.#waiting.length > 0 && scans < budget && (scans === 0 || performance.now() < deadline)) {
       const { batch } = this.#waiting.shift()!;
       scans += batch.entries.length + batch.invalid.length;
       this.derive(batch);
