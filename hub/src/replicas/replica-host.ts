@@ -532,7 +532,6 @@ export class ReplicaHost {
   }
 }
 
-/** Applies what the Store holds (tagged `store`, so it is neither stored nor relayed again) in one transaction. */
 /** `items` in runs of at most `budget` bytes of `update` each (an item larger than that is a run of its own); at least one run. */
 function byBytes<T extends { update: Uint8Array }>(items: readonly T[], budget: number): T[][] {
   const runs: T[][] = [[]];
@@ -548,6 +547,7 @@ function byBytes<T extends { update: Uint8Array }>(items: readonly T[], budget: 
   return runs;
 }
 
+/** Applies what the Store holds (tagged `store`, so it is neither stored nor relayed again) in one transaction. */
 function applyStored(replica: GateReplica, stored: StoredDoc): void {
   if (stored.snapshot || stored.updates.length > 0) {
     Y.transact(
