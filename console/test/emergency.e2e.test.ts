@@ -10,7 +10,7 @@ import { EdgeFleet, until } from '../../hub/test/gates/edge-fleet.ts';
 import { minter } from '../../hub/test/support/test-hub.ts';
 import { ensureConsoleBuild } from '../scripts/ensure-build.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
-import { connectionState, consoleEvent, screenshot, signIn } from './support/console-fixture.ts';
+import { connectionState, consoleEvent, screenshot, signIn, watchClick, watchShown } from './support/console-fixture.ts';
 
 const TEXT = 'Fire alarm in the main hall. Leave by the nearest exit and follow the stewards.';
 const tickets = Array.from({ length: 20 }, (_, i) => ({ code: `E${String(i + 1).padStart(3, '0')}`, holder: `Guest ${i + 1}`, email: `g${i + 1}@example.org`, type: 'general', zones: [] }));
@@ -69,6 +69,15 @@ describe('an emergency broadcast with "hold all gates"', () => {
     await control.getByRole('button', { name: 'Send emergency…' }).click();
     const dialog = control.getByRole('dialog', { name: 'Send an emergency broadcast?' });
     await dialog.getByText('Every gate goes on hold').waitFor();
+    // Each screen records, in its own page, when the takeover first showed: the delivery time checked below is the
+    // product's, not the sum of the test driver's round trips (which on a loaded CI machine took 10 s once).
+    const clickedAt = await watchClick(control, 'dialog[open] button.danger');
+    const shownAt = await Promise.all([
+      watchShown(gateScreen, '#takeover'),
+      watchShown(audience, '[data-testid=emergency-takeover]'),
+      watchShown(projector, '[data-testid=emergency-takeover]'),
+      watchShown(control, '[data-testid=emergency-bar]'),
+    ]);
     const sentAt = Date.now();
     await dialog.getByRole('button', { name: 'Send and hold all gates' }).click();
     await control.getByText(/Emergency broadcast sent at .*; 3 gates on hold\./).waitFor({ timeout: 15_000 });
@@ -90,7 +99,11 @@ describe('an emergency broadcast with "hold all gates"', () => {
     await projectorTakeover.waitFor({ timeout: 5000 });
     expect(await projectorTakeover.innerText()).toContain(TEXT);
     await control.getByTestId('emergency-bar').filter({ hasText: TEXT }).waitFor({ timeout: 5000 });
-    expect(Date.now() - sentAt).toBeLessThan(8000);
+    // From the click on "Send" to the takeover on every screen (the gate screen polls its agent once a second).
+    const clicked = await clickedAt();
+    const delays = await Promise.all(shownAt.map(async (shown) => (await shown()) - clicked));
+    console.log(`emergency shown ${delays.join(' / ')} ms after the click (gate screen / audience / projector / console)`);
+    for (const delay of delays) expect(delay).toBeLessThan(5000);
     // The takeover covers the page: its text is big, and it fills the viewport.
     const box = await projectorTakeover.boundingBox();
     expect(box).toMatchObject({ x: 0, y: 0, width: 1920, height: 1080 });

@@ -8,7 +8,7 @@ import { EdgeFleet } from '../../hub/test/gates/edge-fleet.ts';
 import { minter } from '../../hub/test/support/test-hub.ts';
 import { ensureConsoleBuild } from '../scripts/ensure-build.ts';
 import { launchBrowser, type TestBrowser } from './support/browser.ts';
-import { connectionState, consoleEvent, screenshot, signIn } from './support/console-fixture.ts';
+import { connectionState, consoleEvent, screenshot, signIn, watchShown } from './support/console-fixture.ts';
 import { TcpProxy } from '../../hub/test/support/tcp-proxy.ts';
 
 let fleet: EdgeFleet;
@@ -70,11 +70,15 @@ describe('control room with real gates', () => {
     const chart = watcher.getByTestId('rate-chart');
     const chartBefore = Number(await chart.getAttribute('data-version'));
 
+    // The page records when the count and the chart moved: the second is the product's, not the test driver's.
+    const countedAt = await watchShown(watcher, '[data-testid=kpi-checked-in] strong', { number: before + 1 });
+    const chartedAt = await watchShown(watcher, `[data-testid=rate-chart]:not([data-version="${chartBefore}"])`);
     const scannedAt = Date.now();
     expect(await fleet.scan('north-1', nextTicket())).toMatchObject({ verdict: 'admitted' });
-    await expect.poll(() => figure(watcher, 'checked-in'), { timeout: 1000, interval: 20 }).toBe(before + 1);
-    await expect.poll(async () => Number(await chart.getAttribute('data-version')), { timeout: 1000, interval: 20 }).toBeGreaterThan(chartBefore);
-    expect(Date.now() - scannedAt).toBeLessThan(1000);
+    await expect.poll(() => figure(watcher, 'checked-in'), { timeout: 5000, interval: 20 }).toBe(before + 1);
+    await expect.poll(async () => Number(await chart.getAttribute('data-version')), { timeout: 5000, interval: 20 }).toBeGreaterThan(chartBefore);
+    expect((await countedAt()) - scannedAt).toBeLessThan(1000);
+    expect((await chartedAt()) - scannedAt).toBeLessThan(1000);
     expect(await chart.getAttribute('aria-label')).toMatch(/[1-9]\d* admitted in the last 20 seconds/);
     await watcher.locator('[data-testid=gates] tr[data-gate=north] [title^="entry admitted"]').first().waitFor();
     expect(await figure(watcher, 'rate')).toBeGreaterThanOrEqual(1);

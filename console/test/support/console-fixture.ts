@@ -54,3 +54,60 @@ export async function signIn(page: Page, origin: string, path: string, token: st
 export async function connectionState(page: Page, state: string, timeout = 10_000): Promise<void> {
   await page.locator(`[data-testid=connection][data-state=${state}]`).waitFor({ timeout });
 }
+
+/**
+ * Starts watching, inside the page, for the first moment `selector` matches a visible element (whose text includes
+ * `match.text`, or whose digits read `match.number`, when given), and returns a function
+ * that reads that moment (epoch ms, the machine's clock) once it has come. A latency measured this way is the
+ * product's and the browser's, not the test driver's: on a loaded CI machine each Playwright round trip can take
+ * a second, and a chain of them measures the harness.
+ */
+export async function watchShown(page: Page, selector: string, match: { text?: string; number?: number } = {}): Promise<() => Promise<number>> {
+  const key = `shown:${selector}:${JSON.stringify(match)}`;
+  await page.evaluate(
+    ([watchedSelector, slot, wanted]) => {
+      const record = window as unknown as Record<string, number | undefined>;
+      record[slot] = undefined;
+      const matches = (element: Element): boolean => {
+        if (!(element instanceof HTMLElement) || element.hidden || element.getClientRects().length === 0) return false;
+        const text = element.textContent ?? '';
+        if (wanted.text !== undefined && !text.includes(wanted.text)) return false;
+        return wanted.number === undefined || Number(text.replace(/\D/g, '')) === wanted.number;
+      };
+      const check = (): boolean => {
+        if (![...document.querySelectorAll(watchedSelector)].some(matches)) return false;
+        record[slot] = Date.now();
+        return true;
+      };
+      if (check()) return;
+      const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+      observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+    },
+    [selector, key, match] as const,
+  );
+  return async () => {
+    const at = await page.evaluate((slot) => (window as unknown as Record<string, number | undefined>)[slot], key);
+    if (at === undefined) throw new Error(`${selector} ${JSON.stringify(match)} never became visible on ${page.url()}`);
+    return at;
+  };
+}
+
+/** Records, inside the page, when the next click on `selector` happens; returns the reader (epoch ms). */
+export async function watchClick(page: Page, selector: string): Promise<() => Promise<number>> {
+  const key = `clicked:${selector}`;
+  await page.evaluate(
+    ([watchedSelector, slot]) => {
+      const record = window as unknown as Record<string, number | undefined>;
+      record[slot] = undefined;
+      document.addEventListener('click', (event) => {
+        if (record[slot] === undefined && event.target instanceof Element && event.target.closest(watchedSelector)) record[slot] = Date.now();
+      }, { capture: true });
+    },
+    [selector, key] as const,
+  );
+  return async () => {
+    const at = await page.evaluate((slot) => (window as unknown as Record<string, number | undefined>)[slot], key);
+    if (at === undefined) throw new Error(`no click on ${selector} was seen on ${page.url()}`);
+    return at;
+  };
+}
