@@ -17,6 +17,7 @@ import {
 import { removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
+import { FullStateAnswers } from '../replicas/full-state-answer.ts';
 import type { Logger } from '../log.ts';
 import type { HubMetrics } from '../metrics.ts';
 import type { GateReplica } from '../replicas/gate-replica.ts';
@@ -89,6 +90,8 @@ export class YjsEndpoint {
   #app: TemplatedApp | undefined;
   /** gate sockets, as the confirmations of what the hub stored see them */
   readonly #targets = new Map<Ws, ConfirmTarget>();
+  /** the encoded doc for gates that ask for everything, kept per doc (see full-state-answer.ts) */
+  readonly #fullState = new FullStateAnswers();
   readonly #confirmations = new StoredConfirmations({ storedState: (event) => this.deps.host.storedState(event) });
 
   constructor(private readonly deps: { verifier: TokenVerifier; host: ReplicaHost; metrics: HubMetrics; log: Logger; sessions?: SessionGuard }) {}
@@ -376,7 +379,8 @@ export class YjsEndpoint {
         else conn.awarenessClients.add(clientId);
       }
     }
-    const replies = respond(message, replica, conn);
+    const replies =
+      message.kind === 'sync-step1' && FullStateAnswers.asksForEverything(message.stateVector) ? this.#fullState.answer(replica.doc) : respond(message, replica, conn);
     const ws = conn.ws;
     if (replies.length > 0 && ws && conn.open) ws.cork(() => replies.forEach((reply) => ws.send(reply, true)));
   }
