@@ -99,9 +99,10 @@ export class RunContext {
       target,
       name,
       runDir: this.runDir,
-      cpus: this.layout.servers[options.slot ?? 0],
+      cpus: options.unpinned ? '' : this.layout.servers[options.slot ?? 0],
       nodeArgs: profile,
       env: {
+        ...options.env,
         BENCH_SECRET: this.secret,
         BENCH_EVENT: this.event,
         ...(!options.databaseAsInProduction && { BENCH_PGLITE_TEMPLATE: process.env.PGLITE_TEMPLATE ?? '' }),
@@ -198,6 +199,10 @@ export interface ServerOptions {
    * from the template (initdb alone is 7 s of a hub's start on a quiet 2-core machine; unpacking the template 2.8 s).
    */
   readonly databaseAsInProduction?: boolean;
+  /** not pinned to the server core (a hub with several socket workers needs more than one core to be worth anything) */
+  readonly unpinned?: boolean;
+  /** more environment for the server (BENCH_HUB_WORKERS, say) */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function stashKey(target: Target, options: ServerOptions): string {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { median } from '../core/stats.ts';
 import type { ClientPool } from '../driver/client-pool.ts';
 import type { RunContext } from '../driver/run-context.ts';
-import { ServerHandle } from '../driver/server-handle.ts';
+import type { ServerHandle } from '../driver/server-handle.ts';
 import { assertConnected, latency, measureWindow } from './measure.ts';
 import { processCpuMs } from './paired-cpu.ts';
 import type { Figures, Scenario } from './scenario.ts';
@@ -58,16 +58,7 @@ export const workers: Scenario = {
       // Both hubs start together (nothing is measured yet), each from the run's database template; not pinned to the
       // server core: a second worker needs a core of its own to be worth anything.
       const servers = await Promise.all(
-        [1, 2].map((count) =>
-          ServerHandle.start({
-            group: ctx.group,
-            target: ctx.opshub,
-            name: `opshub-workers-${count}`,
-            runDir: ctx.runDir,
-            cpus: '',
-            env: { BENCH_SECRET: ctx.secret, BENCH_EVENT: ctx.event, BENCH_HUB_WORKERS: String(count), BENCH_PGLITE_TEMPLATE: process.env.PGLITE_TEMPLATE ?? '' },
-          }),
-        ),
+        [1, 2].map((count) => ctx.startServer(ctx.opshub, { label: `workers-${count}`, unpinned: true, env: { BENCH_HUB_WORKERS: String(count) } })),
       );
       for (const [i, count] of [1, 2].entries()) {
         const server = servers[i]!;
