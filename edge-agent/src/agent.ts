@@ -26,6 +26,7 @@ import {
   observeScans,
   parseUnknownGateReason,
   readMeta,
+  onNoticesChange,
   readNotices,
   readScanEntries,
   scanMac,
@@ -487,7 +488,7 @@ async function serveHttp(
     status: deps.status,
     inside: (code) => replica.timeline.state(code)?.inside ?? false,
     screen,
-    notices: () => readNotices(replica.doc),
+    notices: { read: () => readNotices(replica.doc), onChange: (listener) => onNoticesChange(replica.doc, listener) },
     showed: deps.showed,
     lanApi: options.lanApi,
   });

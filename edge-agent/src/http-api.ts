@@ -5,9 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { Direction, type DocNotices } from '@opshub/replica';
+import { Direction } from '@opshub/replica';
 import type { GateDesk } from './gate-desk.ts';
 import type { TicketSearch } from './ticket-search.ts';
+import { NoticesLongPoll, NoticesQuery, type NoticeSource } from './notices-long-poll.ts';
 import { LogWriteError } from './update-log.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -55,8 +56,8 @@ export interface HttpApiOptions {
   /** Tells whether a ticket is inside, for lookup results. */
   inside: (code: string) => boolean;
   screen: string;
-  /** The announcements in the replica: the active emergency and the latest few (GET /announcements). */
-  notices: () => DocNotices;
+  /** The announcements in the replica (the active emergency and the latest few) and their changes (GET /announcements). */
+  notices: NoticeSource;
   /** The gate screen showed these announcements (POST /announcements/shown). */
   showed: (ids: string[]) => void;
   /** Serve the API to other machines too (default: loopback only; the mesh endpoint is always open). */
@@ -78,8 +79,9 @@ class HttpError extends Error {
  * @example http.createServer(createHttpApi({ desk, search, status, inside, screen, lanApi: false }));
  */
 export function createHttpApi(options: HttpApiOptions): (request: IncomingMessage, response: ServerResponse) => void {
+  const notices = new NoticesLongPoll(options.notices);
   return (request, response) => {
-    void route(options, request, response).catch((error: unknown) => {
+    void route(options, notices, request, response).catch((error: unknown) => {
       if (error instanceof HttpError) return sendJson(response, error.status, { error: error.code, message: error.message });
       // The scan could not be made durable: not acknowledged, the gate screen asks to scan again.
       if (error instanceof LogWriteError) return sendJson(response, 503, { error: 'unavailable', message: error.message });
@@ -88,7 +90,7 @@ export function createHttpApi(options: HttpApiOptions): (request: IncomingMessag
   };
 }
 
-async function route(options: HttpApiOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function route(options: HttpApiOptions, notices: NoticesLongPoll, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (!options.lanApi && !isLoopback(request.socket.remoteAddress)) throw new HttpError(403, 'forbidden', 'the gate API answers this machine only (start with --lan-api to open it)');
   const url = new URL(request.url ?? '/', 'http://agent');
   const route = `${request.method} ${url.pathname}`;
@@ -106,8 +108,11 @@ async function route(options: HttpApiOptions, request: IncomingMessage, response
       const results = options.search.find(query.data.q, query.data.limit).map(({ code, ticket }) => ({ code, ...ticket, inside: options.inside(code) }));
       return sendJson(response, 200, { results });
     }
-    case 'GET /announcements':
-      return sendJson(response, 200, options.notices());
+    case 'GET /announcements': {
+      const query = NoticesQuery.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success) throw invalid(query.error);
+      return notices.answer(request, response, query.data.wait);
+    }
     case 'POST /announcements/shown': {
       const body = ShownBody.safeParse(await readJson(request));
       if (!body.success) throw invalid(body.error);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gateDocTypes, signTicket } from '@opshub/replica';
+import { gateDocTypes, signTicket, writeNotices, type DocNotices } from '@opshub/replica';
 import * as Y from 'yjs';
 import { startAgent, type Agent } from '../src/agent.ts';
 import { eventDoc, EVENT, generateEventKeys, getJson, mintToken, postScan, seedDataDir, tempDir, ticket } from './helpers.ts';
@@ -124,5 +124,54 @@ describe('GET /status, /lookup, /', () => {
     expect(html).toContain('id="scan"');
     expect(html).toContain('ALREADY INSIDE');
     expect((await getJson(`${agent.url}/nope`)).status).toBe(404);
+  });
+});
+
+describe('GET /announcements, the gate screen\'s long poll', () => {
+  const notice = (id: string, level: 'info' | 'emergency') => ({ id, text: `notice ${id}`, level, at: Date.now() });
+
+  it('answers at once without a tag, then holds a request that shows the current tag until the notices change', async () => {
+    const first = await fetch(`${agent.url}/announcements?wait=10`);
+    expect(first.status).toBe(200);
+    const tag = first.headers.get('etag');
+    expect(tag).toMatch(/^"[\w-]+"$/);
+    const before = (await first.json()) as DocNotices;
+
+    const asked = performance.now();
+    const held = fetch(`${agent.url}/announcements?wait=10`, { headers: { 'if-none-match': tag! } });
+    // Still held 300 ms later: nothing changed.
+    const early = await Promise.race([held.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('held'), 300))]);
+    expect(early).toBe('held');
+    // The hub's write reaching the replica (as its sync applies it) answers the held request.
+    const emergency = notice('em-1', 'emergency');
+    Y.transact(agent.doc, () => writeNotices(agent.doc, { emergency, recent: before.recent }), 'hub-sync');
+    const changed = await held;
+    const waited = performance.now() - asked;
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(tag);
+    expect(await changed.json()).toEqual({ emergency, recent: before.recent });
+    expect(waited).toBeLessThan(5000); // the 10 s wait did not run out
+  });
+
+  it('answers 304 with the same tag when nothing changed within the wait, and ignores writes elsewhere in the doc', async () => {
+    const current = await fetch(`${agent.url}/announcements`);
+    const tag = current.headers.get('etag')!;
+    const held = fetch(`${agent.url}/announcements?wait=1`, { headers: { 'if-none-match': tag } });
+    gateDocTypes(agent.doc).tickets.set('T-NOISE', ticket({ holder: 'Not a notice' }));
+    const answer = await held;
+    expect(answer.status).toBe(304);
+    expect(answer.headers.get('etag')).toBe(tag);
+    expect(await answer.text()).toBe('');
+  });
+
+  it('answers at once when the screen shows an older tag, and refuses a wait out of range', async () => {
+    const answer = await fetch(`${agent.url}/announcements?wait=20`, { headers: { 'if-none-match': '"stale"' } });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as DocNotices).emergency).toMatchObject({ id: 'em-1' });
+    for (const wait of ['21', '-1', 'soon']) {
+      const refused = await getJson(`${agent.url}/announcements?wait=${wait}`);
+      expect(refused.status, wait).toBe(400);
+      expect(refused.body.error).toBe('invalid');
+    }
   });
 });

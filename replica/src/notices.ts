@@ -55,3 +55,17 @@ export function readNotices(doc: Y.Doc): DocNotices {
   const parsed = DocNotices.safeParse(doc.getMap<unknown>(DirectivesKey).get(NoticesEntry));
   return parsed.success ? parsed.data : noNotices;
 }
+
+/**
+ * Calls `listener` after every transaction that changes the notices entry (the hub's write, or one that reached this
+ * replica through the mesh). Returns the function that stops it.
+ * @example const stop = onNoticesChange(doc, () => wakeWaitingScreens());
+ */
+export function onNoticesChange(doc: Y.Doc, listener: () => void): () => void {
+  const map = doc.getMap<unknown>(DirectivesKey);
+  const observer = (event: Y.YMapEvent<unknown>) => {
+    if (event.keysChanged.has(NoticesEntry)) listener();
+  };
+  map.observe(observer);
+  return () => map.unobserve(observer);
+}
