@@ -12,7 +12,7 @@ import type { DocNotices } from '@opshub/replica';
 
 /** Under the agent's 30 s request timeout, with room to spare. */
 export const MAX_WAIT_S = 20;
-/** Long polls held at once; beyond, requests are answered at once (the screen is one page; this bounds a runaway). */
+/** Long polls held at once; beyond, `429` with `Retry-After: 1` (the screen is one page; this bounds a runaway). */
 const MAX_WAITING = 32;
 
 export const NoticesQuery = z.object({ wait: z.coerce.number().int().min(0).max(MAX_WAIT_S).default(0) });
@@ -38,7 +38,13 @@ export class NoticesLongPoll {
     let notices = this.source.read();
     let tag = noticesTag(notices);
     const shown = request.headers['if-none-match'];
-    if (shown === tag && wait > 0 && this.#waiting < MAX_WAITING) {
+    if (shown === tag && wait > 0 && this.#waiting >= MAX_WAITING) {
+      // A 304 now would send the screen straight back: it waits a second on anything else, so it polls instead.
+      const text = JSON.stringify({ error: 'busy', message: `${MAX_WAITING} announcement requests are already waiting; ask again in a second` });
+      response.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      return void response.end(text);
+    }
+    if (shown === tag && wait > 0) {
       this.#waiting++;
       try {
         await this.#changeOrTimeout(request, wait * 1000);
