@@ -99,7 +99,7 @@ describe('an emergency broadcast with "hold all gates"', () => {
     await projectorTakeover.waitFor({ timeout: 5000 });
     expect(await projectorTakeover.innerText()).toContain(TEXT);
     await control.getByTestId('emergency-bar').filter({ hasText: TEXT }).waitFor({ timeout: 5000 });
-    // From the click on "Send" to the takeover on every screen (the gate screen polls its agent once a second).
+    // From the click on "Send" to the takeover on every screen (the gate screen's through its agent's long poll).
     const clicked = await clickedAt();
     const delays = await Promise.all(shownAt.map(async (shown) => (await shown()) - clicked));
     console.log(`emergency shown ${delays.join(' / ')} ms after the click (gate screen / audience / projector / console)`);

@@ -18,14 +18,16 @@ const MAX_WAITING = 32;
 export const NoticesQuery = z.object({ wait: z.coerce.number().int().min(0).max(MAX_WAIT_S).default(0) });
 
 export interface NoticeSource {
+  /** the notices in the replica (validated there: a doc may come from a peer) */
   read: () => DocNotices;
   /** calls the listener after each change of the notices; returns the function that stops it */
   onChange: (listener: () => void) => () => void;
 }
 
-/** A strong validator of one notices value (RFC 9110 §8.8.3). */
-export function noticesTag(notices: DocNotices): string {
-  return `"${createHash('sha256').update(JSON.stringify(notices)).digest('base64url').slice(0, 22)}"`;
+/** The notices as the answer's body, and its strong validator (RFC 9110 §8.8.3). */
+function current(source: NoticeSource): { text: string; tag: string } {
+  const text = JSON.stringify(source.read());
+  return { text, tag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 22)}"` };
 }
 
 export class NoticesLongPoll {
@@ -33,16 +35,20 @@ export class NoticesLongPoll {
 
   constructor(private readonly source: NoticeSource) {}
 
+  /** Requests held now. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
   /** Answers one request; `wait` is the validated `?wait=`. */
   async answer(request: IncomingMessage, response: ServerResponse, wait: number): Promise<void> {
-    let notices = this.source.read();
-    let tag = noticesTag(notices);
+    let { text, tag } = current(this.source);
     const shown = request.headers['if-none-match'];
     if (shown === tag && wait > 0 && this.#waiting >= MAX_WAITING) {
       // A 304 now would send the screen straight back: it waits a second on anything else, so it polls instead.
-      const text = JSON.stringify({ error: 'busy', message: `${MAX_WAITING} announcement requests are already waiting; ask again in a second` });
-      response.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-      return void response.end(text);
+      const busy = JSON.stringify({ error: 'busy', message: `${MAX_WAITING} announcement requests are already waiting; ask again in a second` });
+      response.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(busy), 'cache-control': 'no-store' });
+      return void response.end(busy);
     }
     if (shown === tag && wait > 0) {
       this.#waiting++;
@@ -51,8 +57,7 @@ export class NoticesLongPoll {
       } finally {
         this.#waiting--;
       }
-      notices = this.source.read();
-      tag = noticesTag(notices);
+      ({ text, tag } = current(this.source));
     }
     if (response.destroyed) return;
     const headers = { etag: tag, 'cache-control': 'no-store' };
@@ -60,7 +65,6 @@ export class NoticesLongPoll {
       response.writeHead(304, headers);
       return void response.end();
     }
-    const text = JSON.stringify(notices);
     response.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     response.end(text);
   }

@@ -85,11 +85,7 @@ export async function watchShown(page: Page, selector: string, match: { text?: s
     },
     [selector, key, match] as const,
   );
-  return async () => {
-    const at = await page.evaluate((slot) => (window as unknown as Record<string, number | undefined>)[slot], key);
-    if (at === undefined) throw new Error(`${selector} ${JSON.stringify(match)} never became visible on ${page.url()}`);
-    return at;
-  };
+  return stampReader(page, key, `${selector} ${JSON.stringify(match)} never became visible`);
 }
 
 /** Records, inside the page, when the next click on `selector` happens; returns the reader (epoch ms). */
@@ -105,9 +101,14 @@ export async function watchClick(page: Page, selector: string): Promise<() => Pr
     },
     [selector, key] as const,
   );
+  return stampReader(page, key, `no click on ${selector} was seen`);
+}
+
+/** Reads the moment a watcher recorded in the page under `key`; throws `missing` when it never came. */
+function stampReader(page: Page, key: string, missing: string): () => Promise<number> {
   return async () => {
     const at = await page.evaluate((slot) => (window as unknown as Record<string, number | undefined>)[slot], key);
-    if (at === undefined) throw new Error(`no click on ${selector} was seen on ${page.url()}`);
+    if (at === undefined) throw new Error(`${missing} on ${page.url()}`);
     return at;
   };
 }

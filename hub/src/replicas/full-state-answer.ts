@@ -47,9 +47,17 @@ export class FullStateAnswers {
     cached = {
       frame: encodeMessage({ kind: 'sync-step2', update: Y.encodeStateAsUpdate(doc) }),
       stateVector: Y.encodeStateVector(doc),
-      idle: setTimeout(() => this.#cache.delete(doc), IDLE_MS).unref(),
+      idle: this.#dropWhenIdle(new WeakRef(doc)),
     };
     this.#cache.set(doc, cached);
     return [cached.frame];
+  }
+
+  /** A weak reference: a doc the hub released is not kept alive by its cache's timer. */
+  #dropWhenIdle(doc: WeakRef<Y.Doc>): NodeJS.Timeout {
+    return setTimeout(() => {
+      const held = doc.deref();
+      if (held) this.#cache.delete(held);
+    }, IDLE_MS).unref();
   }
 }
