@@ -6,6 +6,11 @@ export interface SliceLimits {
   readonly ms: number;
   /** a transaction that brought more scans than this is derived in pieces of this many */
   readonly piece: number;
+  /**
+   * How long derivation gives way to relay work that waits (ms): in a burst the relay goes first and the check-ins
+   * follow; under a load that never lets up, the oldest waiting scans are still derived a slice per turn after this.
+   */
+  readonly maxDeferMs: number;
 }
 
 /**
@@ -14,20 +19,22 @@ export interface SliceLimits {
  * for both). Pieces of 50: one transaction from a gate back online brings 2,000 scans, derived at once it held every
  * socket for the whole of it; a piece is the most a slice overruns its time by. Pieces cost no extra Store work: the
  * check-ins stream merges queued scans into transactions of up to 2,000.
+ *
+ * Deferred up to 1 s. With 250 ms, a 5,000-scan burst from nine gates (bench gate-partition, about half a second of
+ * relay) was derived from its middle on: derivation, the Store writes and the analytics it causes shared the hub's
+ * core with the relay, and the gates converged in 467–747 ms per round (0.33–0.58× the best peer over 9 runs). With
+ * 1 s they converge in 414–491 ms (0.35–0.39× over 3 runs), about what the bench's own replicas take to apply the
+ * scans, and the check-ins follow within a second of the burst. A single scan is derived on the next turn as before:
+ * nothing waits to be relayed then.
  */
-const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50 };
-/**
- * How long derivation gives way to relay work that waits (ms): in a burst the relay goes first and the check-ins
- * follow; under a load that never lets up, the oldest waiting scans are still derived a slice per turn after this.
- */
-const MAX_DEFER_MS = 250;
+const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50, maxDeferMs: 1000 };
 
 /**
  * Derives the scans that entered a gate doc after the turn that brought them in, in order, a slice per turn of the
  * event loop. Why: a scan's update is relayed to the other gates as soon as it is checked and applied (see the `/yjs`
  * transport); deriving it (timeline, check-in, capacity, analytics) in the same turn made the next frames, the other
  * gates' scans and every socket's ping wait for it (issue #19). While `relayWaits()` says frames wait to be relayed,
- * derivation waits for them (at most {@link MAX_DEFER_MS}).
+ * derivation waits for them (at most {@link SliceLimits.maxDeferMs}).
  * @example const queue = new DerivationQueue((batch) => derive(batch), () => endpointBusy()); observeScans(doc, (b) => queue.push(b));
  */
 export class DerivationQueue {
@@ -67,7 +74,7 @@ export class DerivationQueue {
   #slice(): void {
     this.#scheduled = undefined;
     const oldest = this.#waiting[0];
-    if (oldest && !(this.relayWaits() && performance.now() - oldest.at < MAX_DEFER_MS)) this.#run(this.limits.scans, performance.now() + this.limits.ms);
+    if (oldest && !(this.relayWaits() && performance.now() - oldest.at < this.limits.maxDeferMs)) this.#run(this.limits.scans, performance.now() + this.limits.ms);
     if (this.#waiting.length > 0) this.#scheduled = setImmediate(() => this.#slice());
   }
 

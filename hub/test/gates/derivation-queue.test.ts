@@ -28,7 +28,7 @@ async function drain(queue: DerivationQueue): Promise<number> {
 describe('DerivationQueue', () => {
   it('derives a transaction of 2,000 scans in pieces, in order, each scan once, the invalid values with the first piece', async () => {
     const derived: ScanBatch[] = [];
-    const queue = new DerivationQueue((b) => derived.push(b), () => false, { scans: 250, ms: 1_000, piece: 50 });
+    const queue = new DerivationQueue((b) => derived.push(b), () => false, { scans: 250, ms: 1_000, piece: 50, maxDeferMs: 1000 });
     queue.push(batch(0, 2000, ['broken']));
     queue.push(batch(2000, 3));
     expect(derived).toHaveLength(0); // never in the turn that brought them
@@ -44,7 +44,7 @@ describe('DerivationQueue', () => {
   it('ends a slice at its scan budget and at its time budget, deriving at least one piece per turn', async () => {
     const perTurn: number[] = [];
     let current = 0;
-    const byScans = new DerivationQueue(() => current++, () => false, { scans: 100, ms: 1_000, piece: 50 });
+    const byScans = new DerivationQueue(() => current++, () => false, { scans: 100, ms: 1_000, piece: 50, maxDeferMs: 1000 });
     byScans.push(batch(0, 1000));
     while (byScans.pending > 0) {
       current = 0;
@@ -61,7 +61,7 @@ describe('DerivationQueue', () => {
         while (performance.now() < until);
       },
       () => false,
-      { scans: 10_000, ms: 4, piece: 50 },
+      { scans: 10_000, ms: 4, piece: 50, maxDeferMs: 1000 },
     );
     slow.push(batch(0, 1000));
     await nextTurn();
@@ -72,7 +72,7 @@ describe('DerivationQueue', () => {
     expect(slow.pending).toBe(0);
   });
 
-  it('waits while relay work waits, at most 250 ms, and flush derives everything at once', async () => {
+  it('waits while relay work waits, and flush derives everything at once', async () => {
     const derived: string[] = [];
     let relayBusy = true;
     const queue = new DerivationQueue((b) => derived.push(...b.entries.map((e) => e.scan.scanId)), () => relayBusy);
@@ -88,5 +88,24 @@ describe('DerivationQueue', () => {
     queue.flush();
     expect(derived).toHaveLength(610);
     expect(queue.pending).toBe(0);
+  });
+
+  it('derives under relay work that never lets up once the oldest scans waited maxDeferMs, a slice per turn', async () => {
+    const derived: string[] = [];
+    const queue = new DerivationQueue((b) => derived.push(...b.entries.map((e) => e.scan.scanId)), () => true, { scans: 250, ms: 4, piece: 50, maxDeferMs: 60 });
+    const pushedAt = performance.now();
+    queue.push(batch(0, 10));
+    while (derived.length === 0 && performance.now() - pushedAt < 5000) await nextTurn();
+    const waited = performance.now() - pushedAt;
+    expect(derived).toHaveLength(10);
+    expect(waited).toBeGreaterThanOrEqual(60);
+    // With the relay still busy, a scan pushed now waits its own maxDeferMs, not the older scan's.
+    queue.push(batch(10, 1));
+    for (let i = 0; i < 5; i++) await nextTurn();
+    expect(derived).toHaveLength(10);
+    const again = performance.now();
+    while (derived.length === 10 && performance.now() - again < 5000) await nextTurn();
+    expect(derived).toHaveLength(11);
+    expect(performance.now() - again).toBeGreaterThanOrEqual(40);
   });
 });

@@ -4,11 +4,12 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { appendScan, gateDocTypes, putTickets, readScans, writeMeta, type ScanRecord, type Ticket } from '@opshub/replica';
 import { hs256Verifier } from '@opshub/hub/auth/token-verifier';
-import { pingProbe } from '../../../hub/test/support/ping-probe.ts';
+import { pingProbe, pingsBetween, type PingFigures } from '../../../hub/test/support/ping-probe.ts';
 import { medianOf } from '../core/stats.ts';
 import type { RunContext } from '../driver/run-context.ts';
 import type { ServerHandle } from '../driver/server-handle.ts';
 import { hocuspocusTarget, yWebsocketTarget, type Target } from '../driver/targets.ts';
+import { processCpuMs } from './paired-cpu.ts';
 import type { Figures, Metric, Scenario } from './scenario.ts';
 
 /** Every wait is bounded: a replica that never converges fails the scenario instead of hanging the run. */
@@ -17,6 +18,9 @@ const WAIT_MS = 60_000;
 const metrics: readonly Metric[] = [
   { key: 'onlineMs', label: 'online burst: first scan made → every online replica holds every scan made online', unit: 'ms', better: 'lower' },
   { key: 'onlinePingP99Ms', label: "a control client's ping during the online burst, p99 (opshub's /ws)", unit: 'ms', better: 'lower' },
+  { key: 'settlePingP99Ms', label: "  the same ping after the burst, while the hub records its check-ins, p99", unit: 'ms', better: 'lower' },
+  { key: 'onlineServerCpuMs', label: 'server CPU during the online burst (every thread, /proc)', unit: 'ms', better: 'lower' },
+  { key: 'onlineDriverCpuMs', label: "the replicas' CPU during it (the bench's process, applying what the server relays)", unit: 'ms', better: 'lower' },
   { key: 'convergenceMs', label: 'partitioned gate reconnects → every replica holds every scan', unit: 'ms', better: 'lower' },
   { key: 'partitionedKB', label: 'bytes the partitioned replica sent + received after reconnect', unit: 'kB', better: 'lower' },
   { key: 'allKB', label: 'bytes all replicas sent + received after reconnect', unit: 'kB', better: 'lower' },
@@ -40,8 +44,10 @@ interface Side {
   prepare(event: string, sizes: Sizes): Promise<{ params: (replica: number) => Record<string, string>; seed: Y.Doc | undefined }>;
   /** connects one replica's doc to the server with the side's own provider, counting payload bytes */
   link(doc: Y.Doc, room: string, counter: Counter, params: Record<string, string>): Link;
+  /** the server's process, whose CPU the online burst is charged */
+  readonly pid: number;
   /** a control client pinging the server while the online burst runs (opshub's `/ws`; the peers have none) */
-  probe?(event: string): Promise<{ ready: Promise<void>; stop: () => Promise<{ p99: number }> }>;
+  probe?(event: string): Promise<{ ready: Promise<void>; stop: () => Promise<PingFigures> }>;
   /**
    * Resolves once the server has done what the scans entail besides relaying them (opshub: a check-in row, message
    * and analytics event per scan). The partition ends after this: in a real partition the online gates' scans are
@@ -100,7 +106,7 @@ export const gatePartition: Scenario = {
       bestOf.push(`${m.key}: ${peers.map((p) => `${p.label} ${fmt(p.figures[m.key])}`).join(', ')}`);
     }
     const online = opshub.onlineMs! / baseline.onlineMs!;
-    ctx.log(`gate-partition: online convergence opshub ${fmt(opshub.onlineMs)} ms vs best peer ${fmt(baseline.onlineMs)} ms (${online.toFixed(2)}×, goal ≤ 0.5×); control ping p99 ${fmt(opshub.onlinePingP99Ms)} ms during it (goal < 50 ms)`);
+    ctx.log(`gate-partition: online convergence opshub ${fmt(opshub.onlineMs)} ms vs best peer ${fmt(baseline.onlineMs)} ms (${online.toFixed(2)}×, goal ≤ 0.5×); control ping p99 ${fmt(opshub.onlinePingP99Ms)} ms during it (goal < 50 ms), ${fmt(opshub.settlePingP99Ms)} ms while its check-ins were recorded`);
     return {
       baselineName: `best of ${yWebsocketTarget.label} / ${hocuspocusTarget.label}`,
       metrics,
@@ -109,7 +115,8 @@ export const gatePartition: Scenario = {
       notes: [
         `the baseline column here is the better of ${yWebsocketTarget.label} and ${hocuspocusTarget.label} per metric (both measured in this run), not socket.io. Each peer: ${bestOf.join('; ')}.`,
         `${sizes.tickets} tickets, ${sizes.replicas} replicas in the driver process (y-websocket WebsocketProvider for opshub and ${yWebsocketTarget.label}, HocuspocusProvider for Hocuspocus; ws, no BroadcastChannel); one offline for ${sizes.offlineScans} scans while the others append ${sizes.changes}, one Yjs transaction (one update message) per scan; a fresh doc per repeat.`,
-        `online: from the first online scan made to every online replica holding all ${sizes.changes}; the control client pings opshub's /ws every 20 ms from a worker thread meanwhile.`,
+        `online: from the first online scan made to every online replica holding all ${sizes.changes}; the control client pings opshub's /ws every 20 ms from a worker thread meanwhile, and on until the hub has recorded the burst's check-ins (the second ping figure).`,
+        `CPU during the online burst: the server's from /proc/PID/stat (every thread), the replicas' from the bench process (${sizes.replicas} providers applying what the server relays). A server that relays each scan on its own gives every replica thousands of small updates to apply, and the replicas' CPU becomes the time to converge; opshub relays what one turn of its /yjs transport applied as one update, so its time is about its own CPU.`,
         `bytes: WebSocket message payloads counted at the replicas from reconnect to convergence (frame headers not included); awareness included.`,
         `peers: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard, persisted and derived into check-ins (PGlite).`,
         `the partition heals once the online scans are recorded (opshub's check-ins; the peers record nothing): in a real partition they are spread over its length, not made in one burst just before it heals.`,
@@ -125,8 +132,9 @@ async function measure(ctx: RunContext, side: Side, sizes: Sizes): Promise<Figur
   for (let repeat = 0; repeat < ctx.repeats; repeat++) {
     runs.push(await oneRound(ctx, side, sizes, `${ctx.event}-gp${repeat}`, repeat));
     const r = runs.at(-1)!;
-    const ping = r.onlinePingP99Ms === undefined ? '' : `, control ping p99 ${r.onlinePingP99Ms.toFixed(1)} ms`;
-    ctx.log(`gate-partition ${side.label} #${repeat + 1}: online burst converged in ${r.onlineMs!.toFixed(1)} ms${ping}; after the heal in ${r.convergenceMs!.toFixed(1)} ms, ${r.partitionedKB!.toFixed(1)} kB at the partitioned replica, ${r.allKB!.toFixed(1)} kB in all`);
+    const ping = r.onlinePingP99Ms === undefined ? '' : `, control ping p99 ${r.onlinePingP99Ms.toFixed(1)} ms (${fmt(r.settlePingP99Ms)} ms while settling)`;
+    const cpu = `server CPU ${fmt(r.onlineServerCpuMs)} ms, replicas ${fmt(r.onlineDriverCpuMs)} ms`;
+    ctx.log(`gate-partition ${side.label} #${repeat + 1}: online burst converged in ${r.onlineMs!.toFixed(1)} ms (${cpu})${ping}; after the heal in ${r.convergenceMs!.toFixed(1)} ms, ${r.partitionedKB!.toFixed(1)} kB at the partitioned replica, ${r.allKB!.toFixed(1)} kB in all`);
   }
   return medianOf(runs);
 }
@@ -181,16 +189,24 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
     const probe = await side.probe?.(event);
     await probe?.ready;
     const burst = performance.now();
+    const cpuAtBurst = { server: processCpuMs(side.pid), driver: process.cpuUsage() };
     for (let k = 0; k < sizes.changes; k++) {
       const i = 1 + (k % online.length);
       appendScan(replicas[i]!.doc, scan(repeat, i, k, sizes.tickets, t0 + k * 100));
     }
     await until(online, (r) => r.held.scans === sizes.changes, `${side.label}: online replicas never converged among themselves`);
     const onlineMs = performance.now() - burst;
-    const ping = await probe?.stop();
+    const driverCpu = process.cpuUsage(cpuAtBurst.driver);
+    const onlineServerCpuMs = processCpuMs(side.pid) - cpuAtBurst.server;
+    const onlineDriverCpuMs = (driverCpu.user + driverCpu.system) / 1000;
+    const burstEnd = performance.timeOrigin + performance.now();
     const settleStart = performance.now();
     await side.settle?.(event, sizes.changes);
     const settledMs = side.settle ? performance.now() - settleStart : undefined;
+    // The probe runs on through the settle: deriving the burst after it must not stall the control room either.
+    const pings = await probe?.stop();
+    const ping = pings && pingsBetween(pings, 0, burstEnd);
+    const settlePing = pings && pingsBetween(pings, burstEnd, Infinity);
 
     const total = sizes.offlineScans + sizes.changes;
     for (const r of replicas) r.counter.on = true;
@@ -210,6 +226,9 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
     return {
       onlineMs,
       ...(ping ? { onlinePingP99Ms: ping.p99 } : {}),
+      ...(settlePing ? { settlePingP99Ms: settlePing.p99 } : {}),
+      onlineServerCpuMs,
+      onlineDriverCpuMs,
       convergenceMs,
       partitionedKB: cut.counter.bytes / 1e3,
       allKB: replicas.reduce((sum, r) => sum + r.counter.bytes, 0) / 1e3,
@@ -240,6 +259,7 @@ function opshubSide(ctx: RunContext, hub: ServerHandle): Side {
   const verifier = hs256Verifier(ctx.secret);
   return {
     label: 'opshub',
+    pid: hub.pid,
     link: (doc, room, counter, params) => yWebsocketLink(`ws://127.0.0.1:${hub.port}/yjs`, doc, room, counter, params),
     async probe(event) {
       const staff = await verifier.mint({ sub: 'bench-ping', role: 'staff', events: [event] }, '2h');
@@ -287,6 +307,7 @@ function seedDoc(event: string, sizes: Sizes): Y.Doc {
 function yWebsocketSide(server: ServerHandle): Side {
   return {
     label: yWebsocketTarget.label,
+    pid: server.pid,
     link: (doc, room, counter, params) => yWebsocketLink(server.url, doc, room, counter, params),
     prepare: async (event, sizes) => ({ params: () => ({}), seed: seedDoc(event, sizes) }),
   };
@@ -295,6 +316,7 @@ function yWebsocketSide(server: ServerHandle): Side {
 function hocuspocusSide(server: ServerHandle): Side {
   return {
     label: hocuspocusTarget.label,
+    pid: server.pid,
     link(doc, room, counter) {
       // Its own provider, as Hocuspocus' docs use it; one socket per replica (not shared), closed while cut off.
       const socket = new HocuspocusProviderWebsocket({ url: server.url, WebSocketPolyfill: countingSocket(counter), quiet: true });
