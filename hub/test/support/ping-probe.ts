@@ -57,13 +57,16 @@ export function pingProbe(url: string, token: string, intervalMs = 20): { ready:
 
 /**
  * The figures of some round trips, with the time each pong arrived.
- * @example const during = pingFigures(all.rtts.filter((_, i) => all.at[i]! <= end), all.at.filter((t) => t <= end));
+ * @example const figures = pingFigures(rtts, at);
  */
 export function pingFigures(rtts: number[], at: number[]): PingFigures {
   return { rtts, at, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), max: rtts.length > 0 ? Math.max(...rtts) : Number.NaN };
 }
 
-/** The round trips whose pong arrived in [from, to] (epoch ms, as `at`). */
+/**
+ * The round trips whose pong arrived in [from, to] (epoch ms, as `at`).
+ * @example const during = pingsBetween(await probe.stop(), burstStart, burstEnd);
+ */
 export function pingsBetween(figures: PingFigures, from: number, to: number): PingFigures {
   const keep = figures.at.map((t) => t >= from && t <= to);
   return pingFigures(figures.rtts.filter((_, i) => keep[i]), figures.at.filter((_, i) => keep[i]));

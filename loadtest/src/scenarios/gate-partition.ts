@@ -116,7 +116,7 @@ export const gatePartition: Scenario = {
         `the baseline column here is the better of ${yWebsocketTarget.label} and ${hocuspocusTarget.label} per metric (both measured in this run), not socket.io. Each peer: ${bestOf.join('; ')}.`,
         `${sizes.tickets} tickets, ${sizes.replicas} replicas in the driver process (y-websocket WebsocketProvider for opshub and ${yWebsocketTarget.label}, HocuspocusProvider for Hocuspocus; ws, no BroadcastChannel); one offline for ${sizes.offlineScans} scans while the others append ${sizes.changes}, one Yjs transaction (one update message) per scan; a fresh doc per repeat.`,
         `online: from the first online scan made to every online replica holding all ${sizes.changes}; the control client pings opshub's /ws every 20 ms from a worker thread meanwhile, and on until the hub has recorded the burst's check-ins (the second ping figure).`,
-        `CPU during the online burst: the server's from /proc/PID/stat (every thread), the replicas' from the bench process (${sizes.replicas} providers applying what the server relays). A server that relays each scan on its own gives every replica thousands of small updates to apply, and the replicas' CPU becomes the time to converge; opshub relays what one turn of its /yjs transport applied as one update, so its time is about its own CPU.`,
+        `CPU during the online burst: the server's from /proc/PID/stat (every thread), the replicas' from the bench process (${sizes.replicas} providers applying what the server relays; its ping thread, idle but for a ping every 20 ms, included). A server that relays each scan on its own gives every replica thousands of small updates to apply, and the replicas' CPU becomes the time to converge; opshub relays what one turn of its /yjs transport applied as one update, so its time is about its own CPU.`,
         `bytes: WebSocket message payloads counted at the replicas from reconnect to convergence (frame headers not included); awareness included.`,
         `peers: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard, persisted and derived into check-ins (PGlite).`,
         `the partition heals once the online scans are recorded (opshub's check-ins; the peers record nothing): in a real partition they are spread over its length, not made in one burst just before it heals.`,
@@ -189,6 +189,7 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
     const probe = await side.probe?.(event);
     await probe?.ready;
     const burst = performance.now();
+    const burstStart = performance.timeOrigin + burst;
     const cpuAtBurst = { server: processCpuMs(side.pid), driver: process.cpuUsage() };
     for (let k = 0; k < sizes.changes; k++) {
       const i = 1 + (k % online.length);
@@ -205,7 +206,7 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
     const settledMs = side.settle ? performance.now() - settleStart : undefined;
     // The probe runs on through the settle: deriving the burst after it must not stall the control room either.
     const pings = await probe?.stop();
-    const ping = pings && pingsBetween(pings, 0, burstEnd);
+    const ping = pings && pingsBetween(pings, burstStart, burstEnd);
     const settlePing = pings && pingsBetween(pings, burstEnd, Infinity);
 
     const total = sizes.offlineScans + sizes.changes;
