@@ -4,6 +4,7 @@ import { Recorder } from '../src/clients/recorder.ts';
 import { LatencyHistogram } from '../src/core/histogram.ts';
 import { median } from '../src/core/stats.ts';
 import { nowMs } from '../src/core/payload.ts';
+import { medianStepSlope } from '../src/scenarios/idle-memory.ts';
 
 /** The measuring instruments themselves: if these drift, every figure the bench prints is wrong. */
 describe('frame fields', () => {
@@ -83,5 +84,15 @@ describe('median', () => {
     expect(median([3, Number.NaN, 1, 2])).toBe(2);
     expect(median([4, 1])).toBe(2.5);
     expect(median([Number.NaN])).toBeNaN();
+  });
+});
+
+describe('memory per connection (idle-memory)', () => {
+  it('is the median step between batch readings, which one step of memory handed back does not move', () => {
+    // 10 bytes per connection, and 30 handed back between the third and fourth batch.
+    const points = [1, 2, 3, 4, 5].map((x) => ({ x, y: 10 * x - (x >= 4 ? 30 : 0) }));
+    expect(medianStepSlope(points)).toBe(10);
+    expect(medianStepSlope([{ x: 0, y: 5 }, { x: 4, y: 13 }])).toBe(2);
+    expect(medianStepSlope([{ x: 0, y: 5 }])).toBeNaN();
   });
 });

@@ -23,9 +23,9 @@ export interface SliceLimits {
  * Deferred up to 1 s. With 250 ms, a 5,000-scan burst from nine gates (bench gate-partition, about half a second of
  * relay) was derived from its middle on: derivation, the Store writes and the analytics it causes shared the hub's
  * core with the relay, and the gates converged in 467–747 ms per round (0.33–0.58× the best peer over 9 runs). With
- * 1 s they converge in 414–491 ms (0.35–0.39× over 3 runs), about what the bench's own replicas take to apply the
- * scans, and the check-ins follow within a second of the burst. A single scan is derived on the next turn as before:
- * nothing waits to be relayed then.
+ * 1 s they converge in 401–652 ms (0.32–0.46× over 9 runs), about what the bench's own replicas take to apply the
+ * scans, and the check-ins follow within a second of the burst. At an event's real rates frames seldom wait, and a
+ * scan is derived on the next turn as before.
  */
 const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50, maxDeferMs: 1000 };
 
