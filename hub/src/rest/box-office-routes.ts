@@ -138,7 +138,7 @@ export function registerBoxOfficeRoutes(
     if (!signature) throw new ClientError('invalid', 'no Stripe-Signature header: only events signed by Stripe are accepted');
     let event: z.infer<typeof StripeEventEnvelope>;
     try {
-      event = StripeEventEnvelope.parse(verifyWebhook(raw, signature, deps.webhookSecret));
+      event = StripeEventEnvelope.parse(await verifyWebhook(raw, signature, deps.webhookSecret));
     } catch (error) {
       throw new ClientError('invalid', `the Stripe signature does not verify (wrong secret, altered body, or a timestamp outside 300 s): ${error instanceof Error ? error.message : String(error)}`);
     }

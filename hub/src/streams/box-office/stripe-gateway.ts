@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { StripeConfig } from '../../config.ts';
 
 /**
@@ -41,6 +41,13 @@ export class PaymentError extends Error {
 }
 
 /**
+ * The SDK, loaded on first use: it is 80–140 ms of module loading, which a hub without `STRIPE_SECRET_KEY` (cash only,
+ * and every test hub) never needs, and one with a key starts loading at once without waiting for it.
+ */
+let sdk: Promise<typeof Stripe> | undefined;
+const loadSdk = (): Promise<typeof Stripe> => (sdk ??= import('stripe').then((module) => module.default));
+
+/**
  * The SDK client for `config`, or undefined without `STRIPE_SECRET_KEY` (the box office then sells for cash only).
  * `STRIPE_API_URL` points it at another host (a local stand-in in tests): the SDK takes host, port and protocol.
  * @example const gateway = stripeGateway({ secretKey: 'sk_test_…', webhookSecret: undefined, apiUrl: undefined });
@@ -49,24 +56,30 @@ export function stripeGateway(config: StripeConfig): PaymentGateway | undefined 
   if (!config.secretKey) return undefined;
   const api = config.apiUrl ? new URL(config.apiUrl) : undefined;
   const protocol = api?.protocol === 'http:' ? 'http' : 'https';
-  const stripe = new Stripe(config.secretKey, {
-    // Retries honour `Stripe-Should-Retry` and reuse the request's idempotency key.
-    maxNetworkRetries: 2,
-    timeout: 20_000,
-    telemetry: false,
-    appInfo: { name: 'opshub box office' },
-    ...(api ? { host: api.hostname, port: Number(api.port || (protocol === 'http' ? 80 : 443)), protocol } : {}),
-  });
-  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const secretKey = config.secretKey;
+  const client = loadSdk().then(
+    (Sdk) =>
+      new Sdk(secretKey, {
+        // Retries honour `Stripe-Should-Retry` and reuse the request's idempotency key.
+        maxNetworkRetries: 2,
+        timeout: 20_000,
+        telemetry: false,
+        appInfo: { name: 'opshub box office' },
+        ...(api ? { host: api.hostname, port: Number(api.port || (protocol === 'http' ? 80 : 443)), protocol } : {}),
+      }),
+  );
+  // A failed load is reported by the first payment that needs it, not as an unhandled rejection at start.
+  client.catch(() => {});
+  const call = async <T>(what: string, fn: (stripe: Stripe) => Promise<T>): Promise<T> => {
     try {
-      return await fn();
+      return await fn(await client);
     } catch (error) {
       throw toPaymentError(what, error);
     }
   };
   return {
     createPaymentIntent: (p, idempotencyKey) =>
-      call('create the card payment', async () => {
+      call('create the card payment', async (stripe) => {
         const intent = await stripe.paymentIntents.create(
           {
             amount: p.amount,
@@ -83,7 +96,7 @@ export function stripeGateway(config: StripeConfig): PaymentGateway | undefined 
         return { id: intent.id, clientSecret: intent.client_secret };
       }),
     createCheckoutSession: (p, idempotencyKey) =>
-      call('create the phone payment page', async () => {
+      call('create the phone payment page', async (stripe) => {
         const session = await stripe.checkout.sessions.create(
           {
             mode: 'payment',
@@ -98,10 +111,10 @@ export function stripeGateway(config: StripeConfig): PaymentGateway | undefined 
         );
         return { id: session.id, url: session.url };
       }),
-    cancelPaymentIntent: (id) => call('cancel the card payment', async () => void (await stripe.paymentIntents.cancel(id))),
-    expireCheckoutSession: (id) => call('close the phone payment page', async () => void (await stripe.checkout.sessions.expire(id))),
+    cancelPaymentIntent: (id) => call('cancel the card payment', async (stripe) => void (await stripe.paymentIntents.cancel(id))),
+    expireCheckoutSession: (id) => call('close the phone payment page', async (stripe) => void (await stripe.checkout.sessions.expire(id))),
     refund: (p, idempotencyKey) =>
-      call('refund', async () => {
+      call('refund', async (stripe) => {
         const refund = await stripe.refunds.create({ payment_intent: p.paymentIntent, amount: p.amount, metadata: p.metadata, reason: 'requested_by_customer' }, { idempotencyKey });
         return { id: refund.id, status: refund.status };
       }),
@@ -134,8 +147,8 @@ export function toPaymentError(what: string, error: unknown): PaymentError {
 /**
  * Verifies a webhook's `Stripe-Signature` on the raw body with the SDK (HMAC-SHA256 of `t.payload`, 300 s tolerance)
  * and returns the event. Throws when the header is missing, forged or stale.
- * @example const event = verifyWebhook(rawBody, req.header('stripe-signature'), config.webhookSecret);
+ * @example const event = await verifyWebhook(rawBody, req.header('stripe-signature'), config.webhookSecret);
  */
-export function verifyWebhook(rawBody: Buffer, signature: string, secret: string): Stripe.Event {
-  return Stripe.webhooks.constructEvent(rawBody, signature, secret, 300);
+export async function verifyWebhook(rawBody: Buffer, signature: string, secret: string): Promise<Stripe.Event> {
+  return (await loadSdk()).webhooks.constructEvent(rawBody, signature, secret, 300);
 }
