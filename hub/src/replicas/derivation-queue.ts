@@ -20,14 +20,13 @@ export interface SliceLimits {
  * socket for the whole of it; a piece is the most a slice overruns its time by. Pieces cost no extra Store work: the
  * check-ins stream merges queued scans into transactions of up to 2,000.
  *
- * Deferred up to 1 s. With 250 ms, a 5,000-scan burst from nine gates (bench gate-partition, about half a second of
- * relay) was derived from its middle on: derivation, the Store writes and the analytics it causes shared the hub's
- * core with the relay, and the gates converged in 467–747 ms per round (0.33–0.58× the best peer over 9 runs). With
- * 1 s they converge in 401–652 ms (0.32–0.46× over 9 runs), about what the bench's own replicas take to apply the
- * scans, and the check-ins follow within a second of the burst. At an event's real rates frames seldom wait, and a
- * scan is derived on the next turn as before.
+ * Deferred up to 250 ms. 1 s was tried (2026-12-04): a 5,000-scan burst from nine gates (bench gate-partition) then
+ * converged in 401–652 ms per round (0.32–0.46× the best peer over 9 runs, against 467–747 ms and 0.33–0.58× with
+ * 250 ms), but a gate hold from the control room, with a gate scanning meanwhile, reached the gate in 372–559 ms on a
+ * loaded machine (213–281 ms with 250 ms) and in 902 and 1,427 ms in two clean-clone CI runs, against the levers'
+ * one-second contract (console/test/levers.e2e.test.ts). A lever is a safety feature; a burst's convergence is not.
  */
-const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50, maxDeferMs: 1000 };
+const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50, maxDeferMs: 250 };
 
 /**
  * Derives the scans that entered a gate doc after the turn that brought them in, in order, a slice per turn of the
