@@ -12,6 +12,7 @@ import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
 import { getTickets, listRosterPage } from '../store/repos/tickets-repo.ts';
 import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/repos/yjs-repo.ts';
+import { ordinarily } from '../store/store-priority.ts';
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
 import { HubDocWriter } from './hub-doc-writer.ts';
@@ -139,7 +140,8 @@ export class ReplicaHost {
     if (!held) {
       held = { replica: Promise.resolve(undefined as never), pending: [], sinceCompaction: { rows: 0, bytes: 0 }, snapshotBytes: 0, ownIds: new Set(), cleanup: [] };
       const entry = held;
-      entry.replica = this.#load(event, entry);
+      // Loading starts the doc's lasting work (persistence, derivation): never as a lever's urgent Store work.
+      entry.replica = ordinarily(() => this.#load(event, entry));
       this.#held.set(event, entry);
       this.deps.onOpenDocs?.(this.#held.size);
       entry.replica.catch(() => {
@@ -158,7 +160,7 @@ export class ReplicaHost {
     const replica = held?.loaded;
     if (!held || !replica) return;
     if (--replica.refs > 0) return;
-    held.unloadTimer = setTimeout(() => void this.#unload(event, held), this.options.idleUnloadMs);
+    held.unloadTimer = setTimeout(() => void ordinarily(() => this.#unload(event, held)), this.options.idleUnloadMs);
     held.unloadTimer.unref();
   }
 

@@ -11,13 +11,15 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
+import { isUrgent } from '../store-priority.ts';
 import type { PgliteQueryable } from './pglite-client.ts';
 
 /**
  * A kysely dialect for one PGlite instance, built on kysely-pglite's driver with three repairs:
  * - **one connection at a time.** kysely-pglite hands every caller a "connection" onto the same PGlite session, so a
  *   query from one caller could run inside another caller's open transaction, or be rolled back by it. Here a
- *   connection is exclusive from acquire to release, like a pool of one;
+ *   connection is exclusive from acquire to release, like a pool of one, handed on in order, urgent callers first
+ *   (see store-priority.ts);
  * - **affected-row counts.** kysely reads `numAffectedRows`, PGlite reports `affectedRows`;
  * - **the hub's kysely.** kysely-pglite brings its own older kysely copy; adapter, compiler and introspector come from
  *   the hub's, so migration locking and SQL generation match the kysely that built the query.
@@ -39,9 +41,13 @@ export function pgliteDialect(pglite: PGlite | PgliteQueryable): Dialect {
 }
 
 class ExclusiveDriver implements Driver {
-  /** Settles when the connection handed out last is released. */
-  #tail: Promise<void> = Promise.resolve();
-  readonly #release = new WeakMap<DatabaseConnection, () => void>();
+  /** whether a caller holds the session (from acquire to release) */
+  #held = false;
+  /** the connection handed out last: only its release hands the session on */
+  #current: DatabaseConnection | undefined;
+  /** callers waiting for the session, in order, the urgent ones (see store-priority.ts) first */
+  readonly #urgent: (() => void)[] = [];
+  readonly #ordinary: (() => void)[] = [];
 
   constructor(private readonly inner: Driver) {}
 
@@ -50,17 +56,13 @@ class ExclusiveDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.#tail;
-    this.#tail = previous.then(() => released);
-    await previous;
+    if (this.#held) await new Promise<void>((resolve) => (isUrgent() ? this.#urgent : this.#ordinary).push(resolve));
+    this.#held = true;
     try {
-      const connection = new CountingConnection(await this.inner.acquireConnection());
-      this.#release.set(connection, release);
-      return connection;
+      this.#current = new CountingConnection(await this.inner.acquireConnection());
+      return this.#current;
     } catch (error) {
-      release();
+      this.#handOn();
       throw error;
     }
   }
@@ -69,9 +71,18 @@ class ExclusiveDriver implements Driver {
     try {
       await this.inner.releaseConnection(unwrap(connection));
     } finally {
-      this.#release.get(connection)?.();
-      this.#release.delete(connection);
+      if (connection === this.#current) {
+        this.#current = undefined;
+        this.#handOn();
+      }
     }
+  }
+
+  /** Gives the session to the next waiting caller, an urgent one first; `#held` stays set across the hand-over. */
+  #handOn(): void {
+    const next = this.#urgent.shift() ?? this.#ordinary.shift();
+    if (next) next();
+    else this.#held = false;
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {

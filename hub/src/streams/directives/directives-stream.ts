@@ -10,6 +10,7 @@ import { appendAudit } from '../../store/repos/audit-log.ts';
 import { getZoneDirective, putGateDirective, putZoneDirective } from '../../store/repos/directives-repo.ts';
 import { getEvent } from '../../store/repos/events-repo.ts';
 import type { Store } from '../../store/store.ts';
+import { urgently } from '../../store/store-priority.ts';
 
 /** Who sets a directive: a token's subject and role, or the hub itself (`{ sub: 'system', role: 'system' }`). */
 export interface DirectiveActor {
@@ -32,7 +33,7 @@ export interface ZoneStateChange {
  * The control room's levers (issue 12): a gate's state and a zone's door policy. Schema → authorize (by the caller:
  * REST route or command router) → persist with its audit row → project into the gate doc (durable before relay,
  * so every replica has it within a second, through the hub or the mesh) → publish on `event/{e}/gates` or
- * `event/{e}/capacity`.
+ * `event/{e}/capacity`. Their Store work goes ahead of ordinary work waiting for PGlite's session (store-priority.ts).
  */
 export function directivesStream(deps: { store: Store; bus: Bus; replicas: ReplicaHost; log: Logger }) {
   const { store, bus, replicas } = deps;
@@ -131,10 +132,17 @@ export function directivesStream(deps: { store: Store; bus: Bus; replicas: Repli
     return state;
   }
 
-  const gateCommand: CommandHandler<'gate.state'> = (args, { claims }) => setGate(claims, args.event, args.gate, args);
-  const zoneCommand: CommandHandler<'zone.state'> = (args, { claims }) => setZone(claims, args.event, args.zone, args);
+  // Levers are urgent Store work: a hold queued behind a burst's check-ins would reach the gates late.
+  const levers = {
+    setGate: (...args: Parameters<typeof setGate>) => urgently(() => setGate(...args)),
+    setGates: (...args: Parameters<typeof setGates>) => urgently(() => setGates(...args)),
+    setZone: (...args: Parameters<typeof setZone>) => urgently(() => setZone(...args)),
+    changeZone: (...args: Parameters<typeof changeZone>) => urgently(() => changeZone(...args)),
+  };
+  const gateCommand: CommandHandler<'gate.state'> = (args, { claims }) => levers.setGate(claims, args.event, args.gate, args);
+  const zoneCommand: CommandHandler<'zone.state'> = (args, { claims }) => levers.setZone(claims, args.event, args.zone, args);
 
-  return { setGate, setGates, setZone, changeZone, commands: { 'gate.state': gateCommand, 'zone.state': zoneCommand } };
+  return { ...levers, commands: { 'gate.state': gateCommand, 'zone.state': zoneCommand } };
 }
 
 export type DirectivesStream = ReturnType<typeof directivesStream>;
