@@ -133,6 +133,9 @@ describe('npm run bench', () => {
       expect(side.convergenceMs).toBeGreaterThan(0);
       expect(side.partitionedKB).toBeGreaterThan(0);
     }
+    // The lever is opshub's: a hold set as the burst converged reached every online replica; the peers have none.
+    expect(partition.opshub.holdReachMs).toBeGreaterThan(0);
+    expect(partition.baseline.holdReachMs).toBeUndefined();
     const gate = byName['gate-verdict']!;
     expect(gate.opshub.verdictP99).toBeGreaterThan(0);
     expect(gate.opshub.roundTripP99).toBeGreaterThanOrEqual(gate.opshub.roundTripP50!);

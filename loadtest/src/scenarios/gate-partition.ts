@@ -2,7 +2,7 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { appendScan, gateDocTypes, putTickets, readScans, writeMeta, type ScanRecord, type Ticket } from '@opshub/replica';
+import { appendScan, gateDirective, gateDocTypes, putTickets, readScans, writeMeta, type ScanRecord, type Ticket } from '@opshub/replica';
 import { hs256Verifier } from '@opshub/hub/auth/token-verifier';
 import { pingProbe, pingsBetween, type PingFigures } from '../../../hub/test/support/ping-probe.ts';
 import { medianOf } from '../core/stats.ts';
@@ -26,6 +26,7 @@ const metrics: readonly Metric[] = [
   { key: 'allKB', label: 'bytes all replicas sent + received after reconnect', unit: 'kB', better: 'lower' },
   { key: 'initialSyncMs', label: 'first sync: every replica holds the roster', unit: 'ms', better: 'lower' },
   { key: 'settledMs', label: "the online scans' check-ins recorded by the hub (after they converged)", unit: 'ms', better: 'lower' },
+  { key: 'holdReachMs', label: "a gate hold set as the burst converged → every online replica holds it (opshub's lever; the peers have none)", unit: 'ms', better: 'lower' },
 ];
 
 interface Sizes {
@@ -54,6 +55,12 @@ interface Side {
    * spread over its whole length, not made in one burst just before it heals.
    */
   settle?(event: string, scans: number): Promise<void>;
+  /**
+   * Sets one gate on hold from the control room (opshub's REST lever) and resolves with the ms until every replica in
+   * `replicas` holds it. Run as the online burst converged, beside `settle`: the hold's Store work then meets the
+   * burst's check-ins, and must not queue behind them (the levers' contract is one second).
+   */
+  hold?(event: string, gate: string, replicas: readonly Replica[]): Promise<number>;
 }
 
 /**
@@ -119,6 +126,7 @@ export const gatePartition: Scenario = {
         `CPU during the online burst: the server's from /proc/PID/stat (every thread), the replicas' from the bench process (${sizes.replicas} providers applying what the server relays; its ping thread, idle but for a ping every 20 ms, included). A server that relays each scan on its own gives every replica thousands of small updates to apply, and the replicas' CPU becomes the time to converge; opshub relays what one turn of its /yjs transport applied as one update, so its time is about its own CPU.`,
         `bytes: WebSocket message payloads counted at the replicas from reconnect to convergence (frame headers not included); awareness included.`,
         `peers: in-memory docs, roster seeded by the first replica; opshub: roster imported over REST and projected by the hub, scans checked by the hub's gate guard, persisted and derived into check-ins (PGlite).`,
+        `the gate hold: PUT /api/v1/events/{e}/gates/g1/state from a staff token, sent as the online burst converged (while the hub records its check-ins), until every online replica's doc holds it; opshub only, the peers have no levers. The levers' contract is one second.`,
         `the partition heals once the online scans are recorded (opshub's check-ins; the peers record nothing): in a real partition they are spread over its length, not made in one burst just before it heals.`,
       ],
     };
@@ -133,8 +141,9 @@ async function measure(ctx: RunContext, side: Side, sizes: Sizes): Promise<Figur
     runs.push(await oneRound(ctx, side, sizes, `${ctx.event}-gp${repeat}`, repeat));
     const r = runs.at(-1)!;
     const ping = r.onlinePingP99Ms === undefined ? '' : `, control ping p99 ${r.onlinePingP99Ms.toFixed(1)} ms (${fmt(r.settlePingP99Ms)} ms while settling)`;
+    const hold = r.holdReachMs === undefined ? '' : `; a gate hold set as it converged reached every replica in ${fmt(r.holdReachMs)} ms`;
     const cpu = `server CPU ${fmt(r.onlineServerCpuMs)} ms, replicas ${fmt(r.onlineDriverCpuMs)} ms`;
-    ctx.log(`gate-partition ${side.label} #${repeat + 1}: online burst converged in ${r.onlineMs!.toFixed(1)} ms (${cpu})${ping}; after the heal in ${r.convergenceMs!.toFixed(1)} ms, ${r.partitionedKB!.toFixed(1)} kB at the partitioned replica, ${r.allKB!.toFixed(1)} kB in all`);
+    ctx.log(`gate-partition ${side.label} #${repeat + 1}: online burst converged in ${r.onlineMs!.toFixed(1)} ms (${cpu})${ping}; after the heal in ${r.convergenceMs!.toFixed(1)} ms, ${r.partitionedKB!.toFixed(1)} kB at the partitioned replica, ${r.allKB!.toFixed(1)} kB in all${hold}`);
   }
   return medianOf(runs);
 }
@@ -202,8 +211,10 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
     const onlineDriverCpuMs = (driverCpu.user + driverCpu.system) / 1000;
     const burstEnd = performance.timeOrigin + performance.now();
     const settleStart = performance.now();
+    const hold = side.hold?.(event, 'g1', online);
     await side.settle?.(event, sizes.changes);
     const settledMs = side.settle ? performance.now() - settleStart : undefined;
+    const holdReachMs = await hold;
     // The probe runs on through the settle: deriving the burst after it must not stall the control room either.
     const pings = await probe?.stop();
     const ping = pings && pingsBetween(pings, burstStart, burstEnd);
@@ -235,6 +246,7 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
       allKB: replicas.reduce((sum, r) => sum + r.counter.bytes, 0) / 1e3,
       initialSyncMs,
       ...(settledMs === undefined ? {} : { settledMs }),
+      ...(holdReachMs === undefined ? {} : { holdReachMs }),
     };
   } finally {
     for (const r of replicas) {
@@ -279,6 +291,19 @@ function opshubSide(ctx: RunContext, hub: ServerHandle): Side {
       }));
       const tokens = await Promise.all(Array.from({ length: sizes.replicas }, (_, i) => verifier.mint({ sub: `bench-gate-${i}`, role: 'gate', events: [event], gate: `g${i}` }, '2h')));
       return { params: (i) => ({ token: tokens[i]! }), seed: undefined };
+    },
+    async hold(event, gate, replicas) {
+      const staff = await verifier.mint({ sub: 'bench-lever', role: 'staff', events: [event] }, '2h');
+      const sent = performance.now();
+      const held = until(replicas, (r) => gateDirective(r.doc, gate).state === 'hold', `${gate}'s hold never reached every online replica`);
+      const response = await fetch(`${base}/api/v1/events/${event}/gates/${gate}/state`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${staff}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ state: 'hold', message: 'bench lever' }),
+      });
+      if (!response.ok) throw new Error(`gate-partition: PUT gate state answered ${response.status} ${await response.text()}`);
+      await held;
+      return performance.now() - sent;
     },
     async settle(event, scans) {
       const staff = await verifier.mint({ sub: 'bench', role: 'staff', events: [event] }, '2h');
