@@ -20,13 +20,16 @@ export interface SliceLimits {
  * socket for the whole of it; a piece is the most a slice overruns its time by. Pieces cost no extra Store work: the
  * check-ins stream merges queued scans into transactions of up to 2,000.
  *
- * Deferred up to 250 ms. 1 s was tried (2026-12-04): a 5,000-scan burst from nine gates (bench gate-partition) then
- * converged in 401–652 ms per round (0.32–0.46× the best peer over 9 runs, against 467–747 ms and 0.33–0.58× with
- * 250 ms), but a gate hold from the control room, with a gate scanning meanwhile, reached the gate in 372–559 ms on a
- * loaded machine (213–281 ms with 250 ms) and in 902 and 1,427 ms in two clean-clone CI runs, against the levers'
- * one-second contract (console/test/levers.e2e.test.ts). A lever is a safety feature; a burst's convergence is not.
+ * Deferred up to 1 s. With 250 ms, derivation started in the middle of a 5,000-scan burst from nine gates (bench
+ * gate-partition, ~0.5 s), and the burst converged in 0.33–0.58× the best peer (2 of 10 runs over the goal of 0.5×);
+ * with 1 s, 0.31–0.46× over 23 runs (2026-12-04 and 05). 1 s was first reverted because a gate hold reached a gate
+ * late in two CI runs (902 and 1,427 ms, console/test/levers.e2e.test.ts); traced on 2026-12-05, derivation never
+ * waited more than 20 ms in that test (its gate scans a few times a second), and what the hold waited for was the
+ * Store: PGlite's one session, taken in turn, behind check-in transactions of up to 2,000 scans (100–570 ms each on
+ * a loaded machine). Levers now go first there (store-priority.ts): a hold set as the burst converged reached every
+ * gate in 43–182 ms instead of 392–898 (quiet machine), whatever the deferral.
  */
-const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50, maxDeferMs: 250 };
+const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50, maxDeferMs: 1000 };
 
 /**
  * Derives the scans that entered a gate doc after the turn that brought them in, in order, a slice per turn of the
