@@ -211,10 +211,9 @@ async function oneRound(ctx: RunContext, side: Side, sizes: Sizes, event: string
     const onlineDriverCpuMs = (driverCpu.user + driverCpu.system) / 1000;
     const burstEnd = performance.timeOrigin + performance.now();
     const settleStart = performance.now();
-    const hold = side.hold?.(event, 'g1', online);
-    await side.settle?.(event, sizes.changes);
-    const settledMs = side.settle ? performance.now() - settleStart : undefined;
-    const holdReachMs = await hold;
+    const settling = side.settle?.(event, sizes.changes).then(() => performance.now() - settleStart);
+    // Awaited together: whichever fails first fails the round, and the other's later failure is not left unhandled.
+    const [settledMs, holdReachMs] = await Promise.all([settling, side.hold?.(event, 'g1', online)]);
     // The probe runs on through the settle: deriving the burst after it must not stall the control room either.
     const pings = await probe?.stop();
     const ping = pings && pingsBetween(pings, burstStart, burstEnd);
