@@ -10,7 +10,7 @@ import { findSaleByPayment, listSales, listTicketTypes, lockRevenue, putTicketTy
 import { eventExists, getEvent } from '../store/repos/events-repo.ts';
 import type { Store } from '../store/store.ts';
 import type { BoxOfficeStream } from '../streams/box-office/box-office-stream.ts';
-import { verifyWebhook } from '../streams/box-office/stripe-gateway.ts';
+import { webhookVerifier } from '../streams/box-office/stripe-gateway.ts';
 import { jsonBody, route, type Request } from '../transport/http-route.ts';
 import { authenticate, requireAccess } from './authenticate.ts';
 
@@ -136,9 +136,11 @@ export function registerBoxOfficeRoutes(
     const raw = await req.body();
     if (!deps.webhookSecret) throw new ClientError('unavailable', 'STRIPE_WEBHOOK_SECRET is not set on the hub: Stripe events cannot be verified, so none is accepted');
     if (!signature) throw new ClientError('invalid', 'no Stripe-Signature header: only events signed by Stripe are accepted');
+    // Outside the try: an SDK that fails to load is the hub's fault (500), not a signature that does not verify.
+    const verify = await webhookVerifier();
     let event: z.infer<typeof StripeEventEnvelope>;
     try {
-      event = StripeEventEnvelope.parse(await verifyWebhook(raw, signature, deps.webhookSecret));
+      event = StripeEventEnvelope.parse(verify(raw, signature, deps.webhookSecret));
     } catch (error) {
       throw new ClientError('invalid', `the Stripe signature does not verify (wrong secret, altered body, or a timestamp outside 300 s): ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -144,11 +144,15 @@ export function toPaymentError(what: string, error: unknown): PaymentError {
   }
 }
 
+/** Checks a webhook's `Stripe-Signature` on the raw body and returns the event; throws when it is missing, forged or stale. */
+export type WebhookVerifier = (rawBody: Buffer, signature: string, secret: string) => Stripe.Event;
+
 /**
- * Verifies a webhook's `Stripe-Signature` on the raw body with the SDK (HMAC-SHA256 of `t.payload`, 300 s tolerance)
- * and returns the event. Throws when the header is missing, forged or stale.
- * @example const event = await verifyWebhook(rawBody, req.header('stripe-signature'), config.webhookSecret);
+ * The SDK's webhook check (HMAC-SHA256 of `t.payload`, 300 s tolerance), once the SDK is loaded. Loading is apart from
+ * checking so a caller can tell a server that cannot load the SDK (its fault) from a request that does not verify.
+ * @example const verify = await webhookVerifier(); const event = verify(rawBody, req.header('stripe-signature'), config.webhookSecret);
  */
-export async function verifyWebhook(rawBody: Buffer, signature: string, secret: string): Promise<Stripe.Event> {
-  return (await loadSdk()).webhooks.constructEvent(rawBody, signature, secret, 300);
+export async function webhookVerifier(): Promise<WebhookVerifier> {
+  const Sdk = await loadSdk();
+  return (rawBody, signature, secret) => Sdk.webhooks.constructEvent(rawBody, signature, secret, 300);
 }
