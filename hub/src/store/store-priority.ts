@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * Store work that goes ahead of work already waiting: the control room's levers (a gate hold, a zone marked full, an
- * emergency). Why: PGlite has one session, so transactions take turns; during a gate burst the check-ins of thousands
+ * Store work that goes ahead of work already waiting: the control room's levers (a gate hold, a zone marked full) and
+ * its announcements (an emergency). Why: PGlite has one session, so transactions take turns; during a gate burst the check-ins of thousands
  * of scans queue there, and a hold queued behind them reached the gates late. A transaction started inside
  * {@link urgently} is handed the session before every ordinary one that waits (it still waits for the one running).
  * PostgreSQL has a pool and needs no order; its dialect ignores this.

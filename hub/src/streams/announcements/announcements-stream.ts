@@ -14,6 +14,7 @@ import { listDirectives } from '../../store/repos/directives-repo.ts';
 import { getEvent } from '../../store/repos/events-repo.ts';
 import { NotFoundError } from '../../store/errors.ts';
 import type { Store } from '../../store/store.ts';
+import { urgently } from '../../store/store-priority.ts';
 import type { DirectivesStream } from '../directives/directives-stream.ts';
 import type { ScreenViews } from './screen-views.ts';
 
@@ -118,7 +119,11 @@ export function announcementsStream(deps: {
     return { recorded };
   };
 
-  return { send, end, commands: { 'announce.send': send, 'announce.end': end, 'announce.shown': shown } };
+  // The control room's voice goes first on the Store, like its levers (store-priority.ts): an emergency sent during a
+  // surge must not wait behind the surge's check-ins. Screens reporting what they showed are ordinary work.
+  const urgentSend: CommandHandler<'announce.send'> = (args, context) => urgently(() => send(args, context));
+  const urgentEnd: CommandHandler<'announce.end'> = (args, context) => urgently(() => end(args, context));
+  return { send: urgentSend, end: urgentEnd, commands: { 'announce.send': urgentSend, 'announce.end': urgentEnd, 'announce.shown': shown } };
 }
 
 /** An announcement as `event/{e}/announcements` carries it. */
