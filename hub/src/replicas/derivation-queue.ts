@@ -26,7 +26,7 @@ export interface SliceLimits {
  * late in two CI runs (902 and 1,427 ms, console/test/levers.e2e.test.ts); traced on 2026-12-05, derivation never
  * waited more than 20 ms in that test (its gate scans a few times a second), and what the hold waited for was the
  * Store: PGlite's one session, taken in turn, behind check-in transactions of up to 2,000 scans (100–570 ms each on
- * a loaded machine). Levers now go first there (store-priority.ts): a hold set as the burst converged reached every
+ * a loaded machine). Levers now go first there (the Store's `urgentDb`): a hold set as the burst converged reached every
  * gate in 43–289 ms instead of 392–898 (quiet machine), whatever the deferral.
  */
 const DEFAULT_LIMITS: SliceLimits = { scans: 250, ms: 4, piece: 50, maxDeferMs: 1000 };

@@ -50,16 +50,17 @@ export class HubDocWriter {
    * Runs `read` (through the transaction that holds the doc's lock) and then `change` on the doc with what it read
    * (it must write with `Origin.hub`), once the doc has the stored state; resolves with the change's result once it
    * is stored and relayed. A change that writes nothing costs one short transaction.
+   * `db` is the handle the write's transaction runs on: the Store's `urgentDb` for a lever's directive.
    * @example await writer.write((trx) => getTickets(trx, event, codes), (doc, tickets) => putTickets(doc, entries(tickets), Origin.hub));
    */
-  write<D, T>(read: (trx: Kysely<Database>) => Promise<D>, change: (doc: Y.Doc, data: D) => T): Promise<T> {
-    const run = this.#tail.then(() => this.#write(read, change));
+  write<D, T>(read: (trx: Kysely<Database>) => Promise<D>, change: (doc: Y.Doc, data: D) => T, db: Kysely<Database> = this.deps.db): Promise<T> {
+    const run = this.#tail.then(() => this.#write(read, change, db));
     this.#tail = run.catch(() => {});
     return run;
   }
 
-  async #write<D, T>(read: (trx: Kysely<Database>) => Promise<D>, change: (doc: Y.Doc, data: D) => T): Promise<T> {
-    const { db, replica } = this.deps;
+  async #write<D, T>(read: (trx: Kysely<Database>) => Promise<D>, change: (doc: Y.Doc, data: D) => T, db: Kysely<Database>): Promise<T> {
+    const { replica } = this.deps;
     let lift!: () => void;
     replica.barrier = new Promise<void>((resolve) => (lift = resolve));
     let captured: Uint8Array | undefined;

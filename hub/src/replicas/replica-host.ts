@@ -12,7 +12,6 @@ import { eventKeys } from '../store/repos/event-keys-repo.ts';
 import { getEvent } from '../store/repos/events-repo.ts';
 import { getTickets, listRosterPage } from '../store/repos/tickets-repo.ts';
 import { appendDocUpdates, compactDoc, loadDoc, type StoredDoc } from '../store/repos/yjs-repo.ts';
-import { ordinarily } from '../store/store-priority.ts';
 import type { Store } from '../store/store.ts';
 import { GateReplica } from './gate-replica.ts';
 import { HubDocWriter } from './hub-doc-writer.ts';
@@ -140,8 +139,7 @@ export class ReplicaHost {
     if (!held) {
       held = { replica: Promise.resolve(undefined as never), pending: [], sinceCompaction: { rows: 0, bytes: 0 }, snapshotBytes: 0, ownIds: new Set(), cleanup: [] };
       const entry = held;
-      // Loading starts the doc's lasting work (persistence, derivation): never as a lever's urgent Store work.
-      entry.replica = ordinarily(() => this.#load(event, entry));
+      entry.replica = this.#load(event, entry);
       this.#held.set(event, entry);
       this.deps.onOpenDocs?.(this.#held.size);
       entry.replica.catch(() => {
@@ -160,7 +158,7 @@ export class ReplicaHost {
     const replica = held?.loaded;
     if (!held || !replica) return;
     if (--replica.refs > 0) return;
-    held.unloadTimer = setTimeout(() => void ordinarily(() => this.#unload(event, held)), this.options.idleUnloadMs);
+    held.unloadTimer = setTimeout(() => void this.#unload(event, held), this.options.idleUnloadMs);
     held.unloadTimer.unref();
   }
 
@@ -221,12 +219,13 @@ export class ReplicaHost {
 
   /**
    * Brings the doc's directives (gate states, zone door policies) up to date with the Store, loading the doc for the
-   * moment if no socket holds it; durable before it is relayed, like every hub write.
+   * moment if no socket holds it; durable before it is relayed, like every hub write. `db`: the handle the write
+   * runs on (the Store's `urgentDb` for the control room's levers; loading the doc stays ordinary work).
    */
-  async projectDirectives(event: string): Promise<void> {
+  async projectDirectives(event: string, db: Kysely<Database> = this.deps.store.db): Promise<void> {
     const replica = await this.acquire(event);
     try {
-      await this.#writeDirectives(replica);
+      await this.#writeDirectives(replica, db);
     } finally {
       this.release(event);
     }
@@ -394,7 +393,7 @@ export class ReplicaHost {
     );
   }
 
-  async #writeDirectives(replica: GateReplica): Promise<void> {
+  async #writeDirectives(replica: GateReplica, db: Kysely<Database> = this.deps.store.db): Promise<void> {
     await this.#writerOf(replica.event).write(
       // The announcements the gate screens show travel with the directives (issue 12 item 6): same writer, same guard.
       async (trx) => ({ ...(await listDirectives(trx, replica.event)), notices: await currentNotices(trx, replica.event) }),
@@ -409,6 +408,7 @@ export class ReplicaHost {
           Origin.hub,
         );
       },
+      db,
     );
   }
 

@@ -8,6 +8,12 @@ import type { Database } from '@opshub/schema/db';
 export interface Store {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Kysely<Database>;
+  /**
+   * The same database for the control room's levers and announcements: on PGlite (one session, transactions in
+   * turn) its transactions go ahead of every ordinary one waiting, so a gate hold never queues behind a burst's
+   * check-ins; on PostgreSQL (a pool) it is `db`. Only for short, human-paced work: what it queues, others wait for.
+   */
+  readonly urgentDb: Kysely<Database>;
   /** Opens the database and runs every pending migration from `schema/`. */
   start(): Promise<void>;
   /**

@@ -1,5 +1,5 @@
 /**
- * The control room's levers and its announcements go first on the Store (store-priority.ts): with PGlite's one
+ * The control room's levers and its announcements go first on the Store (`Store.urgentDb`): with PGlite's one
  * session taken and ordinary transactions queued behind it (a burst's check-ins, in the field), a gate hold over
  * REST and an emergency over a WS command are answered before most of the queue has run, and the hold reaches the
  * gate. Without the priority both would wait for every transaction queued before them.

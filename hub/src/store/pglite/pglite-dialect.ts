@@ -11,15 +11,14 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
-import { isUrgent } from '../store-priority.ts';
 import type { PgliteQueryable } from './pglite-client.ts';
 
 /**
  * A kysely dialect for one PGlite instance, built on kysely-pglite's driver with three repairs:
  * - **one connection at a time.** kysely-pglite hands every caller a "connection" onto the same PGlite session, so a
  *   query from one caller could run inside another caller's open transaction, or be rolled back by it. Here a
- *   connection is exclusive from acquire to release, like a pool of one, handed on in order, urgent callers first
- *   (see store-priority.ts);
+ *   connection is exclusive from acquire to release, like a pool of one, handed on in order; callers through the
+ *   urgent handle ({@link pgliteDialects}) first;
  * - **affected-row counts.** kysely reads `numAffectedRows`, PGlite reports `affectedRows`;
  * - **the hub's kysely.** kysely-pglite brings its own older kysely copy; adapter, compiler and introspector come from
  *   the hub's, so migration locking and SQL generation match the kysely that built the query.
@@ -30,39 +29,79 @@ import type { PgliteQueryable } from './pglite-client.ts';
  * @example const db = new Kysely<Database>({ dialect: pgliteDialect(await PGlite.create()) });
  */
 export function pgliteDialect(pglite: PGlite | PgliteQueryable): Dialect {
-  // kysely-pglite types its driver against its own kysely copy; the shapes are the same.
-  const driver = pglite instanceof PGlite ? (new KyselyPGlite(pglite).dialect.createDriver() as unknown as Driver) : new QueryableDriver(pglite);
-  return {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new ExclusiveDriver(driver),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  };
+  return pgliteDialects(pglite).ordinary;
 }
 
-class ExclusiveDriver implements Driver {
+/**
+ * Two dialects over one PGlite session and one queue for it: a Kysely on `urgent` is handed the session before every
+ * caller of `ordinary` that waits (it still waits for the one holding it). Why: PGlite has one session, so
+ * transactions take turns, and after a burst of scans the queue holds check-in transactions of up to 2,000 scans
+ * (100–570 ms each on a loaded machine); the control room's levers and announcements must not wait behind them
+ * (the Store's `urgentDb`, docs/gates.md). Destroying the ordinary one closes PGlite; the urgent one closes nothing.
+ * @example const { ordinary, urgent } = pgliteDialects(pglite); const db = new Kysely({ dialect: ordinary }); const urgentDb = new Kysely({ dialect: urgent });
+ */
+export function pgliteDialects(pglite: PGlite | PgliteQueryable): { ordinary: Dialect; urgent: Dialect } {
+  // kysely-pglite types its driver against its own kysely copy; the shapes are the same.
+  const driver = pglite instanceof PGlite ? (new KyselyPGlite(pglite).dialect.createDriver() as unknown as Driver) : new QueryableDriver(pglite);
+  const session = new SessionQueue(driver);
+  const dialect = (urgent: boolean): Dialect => ({
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new ExclusiveDriver(driver, session, urgent),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  });
+  return { ordinary: dialect(false), urgent: dialect(true) };
+}
+
+/** Who holds the one session, and who waits for it, in order, the urgent callers first. */
+class SessionQueue {
   /** whether a caller holds the session (from acquire to release) */
-  #held = false;
+  held = false;
   /** the connection handed out last: only its release hands the session on */
-  #current: DatabaseConnection | undefined;
-  /** callers waiting for the session, in order, the urgent ones (see store-priority.ts) first */
+  current: DatabaseConnection | undefined;
   readonly #urgent: (() => void)[] = [];
   readonly #ordinary: (() => void)[] = [];
+  #init: Promise<void> | undefined;
 
   constructor(private readonly inner: Driver) {}
 
+  /** The inner driver's init, once for both dialects. */
   init(): Promise<void> {
-    return this.inner.init();
+    return (this.#init ??= this.inner.init());
+  }
+
+  /** Resolves when the caller holds the session. */
+  async take(urgent: boolean): Promise<void> {
+    if (this.held) await new Promise<void>((resolve) => (urgent ? this.#urgent : this.#ordinary).push(resolve));
+    this.held = true;
+  }
+
+  /** Gives the session to the next waiting caller, an urgent one first; `held` stays set across the hand-over. */
+  handOn(): void {
+    const next = this.#urgent.shift() ?? this.#ordinary.shift();
+    if (next) next();
+    else this.held = false;
+  }
+}
+
+class ExclusiveDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly session: SessionQueue,
+    private readonly urgent: boolean,
+  ) {}
+
+  init(): Promise<void> {
+    return this.session.init();
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.#held) await new Promise<void>((resolve) => (isUrgent() ? this.#urgent : this.#ordinary).push(resolve));
-    this.#held = true;
+    await this.session.take(this.urgent);
     try {
-      this.#current = new CountingConnection(await this.inner.acquireConnection());
-      return this.#current;
+      this.session.current = new CountingConnection(await this.inner.acquireConnection());
+      return this.session.current;
     } catch (error) {
-      this.#handOn();
+      this.session.handOn();
       throw error;
     }
   }
@@ -71,18 +110,11 @@ class ExclusiveDriver implements Driver {
     try {
       await this.inner.releaseConnection(unwrap(connection));
     } finally {
-      if (connection === this.#current) {
-        this.#current = undefined;
-        this.#handOn();
+      if (connection === this.session.current) {
+        this.session.current = undefined;
+        this.session.handOn();
       }
     }
-  }
-
-  /** Gives the session to the next waiting caller, an urgent one first; `#held` stays set across the hand-over. */
-  #handOn(): void {
-    const next = this.#urgent.shift() ?? this.#ordinary.shift();
-    if (next) next();
-    else this.#held = false;
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -112,8 +144,9 @@ class ExclusiveDriver implements Driver {
     await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdent(name)}`));
   }
 
-  destroy(): Promise<void> {
-    return this.inner.destroy();
+  /** Closes PGlite: only the ordinary dialect's Kysely does, the urgent one shares it. */
+  async destroy(): Promise<void> {
+    if (!this.urgent) await this.inner.destroy();
   }
 }
 

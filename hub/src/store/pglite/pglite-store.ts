@@ -8,7 +8,7 @@ import type { Store } from '../store.ts';
 import { BYTEA_OID, parseBytea, serializeBytea } from './bytea-codec.ts';
 import { pgliteSettings, PgliteWorkerClient, type PgliteMemory, type PgliteQueryable } from './pglite-client.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
-import { pgliteDialect } from './pglite-dialect.ts';
+import { pgliteDialects } from './pglite-dialect.ts';
 import { readPgliteTemplate } from './pglite-template.ts';
 
 export interface PgliteStoreOptions {
@@ -45,6 +45,7 @@ export class PgliteStore implements Store {
   readonly #template: string | undefined;
   readonly #worker: boolean;
   #db: Kysely<Database> | undefined;
+  #urgentDb: Kysely<Database> | undefined;
   #pglite: PGlite | PgliteQueryable | undefined;
   #lock: DataDirLock | undefined;
 
@@ -59,12 +60,19 @@ export class PgliteStore implements Store {
     return this.#db;
   }
 
+  get urgentDb(): Kysely<Database> {
+    if (!this.#urgentDb) throw new Error('PgliteStore is not started: call start() first');
+    return this.#urgentDb;
+  }
+
   async start(): Promise<void> {
     if (this.#db) return;
     try {
       const pglite = await this.#open();
       this.#pglite = pglite;
-      this.#db = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
+      const dialects = pgliteDialects(pglite);
+      this.#db = new Kysely<Database>({ dialect: dialects.ordinary });
+      this.#urgentDb = new Kysely<Database>({ dialect: dialects.urgent });
       await migrateToLatest(this.#db);
     } catch (error) {
       await this.close();
@@ -94,6 +102,7 @@ export class PgliteStore implements Store {
     const db = this.#db;
     const lock = this.#lock;
     this.#db = undefined;
+    this.#urgentDb = undefined;
     this.#lock = undefined;
     try {
       await db?.destroy(); // closes PGlite, which flushes to disk

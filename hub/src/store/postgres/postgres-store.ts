@@ -50,6 +50,11 @@ export class PostgresStore implements Store {
     return this.#db;
   }
 
+  /** PostgreSQL has a pool: nothing waits for one session, so urgent work needs no handle of its own. */
+  get urgentDb(): Kysely<Database> {
+    return this.db;
+  }
+
   async start(): Promise<void> {
     if (this.#db) return;
     const { url, schema, maxConnections = 10, onIdleError = () => {}, connectTimeoutMs = 10_000 } = this.#options;

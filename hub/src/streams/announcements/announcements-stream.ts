@@ -14,7 +14,6 @@ import { listDirectives } from '../../store/repos/directives-repo.ts';
 import { getEvent } from '../../store/repos/events-repo.ts';
 import { NotFoundError } from '../../store/errors.ts';
 import type { Store } from '../../store/store.ts';
-import { urgently } from '../../store/store-priority.ts';
 import type { DirectivesStream } from '../directives/directives-stream.ts';
 import type { ScreenViews } from './screen-views.ts';
 
@@ -41,19 +40,21 @@ export function announcementsStream(deps: {
   onSent?: (message: AnnouncementMessage) => void;
 }) {
   const { bus, store, directives } = deps;
+  // The control room's voice goes first on the Store (`urgentDb`), like its levers: an emergency sent during a surge
+  // must not wait behind the surge's check-ins (docs/gates.md). Screens reporting what they showed are ordinary work.
 
   /** Writes the current notices into the gate doc (durable before relay); retried once on failure, never fails the command. */
   const project = async (event: string): Promise<void> => {
     try {
-      await deps.replicas.projectDirectives(event);
+      await deps.replicas.projectDirectives(event, store.urgentDb);
     } catch (err) {
       deps.log.error({ err, event }, 'announcement not written into the gate doc; retrying');
-      setTimeout(() => void deps.replicas.projectDirectives(event).catch((e: unknown) => deps.log.error({ err: e, event }, 'announcement still not in the gate doc')), PROJECT_RETRY_MS).unref();
+      setTimeout(() => void deps.replicas.projectDirectives(event, store.urgentDb).catch((e: unknown) => deps.log.error({ err: e, event }, 'announcement still not in the gate doc')), PROJECT_RETRY_MS).unref();
     }
   };
 
   const send: CommandHandler<'announce.send'> = async (args, { claims }) => {
-    const details = await getEvent(store.db, args.event);
+    const details = await getEvent(store.urgentDb, args.event);
     if (!details) throw new NotFoundError('event', args.event);
     const held = args.holdGates ? details.gates.map((g) => g.id) : undefined;
     const message: AnnouncementMessage = {
@@ -83,7 +84,7 @@ export function announcementsStream(deps: {
       // One audited action: the announcement and every gate's hold commit together; setGates projects both into the gate doc.
       await directives.setGates(claims, args.event, held, { state: 'hold', message: args.text }, persist);
     } else {
-      await store.db.transaction().execute(persist);
+      await store.urgentDb.transaction().execute(persist);
       await project(args.event);
     }
     deps.onSent?.(message);
@@ -104,11 +105,11 @@ export function announcementsStream(deps: {
     let reopened: string[] | undefined;
     if (args.reopenGates) {
       // The gates this emergency (or anything else) put on hold; a gate closed on purpose stays closed.
-      reopened = (await listDirectives(store.db, args.event)).gates.filter((g) => g.state === 'hold').map((g) => g.gate);
+      reopened = (await listDirectives(store.urgentDb, args.event)).gates.filter((g) => g.state === 'hold').map((g) => g.gate);
       await directives.setGates(claims, args.event, reopened, { state: 'open' }, persist);
     } else {
-      if (!(await getEvent(store.db, args.event))) throw new NotFoundError('event', args.event);
-      await store.db.transaction().execute(persist);
+      if (!(await getEvent(store.urgentDb, args.event))) throw new NotFoundError('event', args.event);
+      await store.urgentDb.transaction().execute(persist);
       await project(args.event);
     }
     return { id: args.id, endedAt: ended!.endedAt!.getTime(), ...(reopened ? { reopened } : {}) };
@@ -119,11 +120,7 @@ export function announcementsStream(deps: {
     return { recorded };
   };
 
-  // The control room's voice goes first on the Store, like its levers (store-priority.ts): an emergency sent during a
-  // surge must not wait behind the surge's check-ins. Screens reporting what they showed are ordinary work.
-  const urgentSend: CommandHandler<'announce.send'> = (args, context) => urgently(() => send(args, context));
-  const urgentEnd: CommandHandler<'announce.end'> = (args, context) => urgently(() => end(args, context));
-  return { send: urgentSend, end: urgentEnd, commands: { 'announce.send': urgentSend, 'announce.end': urgentEnd, 'announce.shown': shown } };
+  return { send, end, commands: { 'announce.send': send, 'announce.end': end, 'announce.shown': shown } };
 }
 
 /** An announcement as `event/{e}/announcements` carries it. */

@@ -10,7 +10,6 @@ import { appendAudit } from '../../store/repos/audit-log.ts';
 import { getZoneDirective, putGateDirective, putZoneDirective } from '../../store/repos/directives-repo.ts';
 import { getEvent } from '../../store/repos/events-repo.ts';
 import type { Store } from '../../store/store.ts';
-import { urgently } from '../../store/store-priority.ts';
 
 /** Who sets a directive: a token's subject and role, or the hub itself (`{ sub: 'system', role: 'system' }`). */
 export interface DirectiveActor {
@@ -33,13 +32,14 @@ export interface ZoneStateChange {
  * The control room's levers (issue 12): a gate's state and a zone's door policy. Schema → authorize (by the caller:
  * REST route or command router) → persist with its audit row → project into the gate doc (durable before relay,
  * so every replica has it within a second, through the hub or the mesh) → publish on `event/{e}/gates` or
- * `event/{e}/capacity`. Their Store work goes ahead of ordinary work waiting for PGlite's session (store-priority.ts).
+ * `event/{e}/capacity`. Their Store work runs on `urgentDb`: ahead of the ordinary work waiting for PGlite's one
+ * session, so a hold never queues behind a burst's check-ins (docs/gates.md).
  */
 export function directivesStream(deps: { store: Store; bus: Bus; replicas: ReplicaHost; log: Logger }) {
   const { store, bus, replicas } = deps;
 
   async function eventOf(event: string) {
-    const details = await getEvent(store.db, event);
+    const details = await getEvent(store.urgentDb, event);
     if (!details) throw new ClientError('not_found', `event "${event}" not found`);
     return details;
   }
@@ -67,14 +67,14 @@ export function directivesStream(deps: { store: Store; bus: Bus; replicas: Repli
   ): Promise<GateState[]> {
     const at = Date.now();
     const states: GateState[] = gates.map((gate) => ({ gate, state: change.state, ...(change.message ? { message: change.message } : {}), by: claims.sub, at }));
-    await store.db.transaction().execute(async (trx) => {
+    await store.urgentDb.transaction().execute(async (trx) => {
       await within?.(trx);
       for (const state of states) {
         const before = await putGateDirective(trx, event, state);
         await appendAudit(trx, { actor: claims.sub, role: claims.role, action: 'gate.state', event, target: state.gate, before, after: state });
       }
     });
-    await replicas.projectDirectives(event);
+    await replicas.projectDirectives(event, store.urgentDb);
     for (const state of states) {
       const message: GateDirectiveMessage = { kind: 'gate_state', ...state };
       await bus.publish(topicName({ kind: 'gates', event }), message);
@@ -106,7 +106,7 @@ export function directivesStream(deps: { store: Store; bus: Bus; replicas: Repli
     const details = await eventOf(event);
     const zones = new Set(details.zones.map((z) => z.id));
     if (!zones.has(zone)) throw new ClientError('not_found', `zone "${zone}" is not a zone of event "${event}"`);
-    const state = await store.db.transaction().execute(async (trx) => {
+    const state = await store.urgentDb.transaction().execute(async (trx) => {
       const before = await getZoneDirective(trx, event, zone);
       const decision = await decide(trx, before);
       if (!decision) return null;
@@ -126,23 +126,16 @@ export function directivesStream(deps: { store: Store; bus: Bus; replicas: Repli
       return after;
     });
     if (!state) return null;
-    await replicas.projectDirectives(event);
+    await replicas.projectDirectives(event, store.urgentDb);
     const message: ZoneDirectiveMessage = { kind: 'zone_state', ...state };
     await bus.publish(topicName({ kind: 'capacity', event }), message);
     return state;
   }
 
-  // Levers are urgent Store work: a hold queued behind a burst's check-ins would reach the gates late.
-  const levers = {
-    setGate: (...args: Parameters<typeof setGate>) => urgently(() => setGate(...args)),
-    setGates: (...args: Parameters<typeof setGates>) => urgently(() => setGates(...args)),
-    setZone: (...args: Parameters<typeof setZone>) => urgently(() => setZone(...args)),
-    changeZone: (...args: Parameters<typeof changeZone>) => urgently(() => changeZone(...args)),
-  };
-  const gateCommand: CommandHandler<'gate.state'> = (args, { claims }) => levers.setGate(claims, args.event, args.gate, args);
-  const zoneCommand: CommandHandler<'zone.state'> = (args, { claims }) => levers.setZone(claims, args.event, args.zone, args);
+  const gateCommand: CommandHandler<'gate.state'> = (args, { claims }) => setGate(claims, args.event, args.gate, args);
+  const zoneCommand: CommandHandler<'zone.state'> = (args, { claims }) => setZone(claims, args.event, args.zone, args);
 
-  return { ...levers, commands: { 'gate.state': gateCommand, 'zone.state': zoneCommand } };
+  return { setGate, setGates, setZone, changeZone, commands: { 'gate.state': gateCommand, 'zone.state': zoneCommand } };
 }
 
 export type DirectivesStream = ReturnType<typeof directivesStream>;
