@@ -22,7 +22,7 @@ export interface SliceLimits {
  *
  * Deferred up to 1 s. With 250 ms, derivation started in the middle of a 5,000-scan burst from nine gates (bench
  * gate-partition, ~0.5 s), and the burst converged in 0.33–0.58× the best peer (2 of 10 runs over the goal of 0.5×);
- * with 1 s, 0.31–0.46× over 24 runs (2026-12-04 and 05). 1 s was first reverted because a gate hold reached a gate
+ * with 1 s, 0.31–0.46× over 27 runs (2026-12-04 and 05). 1 s was first reverted because a gate hold reached a gate
  * late in two CI runs (902 and 1,427 ms, console/test/levers.e2e.test.ts); traced on 2026-12-05, derivation never
  * waited more than 20 ms in that test (its gate scans a few times a second), and what the hold waited for was the
  * Store: PGlite's one session, taken in turn, behind check-in transactions of up to 2,000 scans (100–570 ms each on
